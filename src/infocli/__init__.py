@@ -1,0 +1,57 @@
+"""infocli: differential entropy, conditional entropy and mutual information from data.
+
+>>> import infocli
+>>> est = infocli.mutual_information(x, y)            # KSG by default
+>>> est.value, est.stderr, est.unit
+
+Functions return an :class:`Estimate`; they never print. Heavy libraries are
+imported on first use.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ._version import __version__
+from .errors import (
+    DeviceError,
+    EstimationError,
+    InfocliError,
+    InputError,
+    ParameterError,
+)
+from .result import Estimate
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .api import conditional_mutual_information, entropy, mutual_information
+
+__all__ = [
+    "__version__",
+    "Estimate",
+    "InfocliError",
+    "InputError",
+    "ParameterError",
+    "DeviceError",
+    "EstimationError",
+    "entropy",
+    "mutual_information",
+    "conditional_mutual_information",
+    "available_estimators",
+]
+
+
+def available_estimators(measure: str | None = None) -> list[str]:
+    """Names of registered estimators (optionally only those estimating ``measure``)."""
+    from . import registry
+
+    if measure is None:
+        return [s.name for s in registry.all_specs()]
+    return registry.names_for(measure)
+
+
+def __getattr__(name: str):
+    if name in ("entropy", "mutual_information", "conditional_mutual_information"):
+        from . import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'infocli' has no attribute {name!r}")

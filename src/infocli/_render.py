@@ -1,0 +1,72 @@
+"""Rich rendering of results for the terminal (CLI side only)."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+_MEASURE = {
+    "entropy": "H(X)",
+    "conditional_entropy": "H(X|Z)",
+    "mutual_information": "I(X;Y)",
+    "conditional_mutual_information": "I(X;Y|Z)",
+}
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.6g}"
+
+
+def render_estimate(result, console: Console | None = None) -> None:
+    console = console or Console()
+    table = Table(title=f"{_MEASURE[result.measure]} - {result.estimator}", show_header=False,
+                  title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    value = _fmt(result.value)
+    if result.stderr is not None:
+        value += f" ± {_fmt(result.stderr)}"
+    table.add_row("estimate", f"{value} {result.unit}")
+    if result.p_value is not None:
+        table.add_row("p-value", f"{result.p_value:.4g} ({result.details.get('permutations')} "
+                      "permutations)")
+    table.add_row("samples", str(result.n_samples))
+    table.add_row("dims", ", ".join(f"{k}: {v}" for k, v in result.dims.items()))
+    table.add_row("params", ", ".join(f"{k}={v}" for k, v in result.params.items()))
+    table.add_row("device", result.device)
+    table.add_row("time", f"{result.seconds:.3f} s")
+    if result.stderr is not None and result.details.get("stderr_method"):
+        table.add_row("stderr", str(result.details["stderr_method"]))
+    console.print(table)
+    for w in result.warnings:
+        console.print(f"[yellow]warning:[/yellow] {w}", highlight=False, markup=True)
+
+
+_SHORT = {
+    "entropy": "H(X)",
+    "conditional_entropy": "H(X|Z)",
+    "mutual_information": "I(X;Y)",
+    "conditional_mutual_information": "I(X;Y|Z)",
+}
+
+
+def render_estimators(specs, console: Console | None = None) -> None:
+    console = console or Console()
+    summary = Table(title="infocli estimators", title_justify="left")
+    for col in ("name", "measures", "labels (Y or Z) in", "devices", "reference"):
+        summary.add_column(col, overflow="fold")
+    for s in specs:
+        summary.add_row(s.name, ", ".join(_SHORT[m] for m in s.measures),
+                        ", ".join(_SHORT[m] for m in s.discrete) or "-", ", ".join(s.devices),
+                        s.reference)
+    console.print(summary)
+    for s in specs:
+        params = Table(title=f"{s.name}: {s.summary}", title_justify="left", show_edge=False)
+        params.add_column("parameter", style="bold")
+        params.add_column("default")
+        params.add_column("meaning", overflow="fold")
+        for p in s.params:
+            doc = p.doc + (f" ({' | '.join(map(str, p.choices))})" if p.choices else "")
+            params.add_row(p.name, p.describe_default(), doc)
+        console.print()
+        console.print(params)

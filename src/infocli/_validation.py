@@ -1,0 +1,140 @@
+"""Validation at the library boundary: shapes, dtypes, finiteness, labels.
+
+Messages name the variable (and column) and say what was expected and what
+arrived, e.g. ``"x has 1000 rows but y has 999"``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from .errors import InputError
+
+
+def _to_numpy(a: Any) -> tuple[np.ndarray, list[str] | None]:
+    """numpy view of arrays, torch tensors, pandas objects and lists; column names if any."""
+    columns = None
+    module = type(a).__module__
+    if module.startswith("torch"):
+        a = a.detach().cpu().numpy()
+    elif hasattr(a, "columns") and hasattr(a, "to_numpy"):  # pandas DataFrame
+        columns = [str(c) for c in a.columns]
+        a = a.to_numpy()
+    elif hasattr(a, "to_numpy") and hasattr(a, "name"):  # pandas Series
+        columns = [str(a.name)] if a.name is not None else None
+        a = a.to_numpy()
+    return np.asarray(a), columns
+
+
+def _shape_2d(a: np.ndarray, name: str) -> np.ndarray:
+    if a.ndim == 1:
+        a = a.reshape(-1, 1)
+    elif a.ndim != 2:
+        raise InputError(f"{name}: expected a 1-D or 2-D array (rows x columns), got shape {a.shape}")
+    if a.shape[0] == 0:
+        raise InputError(f"{name} has no rows")
+    if a.shape[1] == 0:
+        raise InputError(f"{name} has no columns")
+    return a
+
+
+def _col(columns: Sequence[str] | None, j: int) -> str:
+    return f"column {columns[j]!r}" if columns is not None and j < len(columns) else f"column {j}"
+
+
+def as_continuous(a: Any, name: str, columns: Sequence[str] | None = None) -> np.ndarray:
+    """A finite float64 array of shape (n_samples, n_dims)."""
+    arr, found = _to_numpy(a)
+    columns = columns if columns is not None else found
+    arr = _shape_2d(arr, name)
+    try:
+        # strings are never silently parsed as numbers
+        if arr.dtype.kind in "US" or (
+            arr.dtype.kind == "O" and any(isinstance(v, (str, bytes)) or v is None for v in arr.flat)
+        ):
+            raise ValueError
+        arr = np.asarray(arr, dtype=np.float64)
+    except (TypeError, ValueError):
+        _raise_non_numeric(arr, name, columns)
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        n_nan = int(np.isnan(arr).sum())
+        n_inf = int(bad.sum()) - n_nan
+        rows, cols = np.nonzero(bad)
+        parts = [f"{n_nan} NaN" if n_nan else "", f"{n_inf} infinite" if n_inf else ""]
+        what = " and ".join(p for p in parts if p)
+        raise InputError(
+            f"{name}: {what} value(s) (first in {_col(columns, int(cols[0]))}, row {int(rows[0])}, "
+            "0-based); expected finite numbers - drop or impute those rows first"
+        )
+    return arr
+
+
+def _raise_non_numeric(arr: np.ndarray, name: str, columns) -> None:
+    for j in range(arr.shape[1]):
+        for i, v in enumerate(arr[:, j]):
+            if isinstance(v, (str, bytes)) or v is None:
+                ok = False
+            else:
+                try:
+                    float(v)
+                    ok = True
+                except (TypeError, ValueError):
+                    ok = False
+            if not ok:
+                raise InputError(
+                    f"{name}: {_col(columns, j)} is not numeric (row {i} holds {v!r}); "
+                    "expected numbers for a continuous variable (to use it as class labels "
+                    "pass --discrete-y / --discrete-given, or discrete_y=True)"
+                )
+    raise InputError(f"{name}: expected numbers, got dtype {arr.dtype}")
+
+
+def as_labels(a: Any, name: str, columns: Sequence[str] | None = None) -> tuple[np.ndarray, list]:
+    """Integer class codes 0..C-1 (rows of a 2-D array are joint labels) and the classes."""
+    arr, found = _to_numpy(a)
+    columns = columns if columns is not None else found
+    arr = _shape_2d(arr, name)
+    for j in range(arr.shape[1]):
+        col = arr[:, j]
+        if col.dtype.kind == "f":
+            missing = ~np.isfinite(col)
+        elif col.dtype.kind == "O":
+            missing = np.array([v is None or (isinstance(v, float) and v != v) for v in col])
+        else:
+            continue
+        if missing.any():
+            raise InputError(
+                f"{name}: {int(missing.sum())} missing or non-finite label(s) in "
+                f"{_col(columns, j)} (first at row {int(np.argmax(missing))}, 0-based); "
+                "expected a class label in every row"
+            )
+    if arr.shape[1] == 1:
+        col = arr[:, 0]
+        if col.dtype.kind == "O":
+            col = col.astype(str)
+        classes, codes = np.unique(col, return_inverse=True)
+        return codes.astype(np.int64).ravel(), [c.item() if hasattr(c, "item") else c for c in classes]
+    keys = np.array(["\x1f".join(map(str, row)) for row in arr])
+    classes, codes = np.unique(keys, return_inverse=True)
+    return codes.astype(np.int64).ravel(), [tuple(c.split("\x1f")) for c in classes]
+
+
+def is_non_numeric(a: Any) -> bool:
+    """True for strings, objects, categoricals and booleans: labels, not numbers."""
+    arr, _ = _to_numpy(a)
+    return arr.dtype.kind in "OUSb"
+
+
+def check_rows(arrays: dict[str, np.ndarray], names: dict[str, str]) -> int:
+    items = list(arrays.items())
+    n0 = len(items[0][1])
+    for var, a in items[1:]:
+        if len(a) != n0:
+            raise InputError(
+                f"{names.get(items[0][0], items[0][0])} has {n0} rows but "
+                f"{names.get(var, var)} has {len(a)}; expected the same rows (samples) in both"
+            )
+    return n0

@@ -1,0 +1,1 @@
+"""Estimator families: plain functions on arrays, dispatched by the registry."""

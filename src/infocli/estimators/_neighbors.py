@@ -1,0 +1,180 @@
+"""Nearest-neighbour search and radius counting, on CPU or GPU.
+
+Two backends, chosen automatically (``backend="auto"``):
+
+* ``kdtree`` - SciPy's cKDTree for joint dimension <= ``KDTREE_MAX_DIM`` on
+  CPU, queried in the tree's own point order (much better cache locality) on
+  all cores. One-dimensional radius counts use sorting and binary search.
+* ``brute`` - exact chunked brute force with torch (CPU or CUDA): distances of
+  a block of query rows to all rows, never an N x N matrix; the block size
+  keeps each distance block under ``BLOCK_BYTES``.
+
+Self-matches are always excluded: a point is never its own neighbour and is
+never counted inside its own radius.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._device import resolve_torch_device
+from ._common import Context
+
+KDTREE_MAX_DIM = 15
+BLOCK_BYTES = 1 << 28  # 256 MiB per distance block in the brute-force backend
+_CHUNK = 1 << 16  # query rows per progress step in the kd-tree backend
+
+
+def choose_backend(backend: str, dim: int, ctx: Context) -> tuple[str, str]:
+    """(backend, device) for a search in ``dim`` dimensions."""
+    device = ctx.device
+    if backend == "auto":
+        backend = "brute" if (device.startswith("cuda") or dim > KDTREE_MAX_DIM) else "kdtree"
+    if backend == "kdtree":
+        if device.startswith("cuda"):
+            ctx.warn("backend=kdtree runs on the CPU; --device cuda was not used")
+        return "kdtree", "cpu"
+    return "brute", resolve_torch_device(device)
+
+
+class NeighborIndex:
+    """Exact neighbour queries among the rows of ``x`` themselves.
+
+    Parameters
+    ----------
+    x : ndarray (n_samples, n_dims), float64
+    metric : "chebyshev" (max norm) or "euclidean"
+    """
+
+    def __init__(self, x: np.ndarray, metric: str, ctx: Context, backend: str = "auto",
+                 label: str = "neighbours"):
+        self.x = np.ascontiguousarray(x, dtype=np.float64)
+        self.n, self.dim = self.x.shape
+        self.metric = metric
+        self.p = np.inf if metric == "chebyshev" else 2.0
+        self.ctx = ctx
+        self.label = label
+        self.backend, self.device = choose_backend(backend, self.dim, ctx)
+        if self.device != "cpu":
+            ctx.device_used = self.device
+        self._tree = None
+        self._sorted = None
+        self._torch_x = None
+
+    # -- kd-tree helpers -------------------------------------------------
+    def _kdtree(self):
+        if self._tree is None:
+            from scipy.spatial import cKDTree
+
+            self._tree = cKDTree(self.x, leafsize=16, balanced_tree=False, compact_nodes=False)
+        return self._tree
+
+    def _torch(self):
+        if self._torch_x is None:
+            import torch
+
+            self._torch_x = torch.as_tensor(self.x, device=self.device)
+        return self._torch_x
+
+    def _block_rows(self) -> int:
+        return int(max(1, min(self.n, BLOCK_BYTES // (8 * max(self.n, 1)))))
+
+    # -- queries ---------------------------------------------------------
+    def kneighbors(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Distances and indices of the k nearest other rows, ascending."""
+        if self.backend == "kdtree":
+            return self._kneighbors_kdtree(k)
+        return self._kneighbors_brute(k)
+
+    def _kneighbors_kdtree(self, k):
+        tree = self._kdtree()
+        order = tree.indices  # tree order: neighbouring queries share cache lines
+        xq = self.x[order]
+        dist = np.empty((self.n, k))
+        idx = np.empty((self.n, k), dtype=np.intp)
+        for s in range(0, self.n, _CHUNK):
+            e = min(s + _CHUNK, self.n)
+            d, i = tree.query(xq[s:e], k=k + 1, p=self.p, workers=-1)
+            # Column 0 is the point itself unless exact duplicates exist; drop
+            # the query's own index wherever it appears.
+            own = order[s:e, None]
+            is_self = i == own
+            has_self = is_self.any(axis=1)
+            keep = ~is_self
+            keep[~has_self, k] = False  # no self found: drop the farthest
+            dist[order[s:e]] = d[keep].reshape(e - s, k)
+            idx[order[s:e]] = i[keep].reshape(e - s, k)
+            self.ctx.report(self.label, e, self.n)
+        return dist, idx
+
+    def _kneighbors_brute(self, k):
+        import torch
+
+        xt = self._torch()
+        dist = np.empty((self.n, k))
+        idx = np.empty((self.n, k), dtype=np.int64)
+        b = self._block_rows()
+        for s in range(0, self.n, b):
+            e = min(s + b, self.n)
+            d = torch.cdist(xt[s:e], xt, p=self.p, compute_mode="donot_use_mm_for_euclid_dist")
+            d[torch.arange(e - s), torch.arange(s, e)] = float("inf")
+            v, i = torch.topk(d, k, dim=1, largest=False, sorted=True)
+            dist[s:e] = v.cpu().numpy()
+            idx[s:e] = i.cpu().numpy()
+            self.ctx.report(self.label, e, self.n)
+        return dist, idx
+
+    def count_within(self, radii: np.ndarray, *, strict: bool) -> np.ndarray:
+        """For each row i, how many other rows lie within radii[i].
+
+        ``strict=True`` counts distances < r, otherwise <= r.
+        """
+        radii = np.asarray(radii, dtype=np.float64)
+        if self.dim == 1:
+            return self._count_sorted(radii, strict)
+        if self.backend == "kdtree":
+            tree = self._kdtree()
+            order = tree.indices
+            r = np.nextafter(radii, 0) if strict else radii
+            out = np.empty(self.n, dtype=np.int64)
+            xq = self.x[order]
+            rq = r[order]
+            for s in range(0, self.n, _CHUNK):
+                e = min(s + _CHUNK, self.n)
+                out[order[s:e]] = tree.query_ball_point(
+                    xq[s:e], rq[s:e], p=self.p, return_length=True, workers=-1
+                )
+                self.ctx.report(self.label, e, self.n)
+            return out - 1  # the point itself
+        return self._count_brute(radii, strict)
+
+    def _count_sorted(self, radii, strict):
+        v = self.x[:, 0]
+        order = np.argsort(v, kind="stable")
+        s = v[order]
+        r = radii[order]
+        if strict:  # x - r < v_j < x + r
+            hi = np.searchsorted(s, s + r, side="left")
+            lo = np.searchsorted(s, s - r, side="right")
+        else:  # x - r <= v_j <= x + r
+            hi = np.searchsorted(s, s + r, side="right")
+            lo = np.searchsorted(s, s - r, side="left")
+        out = np.empty(self.n, dtype=np.int64)
+        out[order] = hi - lo - 1
+        return out
+
+    def _count_brute(self, radii, strict):
+        import torch
+
+        xt = self._torch()
+        rt = torch.as_tensor(radii, device=xt.device)
+        out = np.empty(self.n, dtype=np.int64)
+        b = self._block_rows()
+        for s in range(0, self.n, b):
+            e = min(s + b, self.n)
+            d = torch.cdist(xt[s:e], xt, p=self.p, compute_mode="donot_use_mm_for_euclid_dist")
+            r = rt[s:e, None]
+            inside = (d < r) if strict else (d <= r)
+            out[s:e] = inside.sum(dim=1).cpu().numpy() - 1
+            self.ctx.report(self.label, e, self.n)
+        return out

@@ -1,0 +1,73 @@
+"""Preparing continuous columns for kNN estimators: scaling and ties.
+
+kNN estimators need (a) columns on comparable scales, since the max-norm
+neighbourhood mixes them, and (b) no zero distances, since they take log ε.
+
+* Scaling: each column is divided by its standard deviation (and centred).
+  MI estimates are then scale-free; entropy estimates add back
+  ``sum(log sd)`` (h(aX) = h(X) + log|a|), so they stay in the data's units.
+* Ties: a column with repeated values is treated as a quantised continuous
+  variable and *dequantised*: seeded uniform noise of width equal to the
+  column's smallest non-zero gap between distinct values is added to every
+  value of that column. This removes zero distances without changing the
+  grid-scale structure. Every jittered column is reported in the warnings.
+  ``ties="error"`` refuses tied data instead.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import InputError
+from ._common import Context
+
+
+def prepare(
+    x: np.ndarray, var: str, ctx: Context, *, standardize: bool, ties: str
+) -> tuple[np.ndarray, float]:
+    """Return (prepared copy of x, sum of log scales removed).
+
+    Parameters
+    ----------
+    x : ndarray, shape (n_samples, n_dims), float64
+    var : "x", "y" or "z" (used in messages via ``ctx.name``)
+    """
+    x = np.array(x, dtype=np.float64, copy=True, order="C")
+    sd = x.std(axis=0)
+    name = ctx.name(var)
+    for j in np.flatnonzero(sd == 0):
+        raise InputError(
+            f"{name}: column {j} is constant ({x[0, j]!r} in every row); a constant "
+            "has no differential entropy - drop the column"
+        )
+    log_scale = 0.0
+    if standardize:
+        x -= x.mean(axis=0)
+        x /= sd
+        log_scale = float(np.log(sd).sum())
+    _dequantise(x, var, ctx, ties)
+    return x, log_scale
+
+
+def _dequantise(x: np.ndarray, var: str, ctx: Context, ties: str) -> None:
+    n = x.shape[0]
+    name = ctx.name(var)
+    for j in range(x.shape[1]):
+        s = np.sort(x[:, j])
+        gaps = np.diff(s)
+        n_tied = int(np.count_nonzero(gaps == 0))
+        if n_tied == 0:
+            continue
+        if ties == "error":
+            raise InputError(
+                f"{name}: column {j} has {n_tied} tied values (repeated values make "
+                "kNN distances zero); use --param ties=jitter to dequantise them"
+            )
+        width = float(gaps[gaps > 0].min())
+        x[:, j] += (ctx.rng.random(n) - 0.5) * width
+        ctx.details.setdefault("ties", {})[f"{var}[{j}]"] = {"repeated": n_tied, "width": width}
+        ctx.warn(
+            f"{name}: column {j} has {n_tied} repeated values (of {n}); added seeded uniform "
+            f"jitter of width {width:.3g} (the smallest gap between its distinct values) "
+            "to make it continuous"
+        )

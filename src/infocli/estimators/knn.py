@@ -1,0 +1,222 @@
+"""k-nearest-neighbour estimators: Kozachenko-Leonenko entropy, KSG MI,
+Ross mixed discrete-continuous MI and Frenzel-Pompe conditional MI.
+
+All values are in nats. Every estimate is a mean of per-sample terms, and its
+standard error is the standard deviation of those terms over sqrt(n) (see
+:func:`infocli.estimators._common.mean_and_stderr`).
+
+References
+----------
+Kozachenko & Leonenko (1987), Problems Inform. Transmission 23, 95-101.
+Kraskov, Stoegbauer & Grassberger (2004), Phys. Rev. E 69, 066138 (KSG).
+Frenzel & Pompe (2007), Phys. Rev. Lett. 99, 204101 (conditional MI).
+Ross (2014), PLoS ONE 9, e87357 (discrete-continuous MI).
+Berrett, Samworth & Yuan (2019), Ann. Statist. 47, 288-318 (weighted KL).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import digamma, gammaln
+
+from ..errors import InputError, ParameterError
+from ._common import Context, Raw, class_groups, mean_and_stderr
+from ._neighbors import NeighborIndex
+from ._prep import prepare
+
+STDERR_METHOD = "std of per-sample terms / sqrt(n)"
+
+
+def _check_k(n: int, k: int, what: str) -> None:
+    if k >= n:
+        raise InputError(f"{what} has {n} rows but k={k} needs at least {k + 1}")
+
+
+def log_unit_ball(d: int, metric: str) -> float:
+    """log volume of the unit ball: Euclidean pi^(d/2)/Gamma(d/2+1), max norm 2^d."""
+    if metric == "chebyshev":
+        return d * np.log(2.0)
+    return d / 2 * np.log(np.pi) - gammaln(d / 2 + 1)
+
+
+def bsy_weights(k: int, d: int) -> np.ndarray:
+    """Berrett-Samworth-Yuan weights over neighbours j = 1..k.
+
+    With L = floor(d/4) constraints sum_j w_j Gamma(j + 2l/d)/Gamma(j) = 0
+    (l = 1..L) and sum_j w_j = 1, the minimum-norm solution; for L = 0 the
+    plain k-th-neighbour estimator (w = e_k).
+    """
+    n_constraints = d // 4
+    if n_constraints == 0:
+        w = np.zeros(k)
+        w[-1] = 1.0
+        return w
+    if k <= n_constraints:
+        raise ParameterError(
+            f"weights=bsy in d={d} dimensions needs k >= {n_constraints + 1}, got k={k}"
+        )
+    j = np.arange(1, k + 1, dtype=np.float64)
+    rows = [np.ones(k)]
+    for ell in range(1, n_constraints + 1):
+        rows.append(np.exp(gammaln(j + 2 * ell / d) - gammaln(j)))
+    a = np.vstack(rows)
+    b = np.zeros(n_constraints + 1)
+    b[0] = 1.0
+    return np.linalg.lstsq(a, b, rcond=None)[0]  # minimum-norm for underdetermined a
+
+
+def _kl_terms(x: np.ndarray, ctx: Context, *, k, metric, weights, backend, label) -> np.ndarray:
+    """Per-sample terms h_i of the KL estimator (their mean is the entropy)."""
+    n, d = x.shape
+    dist, _ = NeighborIndex(x, metric, ctx, backend, label=label).kneighbors(k)
+    if np.any(dist[:, 0] <= 0):
+        raise InputError(f"{label}: duplicated rows give zero neighbour distances")
+    log_v = log_unit_ball(d, metric)
+    if weights == "bsy":
+        w = bsy_weights(k, d)
+        j = np.arange(1, k + 1)
+        # -log f_j(x_i) = -psi(j) + log V_d + d log rho_ij + log(n - 1)
+        neg_log_f = -digamma(j) + log_v + d * np.log(dist) + np.log(n - 1)
+        return neg_log_f @ w
+    return digamma(n) - digamma(k) + log_v + d * np.log(dist[:, k - 1])
+
+
+def kl_entropy(ctx: Context, x, *, k, metric, weights, standardize, ties, backend) -> Raw:
+    """Kozachenko-Leonenko entropy H(X) = psi(n) - psi(k) + log V_d + (d/n) sum log eps_i."""
+    _check_k(len(x), k, ctx.name("x"))
+    xs, log_scale = prepare(x, "x", ctx, standardize=standardize, ties=ties)
+    terms = _kl_terms(xs, ctx, k=k, metric=metric, weights=weights, backend=backend,
+                      label=f"kNN {ctx.name('x')}")
+    return mean_and_stderr(terms + log_scale, STDERR_METHOD)
+
+
+def kl_conditional_entropy(ctx: Context, x, z, *, k, metric, weights, standardize, ties,
+                           backend) -> Raw:
+    """H(X|Z): discrete Z, sum_z p(z) H(X|Z=z) with KL per class; continuous Z,
+    H(X) - I(X;Z) with KL and KSG (algorithm 1) on the same rows."""
+    if ctx.discrete.get("z"):
+        xs, log_scale = prepare(x, "x", ctx, standardize=standardize, ties=ties)
+        terms = np.empty(len(xs))
+        for members in class_groups(z):
+            _check_k(members.size, k, ctx.class_name("z", int(z[members[0]])))
+            terms[members] = _kl_terms(xs[members], ctx, k=k, metric=metric, weights=weights,
+                                       backend=backend, label=f"kNN class {int(z[members[0]])}")
+        return mean_and_stderr(terms + log_scale, STDERR_METHOD)
+    _check_k(len(x), k, ctx.name("x"))
+    xs, log_scale = prepare(x, "x", ctx, standardize=standardize, ties=ties)
+    zs, _ = prepare(z, "z", ctx, standardize=standardize, ties=ties)
+    h = _kl_terms(xs, ctx, k=k, metric=metric, weights=weights, backend=backend,
+                  label=f"kNN {ctx.name('x')}")
+    i = _ksg_terms(xs, zs, ctx, k=k, algorithm=1, backend=backend)
+    return mean_and_stderr(h + log_scale - i, STDERR_METHOD)
+
+
+def _ksg_terms(x, y, ctx: Context, *, k, algorithm, backend) -> np.ndarray:
+    """Per-sample KSG terms (their mean is the MI estimate)."""
+    n = len(x)
+    joint = NeighborIndex(np.hstack([x, y]), "chebyshev", ctx, backend, label="kNN joint")
+    dist, idx = joint.kneighbors(k)
+    del joint
+    ix = NeighborIndex(x, "chebyshev", ctx, backend, label="count x")
+    iy = NeighborIndex(y, "chebyshev", ctx, backend, label="count y")
+    if algorithm == 1:
+        eps = dist[:, k - 1]
+        nx = ix.count_within(eps, strict=True)
+        ny = iy.count_within(eps, strict=True)
+        return digamma(k) + digamma(n) - digamma(nx + 1) - digamma(ny + 1)
+    # Algorithm 2: marginal radii are the largest marginal distances among the
+    # k joint neighbours; counts include points at exactly that distance.
+    eps_x = np.abs(x[idx] - x[:, None, :]).max(axis=(1, 2))
+    eps_y = np.abs(y[idx] - y[:, None, :]).max(axis=(1, 2))
+    nx = ix.count_within(eps_x, strict=False)
+    ny = iy.count_within(eps_y, strict=False)
+    return digamma(k) - 1.0 / k + digamma(n) - digamma(nx) - digamma(ny)
+
+
+def ksg_mi(ctx: Context, x, y, *, k, algorithm, standardize, ties, backend) -> Raw:
+    """KSG mutual information (vector x, vector y); Ross's estimator when y is discrete."""
+    if ctx.discrete.get("y"):
+        xs, _ = prepare(x, "x", ctx, standardize=standardize, ties=ties)
+        return mean_and_stderr(_mixed_terms(xs, y, ctx, k=k, backend=backend), STDERR_METHOD)
+    _check_k(len(x), k, ctx.name("x"))
+    xs, _ = prepare(x, "x", ctx, standardize=standardize, ties=ties)
+    ys, _ = prepare(y, "y", ctx, standardize=standardize, ties=ties)
+    return mean_and_stderr(_ksg_terms(xs, ys, ctx, k=k, algorithm=algorithm, backend=backend),
+                           STDERR_METHOD)
+
+
+def _mixed_terms(x, labels, ctx: Context, *, k, backend) -> np.ndarray:
+    """Ross (2014): I = psi(n) - <psi(n_y)> + <psi(k_i)> - <psi(m_i)>.
+
+    Per point, the distance d_i to its k-th neighbour among the points of its
+    own class, and m_i the number of points of any class within d_i. Classes
+    with fewer than k+1 members use k_i = size - 1; single-member classes carry
+    no information and are left out (both are reported in the warnings).
+    """
+    radius = np.zeros(len(x))
+    k_i = np.zeros(len(x))
+    n_y = np.zeros(len(x))
+    used = np.ones(len(x), dtype=bool)
+    small, single = [], []
+    for members in class_groups(labels):
+        size = members.size
+        if size == 1:
+            used[members] = False
+            single.append(int(labels[members[0]]))
+            continue
+        kc = min(k, size - 1)
+        if kc < k:
+            small.append(int(labels[members[0]]))
+        dist, _ = NeighborIndex(x[members], "chebyshev", ctx, backend,
+                                label="kNN within class").kneighbors(kc)
+        radius[members] = dist[:, kc - 1]
+        k_i[members] = kc
+        n_y[members] = size
+    name = ctx.name("y")
+    if single:
+        ctx.warn(f"{name}: {len(single)} class(es) with a single row carry no information "
+                 "and were left out")
+    if small:
+        ctx.warn(f"{name}: {len(small)} class(es) have at most k={k} rows; used k = size - 1 "
+                 "for their points")
+    if used.sum() < 2:
+        raise InputError(f"{name}: every class has a single row; MI with labels needs "
+                         "classes with at least 2 rows")
+    xs = x[used]
+    m = NeighborIndex(xs, "chebyshev", ctx, backend, label="count all").count_within(
+        radius[used], strict=False)
+    n = int(used.sum())
+    return digamma(n) - digamma(n_y[used]) + digamma(k_i[used]) - digamma(m)
+
+
+def ksg_cmi(ctx: Context, x, y, z, *, k, algorithm, standardize, ties, backend) -> Raw:
+    """Frenzel-Pompe conditional MI I(X;Y|Z) = psi(k) - <psi(n_xz+1) + psi(n_yz+1) - psi(n_z+1)>.
+
+    Discrete Z: sum_z p(z) I(X;Y|Z=z) with KSG within each class.
+    """
+    if algorithm != 1:
+        ctx.warn("cmi uses the Frenzel-Pompe form of KSG algorithm 1; algorithm=2 was ignored")
+    xs, _ = prepare(x, "x", ctx, standardize=standardize, ties=ties)
+    if ctx.discrete.get("y"):
+        raise InputError("conditional MI with discrete y is not supported by ksg; "
+                         "pass y as continuous or use the gaussian estimator")
+    ys, _ = prepare(y, "y", ctx, standardize=standardize, ties=ties)
+    if ctx.discrete.get("z"):
+        terms = np.empty(len(xs))
+        for members in class_groups(z):
+            _check_k(members.size, k, ctx.class_name("z", int(z[members[0]])))
+            terms[members] = _ksg_terms(xs[members], ys[members], ctx, k=k, algorithm=1,
+                                        backend=backend)
+        return mean_and_stderr(terms, STDERR_METHOD)
+    _check_k(len(xs), k, ctx.name("x"))
+    zs, _ = prepare(z, "z", ctx, standardize=standardize, ties=ties)
+    xz = np.hstack([xs, zs])
+    yz = np.hstack([ys, zs])
+    joint = NeighborIndex(np.hstack([xs, ys, zs]), "chebyshev", ctx, backend, label="kNN joint")
+    eps = joint.kneighbors(k)[0][:, k - 1]
+    del joint
+    n_xz = NeighborIndex(xz, "chebyshev", ctx, backend, label="count xz").count_within(eps, strict=True)
+    n_yz = NeighborIndex(yz, "chebyshev", ctx, backend, label="count yz").count_within(eps, strict=True)
+    n_z = NeighborIndex(zs, "chebyshev", ctx, backend, label="count z").count_within(eps, strict=True)
+    return mean_and_stderr(digamma(k) - digamma(n_xz + 1) - digamma(n_yz + 1) + digamma(n_z + 1),
+                           STDERR_METHOD)

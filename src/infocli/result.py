@@ -1,0 +1,125 @@
+"""The one result record every estimator returns (and the CLI renders)."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+LN2 = math.log(2.0)
+
+#: Measures infocli estimates, as they appear in ``Estimate.measure``.
+MEASURES = (
+    "entropy",
+    "conditional_entropy",
+    "mutual_information",
+    "conditional_mutual_information",
+)
+
+UNITS = ("nats", "bits")
+
+
+def _convert(value: float | None, src: str, dst: str) -> float | None:
+    if value is None or src == dst:
+        return value
+    if src == "nats" and dst == "bits":
+        return value / LN2
+    if src == "bits" and dst == "nats":
+        return value * LN2
+    raise ValueError(f"unknown unit conversion {src!r} -> {dst!r}; expected one of {UNITS}")
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """An estimate of an information measure, with its provenance.
+
+    Attributes
+    ----------
+    measure : str
+        One of ``entropy``, ``conditional_entropy``, ``mutual_information``,
+        ``conditional_mutual_information``.
+    estimator : str
+        Registry name of the estimator (``infocli estimators`` lists them).
+    value : float
+        The estimate in ``unit``. Never NaN or infinite; MI estimates may be
+        negative and are reported as they are (never clipped).
+    unit : str
+        ``nats`` or ``bits``.
+    stderr : float or None
+        Standard error of ``value`` in ``unit``; how it is obtained is stated in
+        ``details["stderr_method"]``.
+    n_samples : int
+        Number of rows used.
+    dims : dict
+        Number of columns of each variable, e.g. ``{"x": 2, "y": 1}``.
+    params : dict
+        Every effective parameter, defaults included, and the seed.
+    device : str
+        Device the computation ran on (``cpu`` or ``cuda``...).
+    seconds : float
+        Wall-clock time of the estimate (permutations included).
+    version : str
+        infocli version that produced the record.
+    warnings : tuple of str
+        Anything the user should know: ties jittered, classes dropped, ...
+    p_value : float or None
+        Permutation p-value (MI only, when permutations were requested).
+    details : dict
+        Estimator-specific extras (stderr method, tie handling, null
+        distribution summary, ...). JSON-serialisable.
+    """
+
+    measure: str
+    estimator: str
+    value: float
+    unit: str
+    stderr: float | None
+    n_samples: int
+    dims: dict[str, int]
+    params: dict[str, Any]
+    device: str
+    seconds: float
+    version: str
+    warnings: tuple[str, ...] = ()
+    p_value: float | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to(self, unit: str) -> Estimate:
+        """The same estimate expressed in ``unit`` (``nats`` or ``bits``)."""
+        if unit not in UNITS:
+            raise ValueError(f"unit must be one of {UNITS}, got {unit!r}")
+        if unit == self.unit:
+            return self
+        details = dict(self.details)
+        for key in ("null_mean", "null_std"):
+            if key in details and details[key] is not None:
+                details[key] = _convert(details[key], self.unit, unit)
+        return replace(
+            self,
+            value=_convert(self.value, self.unit, unit),
+            stderr=_convert(self.stderr, self.unit, unit),
+            unit=unit,
+            details=details,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (the schema documented in the README)."""
+        d = asdict(self)
+        d["warnings"] = list(self.warnings)
+        return d
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, default=_json_default)
+
+    def __float__(self) -> float:
+        return float(self.value)
+
+
+def _json_default(obj: Any) -> Any:
+    # numpy scalars and arrays sneak into details; make them plain.
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    if hasattr(obj, "item"):
+        return obj.item()
+    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
