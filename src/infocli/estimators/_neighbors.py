@@ -2,9 +2,13 @@
 
 Two backends, chosen automatically (``backend="auto"``):
 
-* ``kdtree`` - SciPy's cKDTree for joint dimension <= ``KDTREE_MAX_DIM`` on
-  CPU, queried in the tree's own point order (much better cache locality) on
-  all cores. One-dimensional radius counts use sorting and binary search.
+* ``kdtree`` - trees on the CPU for joint dimension <= ``KDTREE_MAX_DIM``, on
+  all cores, queried in the tree's own point order (much better cache
+  locality): SciPy's cKDTree for k-nearest neighbours in up to
+  ``CKDTREE_MAX_DIM`` dimensions, infocli's numba kd-tree
+  (:mod:`._kdtree`) for neighbours in more dimensions and for every radius
+  count in two or more dimensions (it counts whole nodes inside the query
+  box). One-dimensional radius counts use sorting and binary search.
 * ``brute`` - exact chunked brute force with torch (CPU or CUDA): distances of
   a block of query rows to all rows, never an N x N matrix; the block size
   keeps each distance block under ``BLOCK_BYTES``.
@@ -21,8 +25,9 @@ from .._device import resolve_torch_device
 from ._common import Context
 
 KDTREE_MAX_DIM = 15
+CKDTREE_MAX_DIM = 4
 BLOCK_BYTES = 1 << 28  # 256 MiB per distance block in the brute-force backend
-_CHUNK = 1 << 16  # query rows per progress step in the kd-tree backend
+_CHUNK = 1 << 17  # query rows per progress step in the tree backends
 
 
 def choose_backend(backend: str, dim: int, ctx: Context) -> tuple[str, str]:
@@ -58,7 +63,7 @@ class NeighborIndex:
         if self.device != "cpu":
             ctx.device_used = self.device
         self._tree = None
-        self._sorted = None
+        self._nbtree = None
         self._torch_x = None
 
     # -- kd-tree helpers -------------------------------------------------
@@ -68,6 +73,16 @@ class NeighborIndex:
 
             self._tree = cKDTree(self.x, leafsize=16, balanced_tree=False, compact_nodes=False)
         return self._tree
+
+    def _numba_tree(self):
+        if self._nbtree is None:
+            from ._kdtree import KDTree
+
+            self._nbtree = KDTree(self.x)
+        return self._nbtree
+
+    def _report(self, done, total):
+        self.ctx.report(self.label, done, total)
 
     def _torch(self):
         if self._torch_x is None:
@@ -83,7 +98,9 @@ class NeighborIndex:
     def kneighbors(self, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Distances and indices of the k nearest other rows, ascending."""
         if self.backend == "kdtree":
-            return self._kneighbors_kdtree(k)
+            if self.dim <= CKDTREE_MAX_DIM:
+                return self._kneighbors_kdtree(k)
+            return self._numba_tree().knn(k, self.metric, _CHUNK, self._report)
         return self._kneighbors_brute(k)
 
     def _kneighbors_kdtree(self, k):
@@ -132,6 +149,8 @@ class NeighborIndex:
         radii = np.asarray(radii, dtype=np.float64)
         if self.dim == 1:
             return self._count_sorted(radii, strict)
+        if self.backend == "kdtree" and self.metric == "chebyshev":
+            return self._numba_tree().count_within(radii, strict, _CHUNK, self._report)
         if self.backend == "kdtree":
             tree = self._kdtree()
             order = tree.indices
