@@ -58,6 +58,8 @@ class Param:
                 number = float(text)
             except ValueError:
                 raise self._bad(text, "an integer" if self.type is int else "a number") from None
+            if number != number or number in (float("inf"), float("-inf")):
+                raise self._bad(text, "a finite " + ("integer" if self.type is int else "number"))
             return self.validate(int(number) if self.type is int and number.is_integer() else number)
         return self.validate(text)
 
@@ -73,7 +75,7 @@ class Param:
                 raise self._bad(value, "an integer")
             try:
                 as_int = int(value)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 raise self._bad(value, "an integer") from None
             if as_int != value:
                 raise self._bad(value, "an integer")

@@ -198,8 +198,8 @@ def ksg_cmi(ctx: Context, x, y, z, *, k, algorithm, standardize, ties, backend) 
         ctx.warn("cmi uses the Frenzel-Pompe form of KSG algorithm 1; algorithm=2 was ignored")
     xs, _ = prepare(x, "x", ctx, standardize=standardize, ties=ties)
     if ctx.discrete.get("y"):
-        raise InputError("conditional MI with discrete y is not supported by ksg; "
-                         "pass y as continuous or use the gaussian estimator")
+        raise InputError(f"{ctx.name('y')}: ksg needs a continuous y for conditional MI "
+                         "(class labels are supported for the given variable z)")
     ys, _ = prepare(y, "y", ctx, standardize=standardize, ties=ties)
     if ctx.discrete.get("z"):
         terms = np.empty(len(xs))
