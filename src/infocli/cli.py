@@ -16,7 +16,7 @@ import typer
 
 from . import registry
 from ._version import __version__
-from .errors import InfocliError, ParameterError
+from .errors import InfocliError, InputError, ParameterError
 
 app = typer.Typer(
     name="infocli",
@@ -73,8 +73,13 @@ def _errors(show_traceback: bool) -> Iterator[None]:
         yield
     except InfocliError as exc:
         if show_traceback:
-            raise
-        typer.echo(f"infocli: error: {exc}", err=True)
+            import traceback
+
+            traceback.print_exc()
+        # one line, whatever a third-party message embedded; the exit code stays
+        # the documented one with or without --traceback
+        message = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+        typer.echo(f"infocli: error: {message}", err=True)
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
         typer.echo("infocli: interrupted", err=True)
@@ -102,6 +107,12 @@ class _Inputs:
         label = table.source
         if cols is not None or exclude:
             label += "[" + ",".join(table.column_label(j) for j in idx) + "]"
+            if table.columns is None and idx != list(range(table.n_columns)):
+                # keep the file's column numbers, so that messages about a bad
+                # value name its column in the file, not in the selection
+                import pandas as pd
+
+                data = pd.DataFrame(data, columns=[str(j) for j in idx], copy=False)
         return data, idx, label
 
 
@@ -137,13 +148,31 @@ def _params(estimator: str, items: list[str] | None) -> dict[str, Any]:
     return registry.parse_param_strings(registry.get(estimator), items or [])
 
 
+def _check_output(output: str | None) -> None:
+    """Refuse an unwritable --output before any work is done."""
+    if not output:
+        return
+    folder = os.path.dirname(os.path.abspath(output))
+    if os.path.isdir(output):
+        raise InputError(f"--output {output}: is a directory, expected a file name")
+    if not os.path.isdir(folder):
+        raise InputError(f"--output {output}: directory {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise InputError(f"--output {output}: directory {folder} is not writable")
+
+
 def _emit(result, as_json: bool, output: str | None) -> None:
     text = result.to_json()
     if output:
         tmp = f"{output}.tmp-{os.getpid()}"
-        with open(tmp, "w") as f:
-            f.write(text + "\n")
-        os.replace(tmp, output)
+        try:
+            with open(tmp, "w") as f:
+                f.write(text + "\n")
+            os.replace(tmp, output)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.remove(tmp)
+            raise InputError(f"--output {output}: cannot write ({exc.strerror or exc})") from None
     if as_json:
         sys.stdout.write(text + "\n")
     else:
@@ -179,6 +208,7 @@ def entropy(
         from . import api
 
         _check_unit(unit)
+        _check_output(output)
         est = estimator or "kl"
         params = _params(est, param)
         inputs = _Inputs()
@@ -223,6 +253,7 @@ def mi(
         from . import api
 
         _check_unit(unit)
+        _check_output(output)
         est = estimator or "ksg"
         params = _params(est, param)
         inputs = _Inputs()
@@ -265,6 +296,7 @@ def cmi(
         from . import api
 
         _check_unit(unit)
+        _check_output(output)
         est = estimator or "ksg"
         params = _params(est, param)
         inputs = _Inputs()

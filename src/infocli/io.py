@@ -67,8 +67,11 @@ def read_table(spec: str, stdin: BinaryIO | None = None) -> Table:
         return _array_table(spec, _load_npz(path, key))
     if suffix in (".parquet", ".pq"):
         return _frame_table(path, _load_parquet(path))
-    with open(path, "rb") as f:
-        raw = f.read()
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
     return _frame_table(path, _parse_text(path, raw, "\t" if suffix == ".tsv" else None))
 
 
@@ -83,14 +86,14 @@ def _load_npy(path: str) -> np.ndarray:
     try:
         return np.load(path, mmap_mode="r", allow_pickle=False)
     except ValueError as exc:
-        if "allow_pickle" in str(exc):
-            # object arrays (e.g. string labels) are not memory-mappable
-            try:
-                return np.load(path, allow_pickle=True)
-            except Exception as exc2:  # noqa: BLE001 - any loader failure is bad input
-                raise InputError(f"{path}: not a readable .npy file ({exc2})") from None
+        if "Python objects" in str(exc) or "allow_pickle" in str(exc):
+            # never unpickle a data file: that can run arbitrary code
+            raise InputError(
+                f"{path}: holds Python objects (a pickled object array), which infocli does "
+                "not load; save labels as strings (np.array(labels, dtype=str)) or numbers"
+            ) from None
         raise InputError(f"{path}: not a valid .npy file ({exc})") from None
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 - any loader failure is bad input
         raise InputError(f"{path}: not a valid .npy file ({exc})") from None
 
 
