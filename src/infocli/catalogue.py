@@ -38,7 +38,11 @@ register(EstimatorSpec(
               choices=("euclidean", "chebyshev")),
         Param("weights", str, "none",
               "'bsy': Berrett-Samworth-Yuan weighted estimator over neighbours 1..k "
-              "(debiased for d > 4; needs k > d/4)", choices=("none", "bsy")),
+              "(first neighbour for d <= 4, debiased weights for d > 4; needs k > d/4)",
+              choices=("none", "bsy")),
+        Param("whiten_data", bool, False,
+              "whiten with the sample covariance first (adds 1/2 log det back); with "
+              "weights=bsy and k=5 this is the WKL estimator of Butakov et al."),
         _STANDARDIZE, _TIES, _BACKEND,
     ),
     reference="Kozachenko & Leonenko 1987; Berrett, Samworth & Yuan, Ann. Statist. 2019",
@@ -83,4 +87,31 @@ register(EstimatorSpec(
     ),
     reference="Cover & Thomas, Elements of Information Theory, ch. 8",
     discrete=("conditional_entropy", "mutual_information", "conditional_mutual_information"),
+))
+
+register(EstimatorSpec(
+    name="compressed",
+    summary="MI between compressed codes (PCA or autoencoder per side) with whitened weighted "
+            "KL, KSG or KNIFE on the codes; for high-dimensional X and Y",
+    implementations={"mutual_information": "infocli.estimators.compressed:compressed_mi"},
+    params=(
+        Param("x_compressor", str, "pca", "compressor of X", choices=("pca", "autoencoder", "none")),
+        Param("y_compressor", str, "pca", "compressor of Y (labels are never compressed)",
+              choices=("pca", "autoencoder", "none")),
+        Param("x_dim", int, 2, "code dimension of X", low=1),
+        Param("y_dim", int, 2, "code dimension of Y", low=1),
+        Param("inner", str, "wkl", "estimator on the codes: whitened weighted KL "
+              "(H(Tx)+H(Ty)-H(Tx,Ty)), ksg, or knife", choices=("wkl", "ksg", "knife")),
+        Param("k", int, 5, "neighbours of the inner kNN estimator", low=1),
+        Param("ae_hidden", int, 128, "autoencoder hidden width", low=1),
+        Param("ae_epochs", int, 200, "autoencoder maximum epochs", low=1),
+        Param("ae_patience", int, 10, "autoencoder early-stopping patience (epochs)", low=1),
+        Param("ae_lr", float, 1e-3, "autoencoder Adam learning rate", low=0, low_exclusive=True),
+        Param("ae_batch_size", int, 128, "autoencoder batch size", low=1),
+        Param("val_fraction", float, 0.2, "autoencoder validation fraction", low=0.05, high=0.5),
+    ),
+    reference="Butakov et al., Information bottleneck analysis of deep neural networks via "
+              "lossy compression, ICLR 2024",
+    discrete=("mutual_information",),
+    devices=("cpu", "cuda"),
 ))

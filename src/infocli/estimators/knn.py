@@ -42,14 +42,14 @@ def log_unit_ball(d: int, metric: str) -> float:
 def bsy_weights(k: int, d: int) -> np.ndarray:
     """Berrett-Samworth-Yuan weights over neighbours j = 1..k.
 
-    With L = floor(d/4) constraints sum_j w_j Gamma(j + 2l/d)/Gamma(j) = 0
-    (l = 1..L) and sum_j w_j = 1, the minimum-norm solution; for L = 0 the
-    plain k-th-neighbour estimator (w = e_k).
+    For d <= 4 the plain first-neighbour estimator (w = e_1); for d > 4, with
+    L = floor(d/4) constraints sum_j w_j Gamma(j + 2l/d)/Gamma(j) = 0
+    (l = 1..L) and sum_j w_j = 1, the minimum-norm solution.
     """
     n_constraints = d // 4
-    if n_constraints == 0:
+    if d <= 4:
         w = np.zeros(k)
-        w[-1] = 1.0
+        w[0] = 1.0
         return w
     if k <= n_constraints:
         raise ParameterError(
@@ -81,21 +81,41 @@ def _kl_terms(x: np.ndarray, ctx: Context, *, k, metric, weights, backend, label
     return digamma(n) - digamma(k) + log_v + d * np.log(dist[:, k - 1])
 
 
-def kl_entropy(ctx: Context, x, *, k, metric, weights, standardize, ties, backend) -> Raw:
+def whiten(x: np.ndarray, what: str) -> tuple[np.ndarray, float]:
+    """x Sigma^{-1/2} and 1/2 log det Sigma (h(X) = h(X Sigma^{-1/2}) + 1/2 log det Sigma)."""
+    cov = np.atleast_2d(np.cov(x, rowvar=False))
+    eig, vec = np.linalg.eigh(cov)
+    if eig[0] <= eig[-1] * 1e-12:
+        raise InputError(f"{what}: the covariance is singular (linearly dependent columns); "
+                         "cannot whiten")
+    w = (vec / np.sqrt(eig)) @ vec.T
+    return x @ w, 0.5 * float(np.log(eig).sum())
+
+
+def _prepare_kl(x, ctx: Context, standardize: bool, ties: str, whiten_data: bool):
+    xs, log_scale = prepare(x, "x", ctx, standardize=standardize, ties=ties)
+    if whiten_data:
+        xs, extra = whiten(xs, ctx.name("x"))
+        log_scale += extra
+    return xs, log_scale
+
+
+def kl_entropy(ctx: Context, x, *, k, metric, weights, whiten_data=False, standardize, ties,
+               backend) -> Raw:
     """Kozachenko-Leonenko entropy H(X) = psi(n) - psi(k) + log V_d + (d/n) sum log eps_i."""
     _check_k(len(x), k, ctx.name("x"))
-    xs, log_scale = prepare(x, "x", ctx, standardize=standardize, ties=ties)
+    xs, log_scale = _prepare_kl(x, ctx, standardize, ties, whiten_data)
     terms = _kl_terms(xs, ctx, k=k, metric=metric, weights=weights, backend=backend,
                       label=f"kNN {ctx.name('x')}")
     return mean_and_stderr(terms + log_scale, STDERR_METHOD)
 
 
-def kl_conditional_entropy(ctx: Context, x, z, *, k, metric, weights, standardize, ties,
-                           backend) -> Raw:
+def kl_conditional_entropy(ctx: Context, x, z, *, k, metric, weights, whiten_data=False,
+                           standardize, ties, backend) -> Raw:
     """H(X|Z): discrete Z, sum_z p(z) H(X|Z=z) with KL per class; continuous Z,
     H(X) - I(X;Z) with KL and KSG (algorithm 1) on the same rows."""
     if ctx.discrete.get("z"):
-        xs, log_scale = prepare(x, "x", ctx, standardize=standardize, ties=ties)
+        xs, log_scale = _prepare_kl(x, ctx, standardize, ties, whiten_data)
         terms = np.empty(len(xs))
         for members in class_groups(z):
             _check_k(members.size, k, ctx.class_name("z", int(z[members[0]])))
@@ -103,7 +123,7 @@ def kl_conditional_entropy(ctx: Context, x, z, *, k, metric, weights, standardiz
                                        backend=backend, label=f"kNN class {int(z[members[0]])}")
         return mean_and_stderr(terms + log_scale, STDERR_METHOD)
     _check_k(len(x), k, ctx.name("x"))
-    xs, log_scale = prepare(x, "x", ctx, standardize=standardize, ties=ties)
+    xs, log_scale = _prepare_kl(x, ctx, standardize, ties, whiten_data)
     zs, _ = prepare(z, "z", ctx, standardize=standardize, ties=ties)
     h = _kl_terms(xs, ctx, k=k, metric=metric, weights=weights, backend=backend,
                   label=f"kNN {ctx.name('x')}")
