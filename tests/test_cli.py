@@ -548,8 +548,8 @@ def test_estimators_json_lists_every_estimator_with_defaults(runner):
     assert set(gauss["measures"]) == {"entropy", "conditional_entropy", "mutual_information",
                                       "conditional_mutual_information"}
     assert {p: v["default"] for p, v in kl["params"].items()} == {
-        "k": 3, "metric": "euclidean", "weights": "none", "standardize": True,
-        "ties": "jitter", "backend": "auto"}
+        "k": 3, "metric": "euclidean", "weights": "none", "whiten_data": False,
+        "standardize": True, "ties": "jitter", "backend": "auto"}
     assert {p: v["default"] for p, v in ksg["params"].items()} == {
         "k": 3, "algorithm": 1, "standardize": True, "ties": "jitter", "backend": "auto"}
     assert {p: v["default"] for p, v in gauss["params"].items()} == {

@@ -70,3 +70,21 @@ def render_estimators(specs, console: Console | None = None) -> None:
             params.add_row(p.name, p.describe_default(), doc)
         console.print()
         console.print(params)
+
+
+def render_plane(plane, console: Console | None = None) -> None:
+    console = console or Console()
+    table = Table(title=f"Information plane ({plane.unit})", title_justify="left")
+    for col in ("epoch", "layer", "I(X;T)", "I(T;Y)"):
+        table.add_column(col, justify="right" if col != "layer" else "left")
+
+    def fmt(v, se):
+        return _fmt(v) + (f" ± {_fmt(se)}" if se is not None else "")
+
+    for p in plane.points:
+        table.add_row(str(p.epoch), p.layer, fmt(p.i_xt, p.i_xt_stderr), fmt(p.i_ty, p.i_ty_stderr))
+    console.print(table)
+    console.print(f"x compression: {plane.x_quality}", highlight=False)
+    console.print(f"time: {plane.seconds:.1f} s", highlight=False)
+    for w in plane.warnings:
+        console.print(f"[yellow]warning:[/yellow] {w}", highlight=False)

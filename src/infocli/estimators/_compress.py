@@ -118,6 +118,7 @@ def _autoencoder(x, code_dim, ctx: Context, *, name, hidden, epochs, patience, l
                 for p, b in zip(params, best_state):
                     p.copy_(b)
         enc.eval()
+        enc.double()  # codes in float64: float32 codes tie, and ties bias kNN entropies
     r2 = 1.0 - best / baseline if baseline > 0 else 1.0
     if best_state is None or best >= 0.95 * first:
         ctx.warn(f"{name}: the autoencoder failed to train (validation loss {first:.4g} -> "
@@ -126,7 +127,7 @@ def _autoencoder(x, code_dim, ctx: Context, *, name, hidden, epochs, patience, l
 
     def encode(a: np.ndarray) -> np.ndarray:
         with torch.no_grad():
-            t = torch.as_tensor((np.asarray(a) - mean) / sd, dtype=torch.float32, device=device)
+            t = torch.as_tensor((np.asarray(a) - mean) / sd, dtype=torch.float64, device=device)
             return enc(t).double().cpu().numpy()
 
     return Compressor("autoencoder", encode, {

@@ -27,12 +27,15 @@ from ._prep import prepare
 from .knn import STDERR_METHOD, _check_k, _kl_terms, _ksg_terms, _mixed_terms, whiten
 
 
-def _wkl_terms(t: np.ndarray, ctx: Context, var: str, k: int) -> np.ndarray:
+def _whitened(t: np.ndarray, ctx: Context, var: str, k: int) -> np.ndarray:
     _check_k(len(t), k, ctx.name(var))
-    ts, log_scale = prepare(t, var, ctx, standardize=True, ties="jitter")
-    ts, extra = whiten(ts, ctx.name(var))
-    return _kl_terms(ts, ctx, k=k, metric="euclidean", weights="bsy", backend="auto",
-                     label=f"kNN {ctx.name(var)}") + log_scale + extra
+    ts, _ = prepare(t, var, ctx, standardize=True, ties="jitter")
+    return whiten(ts, ctx.name(var))[0]
+
+
+def _wkl(t: np.ndarray, ctx: Context, k: int, label: str) -> np.ndarray:
+    """Per-sample weighted-KL entropy terms (additive constants cancel in MI)."""
+    return _kl_terms(t, ctx, k=k, metric="euclidean", weights="bsy", backend="auto", label=label)
 
 
 def mi_of_codes(ctx: Context, tx: np.ndarray, ty: np.ndarray, *, inner: str, k: int) -> Raw:
@@ -53,21 +56,20 @@ def mi_of_codes(ctx: Context, tx: np.ndarray, ty: np.ndarray, *, inner: str, k: 
         ys, _ = prepare(ty, "y", ctx, standardize=True, ties="jitter")
         return mean_and_stderr(_ksg_terms(xs, ys, ctx, k=k, algorithm=1, backend="auto"),
                                STDERR_METHOD)
-    # wkl
-    h_x = _wkl_terms(tx, ctx, "x", k)
+    # wkl: whiten each side once (MI is invariant under invertible linear maps of
+    # either side) and use the same coordinates for the marginal, joint and
+    # per-class entropies, so that their kNN errors cancel as far as possible.
+    wx = _whitened(tx, ctx, "x", k)
+    h_x = _wkl(wx, ctx, k, f"kNN {ctx.name('x')}")
     if labels:
-        h_cond = np.empty(len(tx))
+        h_cond = np.empty(len(wx))
         for members in class_groups(ty):
-            sub = Context(rng=ctx.rng, device=ctx.device, progress=ctx.progress,
-                          names={"x": ctx.class_name("y", int(ty[members[0]]))},
-                          warnings=ctx.warnings, details=ctx.details)
-            h_cond[members] = _wkl_terms(tx[members], sub, "x", k)
+            _check_k(members.size, k, ctx.class_name("y", int(ty[members[0]])))
+            h_cond[members] = _wkl(wx[members], ctx, k, "kNN within class")
         return mean_and_stderr(h_x - h_cond, STDERR_METHOD)
-    h_y = _wkl_terms(ty, ctx, "y", k)
-    joint = Context(rng=ctx.rng, device=ctx.device, progress=ctx.progress,
-                    names={"x": f"{ctx.name('x')} with {ctx.name('y')}"},
-                    warnings=ctx.warnings, details=ctx.details)
-    h_xy = _wkl_terms(np.hstack([tx, ty]), joint, "x", k)
+    wy = _whitened(ty, ctx, "y", k)
+    h_y = _wkl(wy, ctx, k, f"kNN {ctx.name('y')}")
+    h_xy = _wkl(np.hstack([wx, wy]), ctx, k, "kNN joint")
     return mean_and_stderr(h_x + h_y - h_xy, STDERR_METHOD)
 
 
