@@ -19,7 +19,7 @@ shape (n,) for a discrete variable (see ``ctx.discrete``).
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from .errors import ParameterError
@@ -114,7 +114,6 @@ class EstimatorSpec:
     reference: str
     discrete: tuple[str, ...] = ()  # measures in which y / the given variable may be labels
     devices: tuple[str, ...] = ("cpu",)
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def measures(self) -> tuple[str, ...]:

@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..errors import EstimationError, InputError
+from ..errors import EstimationError
 
 #: ``progress(description, completed, total)``; the library never prints.
 ProgressFn = Callable[[str, float, float], None]
@@ -92,8 +92,3 @@ def class_groups(labels: np.ndarray) -> list[np.ndarray]:
     order = np.argsort(labels, kind="stable")
     counts = np.bincount(labels)
     return [g for g in np.split(order, np.cumsum(counts)[:-1]) if g.size]
-
-
-def require_rows(n: int, needed: int, what: str) -> None:
-    if n < needed:
-        raise InputError(f"{what} has {n} rows but at least {needed} are needed")
