@@ -182,28 +182,49 @@ def dse_bits_exact(x: np.ndarray, sigma: float, t: float, device: str) -> tuple[
     return spectral_entropy_bits(w, t), w
 
 
-# -- matrix-free approximate mode (stochastic Lanczos quadrature) -------------------------
-class _KernelOperator:
-    """v -> K v without forming K: kernel rows recomputed by blocks on each product.
+# -- approximate mode (stochastic Lanczos quadrature) -----------------------------------
+#: above this many bytes for K in float32 the operator is matrix-free (kernel rows
+#: recomputed by blocks on every product) instead of stored
+DENSE_LIMIT_BYTES = 8 << 30
 
-    Kernel blocks are computed in float32 (half the time and memory of float64;
-    a relative error of ~1e-7 per entry is far below the SLQ sampling error);
-    Lanczos vectors, orthogonalisation and quadrature stay in float64.
+
+class _KernelOperator:
+    """v -> K v for K = D^-1/2 G D^-1/2, in float32, stored or matrix-free.
+
+    Stored when n^2 float32 fit in DENSE_LIMIT_BYTES (n <= ~46,000: 3.6 GB at
+    n = 30,000): each product is then one GEMM. Larger n recomputes kernel rows
+    by blocks on every product (memory O(n * block)). float32 entries carry a
+    relative error of ~1e-7, far below the sampling error of SLQ; Lanczos
+    vectors, orthogonalisation and quadrature stay in float64.
     """
 
-    def __init__(self, x: np.ndarray, sigma: float, device: str):
+    def __init__(self, x: np.ndarray, sigma: float, device: str, report=None):
         import torch
 
         self.xt = _torch_points(x, device, torch.float32)
-        self.n = self.xt.shape[0]
+        self.n = n = self.xt.shape[0]
         self.sq = (self.xt * self.xt).sum(1)
         self.scale = 1.0 / (2.0 * sigma * sigma)
-        self.step = max(1, _BLOCK_ELEMENTS // self.n)
-        self.buffer = torch.empty((min(self.step, self.n), self.n), dtype=torch.float32,
-                                  device=device)
-        ones = torch.ones((self.n, 1), dtype=torch.float64, device=device)
-        self.degrees = self._g(ones)[:, 0]
-        self.s = self.degrees.rsqrt()
+        self.step = max(1, _BLOCK_ELEMENTS // n)
+        self.dense = 4 * n * n <= DENSE_LIMIT_BYTES
+        if self.dense:
+            self.k = torch.empty((n, n), dtype=torch.float32, device=device)
+            for start in range(0, n, self.step):
+                stop = min(n, start + self.step)
+                _fill_kernel_rows(self.k[start:stop], self.xt, self.sq, start, stop, self.scale)
+                if report is not None:
+                    report(stop, n)
+            self.k.fill_diagonal_(1.0)
+            degrees = self.k.sum(1, dtype=torch.float64)
+            s = degrees.rsqrt()
+            s32 = s.to(torch.float32)
+            self.k.mul_(s32[:, None]).mul_(s32[None, :])
+        else:
+            self.buffer = torch.empty((min(self.step, n), n), dtype=torch.float32, device=device)
+            degrees = self._g(torch.ones((n, 1), dtype=torch.float64, device=device))[:, 0]
+            s = degrees.rsqrt()
+        self.degrees = degrees
+        self.s = s
 
     def _g(self, v):
         import torch
@@ -218,38 +239,43 @@ class _KernelOperator:
         return out
 
     def __call__(self, v):
+        """K v for v of shape (n, p), float64."""
+        import torch
+
+        if self.dense:
+            return (self.k @ v.to(torch.float32)).to(torch.float64)
         return self.s[:, None] * self._g(self.s[:, None] * v)
 
 
 def _lanczos_batch(op, v0, steps: int, report=None):
     """m steps of Lanczos with full reorthogonalisation, on p start vectors at once.
 
-    Returns (alpha, beta, m_p): alpha (steps, p), beta (steps, p) and the number
-    of steps each column ran before its Krylov space became invariant.
+    v0 has shape (n, p). Returns alpha (steps, p), beta (steps, p) and the
+    number of steps each column ran before its Krylov space became invariant.
     """
     import torch
 
     n, p = v0.shape
-    q = v0 / torch.linalg.vector_norm(v0, dim=0, keepdim=True)
-    basis = torch.zeros((steps, n, p), dtype=torch.float64, device=v0.device)
+    q = (v0 / torch.linalg.vector_norm(v0, dim=0, keepdim=True)).T.contiguous()  # (p, n)
+    basis = torch.zeros((p, steps, n), dtype=torch.float64, device=v0.device)
     alpha = torch.zeros((steps, p), dtype=torch.float64, device=v0.device)
     beta = torch.zeros((steps, p), dtype=torch.float64, device=v0.device)
     length = torch.full((p,), steps, dtype=torch.long, device=v0.device)
     alive = torch.ones(p, dtype=torch.bool, device=v0.device)
     for j in range(steps):
-        basis[j] = q
-        w = op(q)
-        alpha[j] = (q * w).sum(0)
-        # full reorthogonalisation against every earlier vector, twice
-        for _ in range(2):
-            coef = torch.einsum("knp,np->kp", basis[: j + 1], w)
-            w -= torch.einsum("knp,kp->np", basis[: j + 1], coef)
-        b = torch.linalg.vector_norm(w, dim=0)
-        stop = alive & (b <= 1e-10 * op.n ** 0.5)
+        basis[:, j] = q
+        w = op(q.T).T.contiguous()  # (p, n)
+        alpha[j] = (q * w).sum(1)
+        for _ in range(2):  # full reorthogonalisation, twice is enough
+            coef = torch.bmm(basis[:, : j + 1], w[:, :, None])  # (p, j+1, 1)
+            w -= torch.bmm(basis[:, : j + 1].transpose(1, 2), coef)[:, :, 0]
+        b = torch.linalg.vector_norm(w, dim=1)
+        stop = alive & (b <= 1e-10)
         length[stop] = j + 1
         alive &= ~stop
         beta[j] = torch.where(alive, b, torch.zeros_like(b))
-        q = torch.where(alive, w / torch.where(alive, b, torch.ones_like(b)), torch.zeros_like(w))
+        q = torch.where(alive[:, None], w / torch.where(alive, b, torch.ones_like(b))[:, None],
+                        torch.zeros_like(w))
         if report is not None:
             report(j + 1, steps)
         if not bool(alive.any()):
@@ -261,19 +287,30 @@ def dse_bits_slq(x: np.ndarray, sigma: float, t: float, probes: int, steps: int,
                  rng: np.random.Generator, device: str, report=None) -> tuple[float, float]:
     """DSE in bits by stochastic Lanczos quadrature, and its jackknife stderr over probes.
 
-    tr f(K) ~ (n / p) sum_probes sum_k tau_k^2 f(theta_k) (Ubaru, Chen & Saad,
-    SIAM J. Matrix Anal. Appl. 2017) for f = |.|^t and |.|^t log|.| from the
-    same Rademacher probes; DSE = (log S - t A / S) / ln 2.
+    tr f(K) ~ (1 / p) sum_probes |v|^2 sum_k tau_k^2 f(theta_k) (Ubaru, Chen &
+    Saad, SIAM J. Matrix Anal. Appl. 2017) for f = |.|^t and |.|^t log|.| from
+    the same Rademacher probes; DSE = (log S - t A / S) / ln 2. Variance
+    reduction: the top eigenvector phi = sqrt(d) / |sqrt(d)| (eigenvalue 1) is
+    known exactly, so it is deflated (f(1) added exactly, probes projected
+    onto its complement, which K leaves invariant); for t = 1, S = tr K =
+    sum_i 1 / d_i exactly.
     """
     import torch
     from scipy.linalg import eigh_tridiagonal
     from scipy.special import xlogy
 
-    op = _KernelOperator(x, sigma, device)
+    op = _KernelOperator(x, sigma, device,
+                         report=None if report is None else lambda d, tot: report("kernel", d, tot))
     n = op.n
+    phi = op.degrees.sqrt()
+    phi /= torch.linalg.vector_norm(phi)
     signs = rng.integers(0, 2, size=(n, probes)) * 2.0 - 1.0
     v0 = torch.as_tensor(signs, dtype=torch.float64, device=device)
-    alpha, beta, length = _lanczos_batch(op, v0, min(steps, n), report)
+    v0 -= phi[:, None] * (phi @ v0)[None, :]
+    norms2 = (v0 * v0).sum(0).cpu().numpy()
+    alpha, beta, length = _lanczos_batch(
+        op, v0, min(steps, n - 1),
+        None if report is None else lambda d, tot: report("lanczos", d, tot))
     s_terms = np.empty(probes)
     a_terms = np.empty(probes)
     for i in range(probes):
@@ -282,20 +319,20 @@ def dse_bits_slq(x: np.ndarray, sigma: float, t: float, probes: int, steps: int,
         tau = vecs[0] ** 2
         lam = np.abs(theta)
         powered = lam ** t
-        s_terms[i] = n * np.sum(tau * powered)
-        a_terms[i] = n * np.sum(tau * xlogy(powered, lam))  # lam^t log lam, 0 at 0
+        s_terms[i] = 1.0 + norms2[i] * np.sum(tau * powered)
+        a_terms[i] = norms2[i] * np.sum(tau * xlogy(powered, lam))  # lam^t log lam, 0 at 0
+    if t == 1.0:
+        s_terms[:] = float((1.0 / op.degrees).sum())
 
     def entropy_nats(s, a):
         return math.log(s) - t * a / s
 
     value = entropy_nats(s_terms.mean(), a_terms.mean())
-    stderr = float("nan")
-    if probes > 1:
-        loo = np.array([
-            entropy_nats((s_terms.sum() - s_terms[i]) / (probes - 1),
-                         (a_terms.sum() - a_terms[i]) / (probes - 1))
-            for i in range(probes)])
-        stderr = math.sqrt((probes - 1) / probes * np.sum((loo - loo.mean()) ** 2))
+    loo = np.array([
+        entropy_nats((s_terms.sum() - s_terms[i]) / (probes - 1),
+                     (a_terms.sum() - a_terms[i]) / (probes - 1))
+        for i in range(probes)])
+    stderr = math.sqrt((probes - 1) / probes * np.sum((loo - loo.mean()) ** 2))
     return value / LN2, stderr / LN2
 
 
@@ -313,7 +350,7 @@ def _subsample(ctx: Context, x: np.ndarray, max_n: int) -> np.ndarray:
 
 def _bits_note(ctx: Context, key: str, bits: float) -> None:
     ctx.details["native_unit"] = "bits"
-    ctx.details[key] = bits
+    ctx.details[key] = float(bits)
     ctx.details["unit_note"] = (
         "DSE/DSMI are defined in bits (log2); the value is converted to the requested unit")
 
@@ -332,7 +369,7 @@ def dse_entropy(ctx: Context, x: np.ndarray, *, sigma: str, t: float, max_n: int
         ctx.details["n_used"] = n
         ctx.details.update(probes=probes, lanczos_steps=min(lanczos_steps, n))
         bits, err = dse_bits_slq(x, sig, t, probes, lanczos_steps, ctx.rng, device,
-                                 report=lambda d, tot: ctx.report("lanczos", d, tot))
+                                 report=ctx.report)
         _bits_note(ctx, "dse_bits", bits)
         ctx.details["dse_bits_stderr"] = err
         return finite(Raw(bits * LN2, err * LN2,
