@@ -35,6 +35,8 @@ from ._common import Context, Raw, class_groups, finite, require_rows
 LN2 = math.log(2.0)
 #: points used for the median heuristic (all points when n is smaller)
 MEDIAN_POINTS = 2000
+#: exact eigenproblems smaller than this run on one CPU thread
+SINGLE_THREAD_BELOW = 2048
 #: elements of one row block of the kernel in the matrix-free mode (~64 MB in float32)
 _BLOCK_ELEMENTS = 1 << 24
 
@@ -151,10 +153,20 @@ def spectrum(x: np.ndarray, sigma: float, device: str = "cpu") -> np.ndarray:
     if len(x) == 1:
         return np.ones(1)
     k = diffusion_matrix(x, sigma, device)
+    threads = torch.get_num_threads()
+    # Small eigenproblems gain nothing from LAPACK threads, and on a busy CPU
+    # OpenMP spin-waiting makes them many times slower (measured: 100x for
+    # n = 100 with 2 threads under load), so they run single-threaded.
+    single = k.device.type == "cpu" and len(x) < SINGLE_THREAD_BELOW and threads > 1
     try:
+        if single:
+            torch.set_num_threads(1)
         w = torch.linalg.eigvalsh(k)
     except RuntimeError as exc:  # LAPACK did not converge
         raise EstimationError(f"eigenvalues of the diffusion matrix failed: {exc}") from None
+    finally:
+        if single:
+            torch.set_num_threads(threads)
     del k
     return w.cpu().numpy()
 
