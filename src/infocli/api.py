@@ -234,17 +234,20 @@ def dsmi(z: Any, y: Any, *, sigma: float | str = "auto", t: float = 1.0, repeats
 
 def dse_spectrum(z: Any, *, sigma: float | str = "auto", t: float = 1.0, max_n: int = 10000,
                  unit: str = "nats", seed: int = 0, device: str = "auto",
-                 progress: ProgressFn | None = None,
-                 names: dict[str, str] | None = None) -> tuple[Estimate, np.ndarray]:
+                 progress: ProgressFn | None = None, names: dict[str, str] | None = None,
+                 **params: Any) -> tuple[Estimate, np.ndarray]:
     """:func:`dse` and the eigenvalues it used (ascending, float64), for plotting.
 
     The eigenvalues are those of K on the points actually decomposed (the seeded
-    subsample when n > max_n). The approximate mode has no spectrum.
+    subsample when n > max_n). The approximate mode has no spectrum, so
+    ``approx=True`` is refused.
     """
+    if params.get("approx") not in (None, False, "false"):
+        raise ParameterError("dse_spectrum needs the exact mode: approx must be false")
     kept: dict[str, Any] = {}
     est = _estimate("entropy", "dse", {"x": z}, {}, unit, seed, device,
-                    {"sigma": str(sigma), "t": t, "max_n": max_n}, progress, names,
-                    artifacts=kept)
+                    {**params, "sigma": str(sigma), "t": t, "max_n": max_n, "approx": False},
+                    progress, names, artifacts=kept)
     return est, kept["eigenvalues"]
 
 
