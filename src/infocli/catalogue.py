@@ -109,7 +109,7 @@ register(EstimatorSpec(
               "for n > max_n, estimate DSE on all points by stochastic Lanczos quadrature "
               "(matrix-free; stderr over probe vectors) instead of subsampling"),
         Param("probes", int, 16, "Rademacher probe vectors of the approximate mode", low=2),
-        Param("lanczos_steps", int, 40, "Lanczos steps per probe in the approximate mode",
+        Param("lanczos_steps", int, 20, "Lanczos steps per probe in the approximate mode",
               low=2),
     ),
     reference="Liao, Liu et al., arXiv:2312.04823 (2023); SLQ: Ubaru, Chen & Saad, "

@@ -229,7 +229,10 @@ class _KernelOperator:
                 if report is not None:
                     report(stop, n)
             self.k.fill_diagonal_(1.0)
-            degrees = self.k.sum(1, dtype=torch.float64)
+            degrees = torch.empty(n, dtype=torch.float64, device=device)
+            for start in range(0, n, self.step):  # by blocks: no float64 copy of K
+                degrees[start:start + self.step] = \
+                    self.k[start:start + self.step].to(torch.float64).sum(1)
             s = degrees.rsqrt()
             s32 = s.to(torch.float32)
             self.k.mul_(s32[:, None]).mul_(s32[None, :])
@@ -427,8 +430,9 @@ def dse_entropy(ctx: Context, x: np.ndarray, *, sigma: str, t: float, max_n: int
         ctx.details["mode"] = "slq"
         ctx.details["n_used"] = n
         ctx.details.update(probes=probes, lanczos_steps=min(lanczos_steps, n))
-        bits, err = dse_bits_slq(x, sig, t, probes, lanczos_steps, ctx.rng, device,
-                                 report=ctx.report)
+        bits, err, deflated = dse_bits_slq(x, sig, t, probes, lanczos_steps, ctx.rng, device,
+                                           report=ctx.report)
+        ctx.details["deflated_eigenpairs"] = deflated
         _bits_note(ctx, "dse_bits", bits)
         ctx.details["dse_bits_stderr"] = err
         return finite(Raw(bits * LN2, err * LN2,
