@@ -264,3 +264,12 @@ def test_cli_dse_bad_input_exit_2(tmp_path, rng, args, message):
     assert res.exit_code == 2
     assert message in res.stderr
     assert not (tmp_path / "S.npy").exists()
+
+
+def test_slq_matrix_free_operator_matches_stored(rng, monkeypatch):
+    x = rng.standard_normal((700, 4))
+    stored = infocli.dse(x, sigma=1.0, max_n=100, approx=True, unit="bits")
+    monkeypatch.setattr(dse_mod, "DENSE_LIMIT_BYTES", 0)
+    monkeypatch.setattr(dse_mod, "_BLOCK_ELEMENTS", 700 * 64)  # several row blocks
+    free = infocli.dse(x, sigma=1.0, max_n=100, approx=True, unit="bits")
+    assert abs(free.value - stored.value) < 1e-4
