@@ -30,7 +30,7 @@ import numpy as np
 
 from .._device import resolve_torch_device
 from ..errors import EstimationError, InputError, ParameterError
-from ._common import Context, Raw, class_groups, finite, require_rows
+from ._common import Context, Raw, class_groups, finite
 
 LN2 = math.log(2.0)
 #: points used for the median heuristic (all points when n is smaller)
@@ -399,6 +399,11 @@ def dse_bits_slq(x: np.ndarray, sigma: float, t: float, probes: int, steps: int,
 
 
 # -- registry implementations ---------------------------------------------------------
+def _check_points(ctx: Context, n: int) -> None:
+    if n < 2:
+        raise InputError(f"{ctx.name('x')} has {n} rows but at least 2 are needed")
+
+
 def _check_t(t: float) -> None:
     if not t > 0:  # also caught by the Param bound; kept for direct callers
         raise ParameterError(f"parameter t={t!r}: expected > 0")
@@ -420,7 +425,7 @@ def _bits_note(ctx: Context, key: str, bits: float) -> None:
 def dse_entropy(ctx: Context, x: np.ndarray, *, sigma: str, t: float, max_n: int, approx: bool,
                 probes: int, lanczos_steps: int) -> Raw:
     """Registry implementation of ``entropy`` for ``dse`` (value in nats)."""
-    require_rows(len(x), 2, ctx.name("x"))
+    _check_points(ctx, len(x))
     _check_t(t)
     device = resolve_torch_device(ctx.device)
     ctx.device_used = device
@@ -499,7 +504,7 @@ def dsmi_mi(ctx: Context, x: np.ndarray, y: np.ndarray, *, sigma: str, t: float,
             repeats: int, n_clusters: int) -> Raw:
     """Registry implementation of ``mutual_information`` for ``dsmi`` (value in nats)."""
     n = len(x)
-    require_rows(n, 2, ctx.name("x"))
+    _check_points(ctx, n)
     _check_t(t)
     device = resolve_torch_device(ctx.device)
     ctx.device_used = device
