@@ -101,13 +101,14 @@ _MAX_N = Param("max_n", int, 10000,
 register(EstimatorSpec(
     name="dse",
     summary="diffusion spectral entropy: entropy of the powered spectrum of the diffusion "
-            "operator (native unit bits); exact, or matrix-free SLQ above max_n",
+            "operator (native unit bits); exact, or deflated SLQ on all points above max_n",
     implementations={"entropy": f"{_DSE}:dse_entropy"},
     params=(
         _SIGMA, _T, _MAX_N,
         Param("approx", bool, False,
               "for n > max_n, estimate DSE on all points by stochastic Lanczos quadrature "
-              "(matrix-free; stderr over probe vectors) instead of subsampling"),
+              "(K in float32 up to 8 GB, matrix-free beyond; stderr over probe vectors) instead "
+              "of subsampling"),
         Param("probes", int, 16, "Rademacher probe vectors of the approximate mode", low=2),
         Param("lanczos_steps", int, 20, "Lanczos steps per probe in the approximate mode",
               low=2),

@@ -11,7 +11,7 @@ top one 1. With ``p_i = |lambda_i|^t / sum_j |lambda_j|^t``::
     DSE = -sum_i p_i log2 p_i                      (bits, in [0, log2 n])
         = log S - t A / S   (nats),  S = tr K^t,  A = tr K^t log K
 
-The second form is what the matrix-free approximate mode estimates by
+The second form is what the approximate mode (deflated SLQ) estimates by
 stochastic Lanczos quadrature (two traces from the same probe vectors).
 
 DSMI(Z; Y) = sum_c (n_c / n) (H*_c - H_c) with H_c the DSE of class c and H*_c
