@@ -23,7 +23,8 @@ from .errors import (
 from .result import Estimate
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .api import conditional_mutual_information, entropy, mutual_information
+    from .api import (conditional_mutual_information, dse, dse_spectrum, dsmi, entropy,
+                      mutual_information)
 
 __all__ = [
     "__version__",
@@ -36,6 +37,9 @@ __all__ = [
     "entropy",
     "mutual_information",
     "conditional_mutual_information",
+    "dse",
+    "dsmi",
+    "dse_spectrum",
     "available_estimators",
 ]
 
@@ -50,7 +54,8 @@ def available_estimators(measure: str | None = None) -> list[str]:
 
 
 def __getattr__(name: str):
-    if name in ("entropy", "mutual_information", "conditional_mutual_information"):
+    if name in ("entropy", "mutual_information", "conditional_mutual_information", "dse",
+                "dsmi", "dse_spectrum"):
         from . import api
 
         return getattr(api, name)

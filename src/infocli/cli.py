@@ -148,17 +148,33 @@ def _params(estimator: str, items: list[str] | None) -> dict[str, Any]:
     return registry.parse_param_strings(registry.get(estimator), items or [])
 
 
-def _check_output(output: str | None) -> None:
-    """Refuse an unwritable --output before any work is done."""
+def _check_output(output: str | None, option: str = "--output") -> None:
+    """Refuse an unwritable --output (or --spectrum) before any work is done."""
     if not output:
         return
     folder = os.path.dirname(os.path.abspath(output))
     if os.path.isdir(output):
-        raise InputError(f"--output {output}: is a directory, expected a file name")
+        raise InputError(f"{option} {output}: is a directory, expected a file name")
     if not os.path.isdir(folder):
-        raise InputError(f"--output {output}: directory {folder} does not exist")
+        raise InputError(f"{option} {output}: directory {folder} does not exist")
     if not os.access(folder, os.W_OK):
-        raise InputError(f"--output {output}: directory {folder} is not writable")
+        raise InputError(f"{option} {output}: directory {folder} is not writable")
+
+
+def _save_npy(path: str, array) -> None:
+    """Write an array atomically (np.save adds .npy to names without it)."""
+    import numpy as np
+
+    if not path.endswith(".npy"):
+        path += ".npy"
+    tmp = f"{path}.tmp-{os.getpid()}.npy"
+    try:
+        np.save(tmp, array)
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        raise InputError(f"--spectrum {path}: cannot write ({exc.strerror or exc})") from None
 
 
 def _emit(result, as_json: bool, output: str | None) -> None:
@@ -202,6 +218,9 @@ def entropy(
     output: Output = None,
     quiet: Quiet = False,
     traceback: Traceback = False,
+    spectrum: Annotated[Optional[str], typer.Option(
+        "--spectrum", help="With -e dse: also save the eigenvalues used to this .npy file "
+        "(written only on success).")] = None,
 ) -> None:
     """Differential entropy H(X); with --given, conditional entropy H(X|Z)."""
     with _errors(traceback):
@@ -211,6 +230,12 @@ def entropy(
         _check_output(output)
         est = estimator or "kl"
         params = _params(est, param)
+        if spectrum is not None:
+            if est != "dse" or given is not None or given_cols is not None:
+                raise ParameterError("--spectrum needs -e dse and no --given")
+            if params.get("approx"):
+                raise ParameterError("--spectrum needs the exact mode: drop approx=true")
+            _check_output(spectrum, "--spectrum")
         inputs = _Inputs()
         z = None
         names = {}
@@ -221,10 +246,17 @@ def entropy(
             exclude = None
         x, _, names["x"] = inputs.variable(data, x_cols, "--x-cols", exclude=exclude)
         with _progress(quiet) as progress:
-            result = api.entropy(x, given=z, estimator=est,
-                                 discrete_given=True if discrete_given else None, unit=unit,
-                                 seed=seed, device=device, params=params, progress=progress,
-                                 names=names)
+            if spectrum is not None:
+                result, eigenvalues = api.dse_spectrum(
+                    x, unit=unit, seed=seed, device=device, progress=progress, names=names,
+                    **params)
+            else:
+                result = api.entropy(x, given=z, estimator=est,
+                                     discrete_given=True if discrete_given else None, unit=unit,
+                                     seed=seed, device=device, params=params, progress=progress,
+                                     names=names)
+        if spectrum is not None:
+            _save_npy(spectrum, eigenvalues)
         _emit(result, json_, output)
 
 

@@ -22,7 +22,8 @@ class Context:
     which of ``x``/``y``/``z`` arrive as integer label codes; ``names`` are
     labels used in messages (``"x"`` in the library, file names in the CLI).
     Implementations append to ``warnings`` and ``details`` and set
-    ``device_used``.
+    ``device_used``; ``artifacts`` receives arrays a caller may ask for (e.g.
+    the DSE spectrum) that are not part of the result record.
     """
 
     rng: np.random.Generator
@@ -34,6 +35,7 @@ class Context:
     warnings: list[str] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
     device_used: str = "cpu"
+    artifacts: dict[str, Any] = field(default_factory=dict)
 
     def name(self, var: str) -> str:
         return self.names.get(var, var)
