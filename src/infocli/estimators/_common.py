@@ -21,6 +21,8 @@ class Context:
     ``"cpu"`` or ``"cuda[:N]"`` (already checked to exist); ``discrete`` says
     which of ``x``/``y``/``z`` arrive as integer label codes; ``names`` are
     labels used in messages (``"x"`` in the library, file names in the CLI).
+    ``write_files`` is false in repeated runs (permutation nulls), where an
+    estimator must not write the files its parameters name.
     Implementations append to ``warnings`` and ``details`` and set
     ``device_used``.
     """
@@ -34,6 +36,8 @@ class Context:
     warnings: list[str] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
     device_used: str = "cpu"
+    #: False for the permutation-null runs, which must not write files
+    write_files: bool = True
 
     def name(self, var: str) -> str:
         return self.names.get(var, var)
