@@ -9,7 +9,8 @@ import numpy as np
 
 from ..errors import EstimationError, InputError
 
-#: ``progress(description, completed, total)``; the library never prints.
+#: ``progress(description, completed, total)``; the library never prints. A
+#: description "name | status" is one task (keyed by name) whose status changes.
 ProgressFn = Callable[[str, float, float], None]
 
 
