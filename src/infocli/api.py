@@ -259,7 +259,7 @@ def _permutation_null(impl, arrays, discrete, classes, names, effective, device,
     null = np.empty(permutations)
     for b in range(permutations):
         ctx = Context(rng=np.random.default_rng([seed, 2, b]), device=device, progress=None,
-                      discrete=discrete, names=names, classes=classes)
+                      discrete=discrete, names=names, classes=classes, write_files=False)
         null[b] = impl(ctx, x, y[perm_rng.permutation(len(y))], **effective).value
         if progress is not None:
             progress("permutations", b + 1, permutations)

@@ -51,6 +51,14 @@ DiscreteY = Annotated[bool, typer.Option(
     "--discrete-y", help="Treat Y as class labels (string columns are labels automatically).")]
 DiscreteGiven = Annotated[bool, typer.Option(
     "--discrete-given", help="Treat Z as class labels (string columns are labels automatically).")]
+SaveModel = Annotated[Optional[str], typer.Option(
+    "--save-model", help="Write the fitted density and its metadata to FILE (-e knife).")]
+Model = Annotated[Optional[str], typer.Option(
+    "--model", help="Evaluate a density saved with --save-model on all rows, without "
+    "refitting (implies -e knife).")]
+PerSample = Annotated[Optional[str], typer.Option(
+    "--per-sample", help="Write per-row log-densities (pointwise MI for mi) to OUT.npy; "
+    "NaN on rows used for fitting (-e knife).")]
 
 
 def _version(value: bool) -> None:
@@ -136,9 +144,12 @@ class _RichProgress:
         return self
 
     def __call__(self, description: str, completed: float, total: float) -> None:
-        if description not in self._tasks:
-            self._tasks[description] = self._p.add_task(description, total=total)
-        self._p.update(self._tasks[description], completed=completed, total=total)
+        # "name | status": one bar per name, the status (e.g. losses) updated in place
+        key = description.partition(" | ")[0]
+        if key not in self._tasks:
+            self._tasks[key] = self._p.add_task(description, total=total)
+        self._p.update(self._tasks[key], completed=completed, total=total,
+                       description=description)
 
     def __exit__(self, *exc):
         return self._p.__exit__(*exc)
@@ -146,6 +157,23 @@ class _RichProgress:
 
 def _params(estimator: str, items: list[str] | None) -> dict[str, Any]:
     return registry.parse_param_strings(registry.get(estimator), items or [])
+
+
+def _model_options(estimator: str, params: dict[str, Any], save_model: str | None,
+                   model: str | None, per_sample: str | None) -> dict[str, Any]:
+    """Map --save-model/--model/--per-sample to the estimator's parameters."""
+    given = {"save_model": ("--save-model", save_model), "model": ("--model", model),
+             "per_sample": ("--per-sample", per_sample)}
+    spec = registry.get(estimator)
+    names = {p.name for p in spec.params}
+    for key, (option, value) in given.items():
+        if value is None:
+            continue
+        if key not in names:
+            raise ParameterError(f"{option} needs an estimator with a fitted model "
+                                 f"(-e knife), not -e {estimator}")
+        params[key] = value
+    return params
 
 
 def _check_output(output: str | None, option: str = "--output") -> None:
@@ -217,6 +245,9 @@ def entropy(
     json_: Json = False,
     output: Output = None,
     quiet: Quiet = False,
+    save_model: SaveModel = None,
+    model: Model = None,
+    per_sample: PerSample = None,
     traceback: Traceback = False,
     spectrum: Annotated[Optional[str], typer.Option(
         "--spectrum", help="With -e dse: also save the eigenvalues used to this .npy file "
@@ -228,8 +259,8 @@ def entropy(
 
         _check_unit(unit)
         _check_output(output)
-        est = estimator or "kl"
-        params = _params(est, param)
+        est = estimator or ("knife" if model else "kl")
+        params = _model_options(est, _params(est, param), save_model, model, per_sample)
         if spectrum is not None:
             if est != "dse" or given is not None or given_cols is not None:
                 raise ParameterError("--spectrum needs -e dse and no --given")
@@ -278,6 +309,9 @@ def mi(
     json_: Json = False,
     output: Output = None,
     quiet: Quiet = False,
+    save_model: SaveModel = None,
+    model: Model = None,
+    per_sample: PerSample = None,
     traceback: Traceback = False,
 ) -> None:
     """Mutual information I(X;Y)."""
@@ -286,8 +320,8 @@ def mi(
 
         _check_unit(unit)
         _check_output(output)
-        est = estimator or "ksg"
-        params = _params(est, param)
+        est = estimator or ("knife" if model else "ksg")
+        params = _model_options(est, _params(est, param), save_model, model, per_sample)
         inputs = _Inputs()
         names = {}
         if y_file is None and y_cols is None:

@@ -9,7 +9,8 @@ import numpy as np
 
 from ..errors import EstimationError
 
-#: ``progress(description, completed, total)``; the library never prints.
+#: ``progress(description, completed, total)``; the library never prints. A
+#: description "name | status" is one task (keyed by name) whose status changes.
 ProgressFn = Callable[[str, float, float], None]
 
 
@@ -21,6 +22,8 @@ class Context:
     ``"cpu"`` or ``"cuda[:N]"`` (already checked to exist); ``discrete`` says
     which of ``x``/``y``/``z`` arrive as integer label codes; ``names`` are
     labels used in messages (``"x"`` in the library, file names in the CLI).
+    ``write_files`` is false in repeated runs (permutation nulls), where an
+    estimator must not write the files its parameters name.
     Implementations append to ``warnings`` and ``details`` and set
     ``device_used``; ``artifacts`` receives arrays a caller may ask for (e.g.
     the DSE spectrum) that are not part of the result record.
@@ -36,6 +39,8 @@ class Context:
     details: dict[str, Any] = field(default_factory=dict)
     device_used: str = "cpu"
     artifacts: dict[str, Any] = field(default_factory=dict)
+    #: False for the permutation-null runs, which must not write files
+    write_files: bool = True
 
     def name(self, var: str) -> str:
         return self.names.get(var, var)
