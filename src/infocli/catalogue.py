@@ -91,7 +91,7 @@ _NEURAL_PARAMS = (
     Param("critic", str, "separable",
           "critic architecture: 'separable' g(x).h(y), or 'concat' MLP([x, y]) on all "
           "B x B pairs", choices=("separable", "concat")),
-    Param("hidden", str, "128,128", "hidden layer sizes of the critic MLP(s), comma-separated"),
+    Param("hidden", str, "256", "hidden layer sizes of the critic MLP(s), comma-separated"),
     Param("embed_dim", int, 32, "output features of g and h (separable critic)", low=1),
     Param("batch_size", int, 64, "rows per batch B (the bounds use all B x B pairs)", low=2),
     Param("lr", float, 5e-4, "Adam learning rate", low=0, low_exclusive=True),
