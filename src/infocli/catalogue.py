@@ -110,24 +110,27 @@ _NEURAL_PARAMS = (
     Param("reg_target", float, 0.0, "target C of the ReMINE penalty"),
     _STANDARDIZE,
 )
-_NEURAL_REF = ("Belghazi et al. 2018 (MINE); Nguyen et al. 2010; van den Oord et al. 2018; "
-               "Song & Ermon 2020 (SMILE); Poole et al. 2019; Choi & Lee, UAI 2022 (ReMINE)")
-for _name, _summary, _extra in (
-    ("mine", "MINE: Donsker-Varadhan bound of a trained critic, on held-out rows", ()),
-    ("nwj", "NWJ (f-divergence) bound of a trained critic, on held-out rows", ()),
+_REMINE = "; ReMINE: Choi & Lee, UAI 2022"
+for _name, _summary, _ref, _extra in (
+    ("mine", "MINE: Donsker-Varadhan bound of a trained critic, on held-out rows",
+     "Belghazi et al., ICML 2018", ()),
+    ("nwj", "NWJ (f-divergence) bound of a trained critic, on held-out rows",
+     "Nguyen, Wainwright & Jordan, IEEE TIT 2010", ()),
     ("infonce", "InfoNCE contrastive bound of a trained critic (never above log batch_size)",
-     ()),
+     "van den Oord et al. 2018; Poole et al., ICML 2019", ()),
     ("smile", "SMILE: DV bound with clipped marginal scores, on held-out rows",
+     "Song & Ermon, ICLR 2020",
      (Param("clip", float, 10.0, "clip tau of the marginal scores", low=0,
             low_exclusive=True),)),
-    ("js", "critic trained with the Jensen-Shannon objective, MI reported by NWJ(T + 1)", ()),
+    ("js", "critic trained with the Jensen-Shannon objective, MI reported by NWJ(T + 1)",
+     "Poole et al., ICML 2019 (sec. 2.4)", ()),
 ):
     register(EstimatorSpec(
         name=_name,
         summary=_summary + "; -p regularize=remine for ReMINE",
         implementations={"mutual_information": f"{_NEURAL}:{_name}_mi"},
         params=_NEURAL_PARAMS + _extra,
-        reference=_NEURAL_REF,
+        reference=_ref + _REMINE,
         discrete=("mutual_information",),
         devices=("cpu", "cuda"),
     ))
