@@ -64,8 +64,9 @@ def test_label_nan_is_an_error(rng):
 
 def test_unknown_estimator_and_params():
     x = np.random.default_rng(0).standard_normal(100)
-    with pytest.raises(ParameterError, match="unknown estimator 'nope'; valid estimators: gaussian, kl, ksg"):
+    with pytest.raises(ParameterError, match="unknown estimator 'nope'; valid estimators: ") as err:
         infocli.entropy(x, estimator="nope")
+    assert {"gaussian", "kl", "ksg"} <= set(str(err.value).split(": ")[-1].split(", "))
     with pytest.raises(ParameterError, match="has no parameter 'kk'; valid parameters: k, metric"):
         infocli.entropy(x, kk=3)
     with pytest.raises(ParameterError, match=r"k=0: expected >= 1"):
@@ -93,7 +94,8 @@ def test_cuda_without_gpu_is_a_device_error(rng):
 def test_registry_lists_everything():
     names = {s.name for s in all_specs()}
     assert {"kl", "ksg", "gaussian"} <= names
-    assert infocli.available_estimators("mutual_information") == ["ksg", "gaussian"]
+    assert {"ksg", "gaussian"} <= set(infocli.available_estimators("mutual_information"))
+    assert "kl" not in infocli.available_estimators("mutual_information")
     spec = get("ksg")
     assert spec.resolve_params({"k": "5"})["k"] == 5
     assert spec.param("standardize").parse("false") is False
