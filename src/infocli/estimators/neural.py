@@ -40,6 +40,7 @@ from .._device import resolve_torch_device
 from ._common import Context, Raw
 
 _MAX_VAL_BATCHES = 32  # validation batches per check: enough for selection, cheap
+_SHIFT_LR_FACTOR = 100.0  # learning-rate factor of the critic's output offset under ReMINE
 
 
 def mine_mi(ctx: Context, x, y, **params) -> Raw:
@@ -159,7 +160,13 @@ def neural_mi(ctx: Context, x: np.ndarray, y: np.ndarray, *, bound: str, critic:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(torch_seed)
         model = make_critic(critic, xt.shape[1], yt.shape[1], sizes, embed_dim).to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    offset = model.c if hasattr(model, "c") else model.rest[-1].bias
+    rest = [p for p in model.parameters() if p is not offset]
+    # With ReMINE the penalty pins the critic's overall offset; moving ~lr per
+    # Adam step, the offset would lag behind the drifting scores for thousands
+    # of steps and the penalty would bend the rest of the critic instead.
+    factor = _SHIFT_LR_FACTOR if regularize == "remine" else 1.0
+    opt = torch.optim.Adam([{"params": rest}, {"params": [offset], "lr": lr * factor}], lr=lr)
 
     threads = torch.get_num_threads()
     work = batch_size * max(sizes) * (1 if critic == "separable" else batch_size)
