@@ -1,0 +1,360 @@
+"""Neural variational MI bounds, their ReMINE-style penalties, ready critics,
+and score-based gradient surrogates of entropy and MI (torch).
+
+This module is the library side of the ``mine``, ``nwj``, ``infonce``,
+``smile`` and ``js`` estimators (:mod:`infocli.estimators.neural`); it is
+meant to be used inside training loops too. It lives in its own module so that
+it does not collide with ``infocli/nn.py`` (KNIFE); the public names below are
+re-exported from ``infocli.nn`` when the branches are merged.
+
+Bounds on a critic score matrix
+-------------------------------
+Every bound takes ``scores``, a (B, B) tensor with ``scores[i, j] = T(x_i, y_j)``
+for one batch: the diagonal scores the B joint pairs (samples of P = p(x, y)),
+the B(B-1) off-diagonal entries score pairs of the product of marginals
+(Q = p(x)p(y)). Values are in nats. With the optimal critic each bound equals
+I(X;Y) (InfoNCE: as long as I <= log B).
+
+=========  ====================================================================
+``dv``     Donsker-Varadhan / MINE: mean(diag) - log mean_{i!=j} exp(T_ij)
+           (Belghazi et al. 2018, eq. 10)
+``nwj``    Nguyen-Wainwright-Jordan: mean(diag) - mean_{i!=j} exp(T_ij - 1)
+           (Nguyen et al. 2010; Poole et al. 2019, eq. 10)
+``infonce`` log B + mean_i [T_ii - logsumexp_j T_ij]  (<= log B; van den Oord
+           et al. 2018, Poole et al. 2019, eq. 12)
+``smile``  DV with the marginal scores clipped to [-tau, tau] (Song & Ermon
+           2020, eq. 17; tau = 10); the critic is trained with the JS
+           objective, as in the paper's experiments
+``js``     the f-GAN Jensen-Shannon objective -mean softplus(-T_ii) -
+           mean_{i!=j} softplus(T_ij) is what is maximised; it is not an MI
+           value. Its optimal critic is log p/(p_x p_y), at which NWJ(T + 1)
+           equals I, so the reported MI is ``nwj(scores + 1)`` (Poole et al.
+           2019, sec. 2.4).
+=========  ====================================================================
+
+ReMINE regularisation (Choi & Lee, UAI 2022)
+--------------------------------------------
+DV is invariant to adding a constant to the critic, so the critic's scale can
+drift until exp overflows; NWJ-type bounds suffer from the same drift through
+the variance of their marginal term. :func:`penalty` adds
+``lam * (log mean_{i!=j} exp(T_ij - s) - target) ** 2`` to the *loss*, with
+``s = 1`` for NWJ (whose optimal critic has log E_Q[e^(T-1)] = 0) and ``s = 0``
+otherwise (optimal DV/SMILE/InfoNCE/JS critics have log E_Q[e^T] = 0 at
+``target = 0``). The penalty only shapes gradients: :func:`objective` returns
+the training loss and, separately, the unregularised bound, which is the value
+to report.
+
+Gradient surrogates (EGE / MIGE)
+--------------------------------
+:func:`ssge_score` is the spectral Stein gradient estimator (Shi, Sun & Zhu,
+ICML 2018) of the score grad_x log q(x) at samples of q.
+:func:`entropy_gradient_surrogate` and :func:`mi_gradient_surrogate` turn it
+into scalars whose *gradients* are grad H and grad I (Wen et al. 2021; Wen et
+al., ICLR 2020). **Their values are meaningless; only their gradients count.**
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import torch
+from torch import nn
+
+__all__ = [
+    "BOUNDS",
+    "dv_bound",
+    "nwj_bound",
+    "infonce_bound",
+    "smile_bound",
+    "js_objective",
+    "js_mi",
+    "bound_value",
+    "penalty",
+    "objective",
+    "ConcatCritic",
+    "SeparableCritic",
+    "make_critic",
+    "median_bandwidth",
+    "ssge_score",
+    "entropy_gradient_surrogate",
+    "mi_gradient_surrogate",
+]
+
+#: Bound names accepted by :func:`bound_value`, :func:`penalty` and
+#: :func:`objective` (``mine`` is an alias of ``dv``).
+BOUNDS = ("dv", "mine", "nwj", "infonce", "smile", "js")
+
+
+# ----------------------------------------------------------------------------
+# Bounds on a (B, B) score matrix
+# ----------------------------------------------------------------------------
+def _check_scores(scores: torch.Tensor) -> int:
+    if scores.ndim != 2 or scores.shape[0] != scores.shape[1] or scores.shape[0] < 2:
+        raise ValueError(
+            f"scores: expected a square (B, B) matrix with B >= 2, got shape {tuple(scores.shape)}"
+        )
+    return scores.shape[0]
+
+
+def _diag_offdiag(scores: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    b = _check_scores(scores)
+    mask = ~torch.eye(b, dtype=torch.bool, device=scores.device)
+    return scores.diagonal(), scores[mask]
+
+
+def _log_mean_exp(t: torch.Tensor) -> torch.Tensor:
+    return torch.logsumexp(t, dim=0) - math.log(t.numel())
+
+
+def dv_bound(scores: torch.Tensor) -> torch.Tensor:
+    """Donsker-Varadhan (MINE) bound: mean(diag) - log mean_{i!=j} exp(scores_ij)."""
+    joint, marginal = _diag_offdiag(scores)
+    return joint.mean() - _log_mean_exp(marginal)
+
+
+def nwj_bound(scores: torch.Tensor) -> torch.Tensor:
+    """NWJ bound: mean(diag) - mean_{i!=j} exp(scores_ij - 1)."""
+    joint, marginal = _diag_offdiag(scores)
+    return joint.mean() - torch.exp(marginal - 1.0).mean()
+
+
+def infonce_bound(scores: torch.Tensor) -> torch.Tensor:
+    """InfoNCE bound: log B + mean_i (scores_ii - logsumexp_j scores_ij); never above log B."""
+    b = _check_scores(scores)
+    return math.log(b) + (scores.diagonal() - torch.logsumexp(scores, dim=1)).mean()
+
+
+def smile_bound(scores: torch.Tensor, clip: float = 10.0) -> torch.Tensor:
+    """SMILE: DV with the marginal scores clipped to [-clip, clip]."""
+    joint, marginal = _diag_offdiag(scores)
+    return joint.mean() - _log_mean_exp(marginal.clamp(-clip, clip))
+
+
+def js_objective(scores: torch.Tensor) -> torch.Tensor:
+    """f-GAN Jensen-Shannon objective -mean softplus(-diag) - mean_{i!=j} softplus(scores_ij).
+
+    Maximised to train a critic; not an MI value (see :func:`js_mi`).
+    """
+    joint, marginal = _diag_offdiag(scores)
+    return -nn.functional.softplus(-joint).mean() - nn.functional.softplus(marginal).mean()
+
+
+def js_mi(scores: torch.Tensor) -> torch.Tensor:
+    """MI reported for a JS-trained critic: NWJ evaluated at scores + 1."""
+    return nwj_bound(scores + 1.0)
+
+
+def _canonical(bound: str) -> str:
+    name = "dv" if bound == "mine" else bound
+    if name not in BOUNDS:
+        raise ValueError(f"bound {bound!r}: expected one of {', '.join(BOUNDS)}")
+    return name
+
+
+def bound_value(scores: torch.Tensor, bound: str, *, clip: float = 10.0) -> torch.Tensor:
+    """The MI lower bound ``bound`` (see :data:`BOUNDS`) of a score matrix, in nats."""
+    name = _canonical(bound)
+    if name == "dv":
+        return dv_bound(scores)
+    if name == "nwj":
+        return nwj_bound(scores)
+    if name == "infonce":
+        return infonce_bound(scores)
+    if name == "smile":
+        return smile_bound(scores, clip)
+    return js_mi(scores)
+
+
+def penalty(scores: torch.Tensor, bound: str, *, lam: float = 1.0,
+            target: float = 0.0) -> torch.Tensor:
+    """ReMINE-style penalty ``lam * (log mean_{i!=j} exp(scores_ij - s) - target) ** 2``.
+
+    ``s = 1`` for ``nwj``, 0 for the other bounds (Choi & Lee 2022, eq. 9 for DV).
+    Add it to the loss; never to the reported value.
+    """
+    name = _canonical(bound)
+    _, marginal = _diag_offdiag(scores)
+    shift = 1.0 if name == "nwj" else 0.0
+    return lam * (_log_mean_exp(marginal - shift) - target) ** 2
+
+
+def objective(scores: torch.Tensor, bound: str, *, regularize: str = "none",
+              lam: float = 1.0, target: float = 0.0,
+              clip: float = 10.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Training loss and reported value of one batch.
+
+    Returns ``(loss, value)``: ``loss`` is what to minimise (minus the training
+    objective, plus the penalty when ``regularize="remine"``); ``value`` is the
+    unregularised bound (detached), the same whatever ``regularize``, ``lam``
+    and ``target`` are.
+    """
+    name = _canonical(bound)
+    value = bound_value(scores, name, clip=clip)
+    # JS and SMILE train the critic with the JS objective: maximising the
+    # clipped DV itself is unbounded (shifting every score up raises the joint
+    # term while the clipped marginal term saturates).
+    trained = js_objective(scores) if name in ("js", "smile") else value
+    loss = -trained
+    if regularize == "remine":
+        loss = loss + penalty(scores, name, lam=lam, target=target)
+    elif regularize != "none":
+        raise ValueError(f"regularize {regularize!r}: expected none or remine")
+    return loss, value.detach()
+
+
+# ----------------------------------------------------------------------------
+# Critics
+# ----------------------------------------------------------------------------
+def _mlp(sizes: Sequence[int]) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for a, b in zip(sizes[:-1], sizes[1:]):
+        layers += [nn.Linear(a, b), nn.ReLU()]
+    return nn.Sequential(*layers[:-1])
+
+
+class ConcatCritic(nn.Module):
+    """T(x, y) = MLP([x, y]) scored on all B x B pairs of a batch.
+
+    ``forward(x, y)`` with x (B, dx) and y (B, dy) returns (B, B) scores,
+    ``scores[i, j] = T(x_i, y_j)``. The first layer is split into its x and y
+    halves and broadcast, so the concatenated (B*B, dx+dy) input is never built.
+    """
+
+    def __init__(self, x_dim: int, y_dim: int, hidden: Sequence[int] = (128, 128)):
+        super().__init__()
+        hidden = tuple(int(h) for h in hidden)
+        if not hidden:
+            raise ValueError("hidden: expected at least one hidden layer")
+        self.fx = nn.Linear(x_dim, hidden[0])
+        self.fy = nn.Linear(y_dim, hidden[0], bias=False)
+        self.rest = _mlp((*hidden, 1))
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        h = torch.relu(self.fx(x)[:, None, :] + self.fy(y)[None, :, :])
+        return self.rest(h).squeeze(-1)
+
+
+class SeparableCritic(nn.Module):
+    """T(x, y) = g(x) . h(y) + c with two MLPs ending in ``embed_dim`` features.
+
+    The scalar c lets the critic shift its scale freely, which is what the
+    ReMINE penalty asks of it (DV is invariant to the shift).
+    """
+
+    def __init__(self, x_dim: int, y_dim: int, hidden: Sequence[int] = (128, 128),
+                 embed_dim: int = 32):
+        super().__init__()
+        hidden = tuple(int(h) for h in hidden)
+        self.g = _mlp((x_dim, *hidden, embed_dim))
+        self.h = _mlp((y_dim, *hidden, embed_dim))
+        self.c = nn.Parameter(torch.zeros(()))
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return self.g(x) @ self.h(y).T + self.c
+
+
+def make_critic(kind: str, x_dim: int, y_dim: int, hidden: Sequence[int] = (128, 128),
+                embed_dim: int = 32) -> nn.Module:
+    """A ready critic: ``kind`` is ``"concat"`` or ``"separable"``."""
+    if kind == "concat":
+        return ConcatCritic(x_dim, y_dim, hidden)
+    if kind == "separable":
+        return SeparableCritic(x_dim, y_dim, hidden, embed_dim)
+    raise ValueError(f"critic {kind!r}: expected concat or separable")
+
+
+# ----------------------------------------------------------------------------
+# Spectral Stein gradient estimator and the EGE / MIGE surrogates
+# ----------------------------------------------------------------------------
+def median_bandwidth(x: torch.Tensor) -> torch.Tensor:
+    """Median of the pairwise Euclidean distances between rows of x (i != j)."""
+    dist = torch.cdist(x, x)
+    m = x.shape[0]
+    off = dist[~torch.eye(m, dtype=torch.bool, device=x.device)]
+    return off.median()
+
+
+def ssge_score(x: torch.Tensor, *, bandwidth: float | str = "median",
+               eigen_cutoff: float = 0.99, ridge: float = 0.0) -> torch.Tensor:
+    """Spectral Stein estimate of grad_x log q(x) at the M samples x ~ q.
+
+    RBF kernel k(a, b) = exp(-|a - b|^2 / (2 s^2)) with ``s = bandwidth``
+    (``"median"``: the median pairwise distance); eigenpairs (lambda_j, u_j)
+    of the Gram matrix K (+ ``ridge`` * I), keeping the largest up to
+    ``eigen_cutoff`` of the spectral mass; Nystroem eigenfunctions
+    psi_j(x) = sqrt(M)/lambda_j sum_m u_mj k(x, x_m);
+    beta_j = -(1/M) sum_i grad psi_j(x_i); score(x) = sum_j beta_j psi_j(x)
+    (Shi, Sun & Zhu 2018, eqs. 14-16).
+
+    Parameters
+    ----------
+    x : tensor, shape (M, d)
+    Returns
+    -------
+    tensor, shape (M, d), detached, same dtype as x (computed in float64).
+    """
+    if x.ndim != 2 or x.shape[0] < 2:
+        raise ValueError(f"x: expected an (M, d) tensor with M >= 2, got shape {tuple(x.shape)}")
+    if not 0 < eigen_cutoff <= 1:
+        raise ValueError(f"eigen_cutoff={eigen_cutoff!r}: expected a fraction in (0, 1]")
+    if ridge < 0:
+        raise ValueError(f"ridge={ridge!r}: expected >= 0")
+    with torch.no_grad():
+        xd = x.detach().double()
+        m = xd.shape[0]
+        s = median_bandwidth(xd) if bandwidth == "median" else torch.tensor(
+            float(bandwidth), dtype=xd.dtype, device=xd.device)
+        if not torch.isfinite(s) or s <= 0:
+            raise ValueError(f"bandwidth {float(s)!r}: expected a positive number "
+                             "(are all samples identical?)")
+        sq = torch.cdist(xd, xd) ** 2
+        k = torch.exp(-sq / (2 * s**2))
+        lam, u = torch.linalg.eigh(k + ridge * torch.eye(m, dtype=xd.dtype, device=xd.device))
+        lam, u = lam.flip(0), u.flip(1)  # descending
+        mass = torch.cumsum(lam.clamp(min=0), 0) / lam.clamp(min=0).sum()
+        j = int(torch.searchsorted(mass, torch.tensor(eigen_cutoff, dtype=mass.dtype)).item()) + 1
+        j = max(1, min(j, int((lam > 0).sum().item())))
+        lam, u = lam[:j], u[:, :j]
+        ku = k @ u                                      # (M, J)
+        psi = math.sqrt(m) * ku / lam                   # psi_j(x_i)
+        # sum_i grad psi_j(x_i) = sqrt(M)/lambda_j * (-1/s^2) *
+        #   sum_{i,m} K_im (x_i - x_m) u_mj  = ... [X^T (K u_j) - X^T (rowsum(K) * u_j)]
+        ksum = k.sum(1, keepdim=True)
+        grad_sum = (xd.T @ ku - xd.T @ (ksum * u)) * (-math.sqrt(m) / s**2) / lam  # (d, J)
+        beta = -grad_sum / m
+        return (psi @ beta.T).to(x.dtype)
+
+
+def entropy_gradient_surrogate(x: torch.Tensor, *, bandwidth: float | str = "median",
+                               eigen_cutoff: float = 0.99, ridge: float = 0.0) -> torch.Tensor:
+    """A scalar S with grad_theta S = grad_theta H(X) for reparameterised samples x(theta).
+
+    S = -(1/M) sum_m <stopgrad(score(x_m)), x_m>, the score estimated by
+    :func:`ssge_score` (Wen et al. 2021, EGE). **The value of S is
+    meaningless** (it is not an entropy, and not even invariant to shifts of
+    x); only its gradient with respect to whatever produced x counts. Minimise
+    ``-S`` to maximise entropy, ``S`` to minimise it.
+
+    x : tensor (M, d) carrying the computation graph.
+    """
+    score = ssge_score(x, bandwidth=bandwidth, eigen_cutoff=eigen_cutoff, ridge=ridge)
+    return -(score * x).sum() / x.shape[0]
+
+
+def mi_gradient_surrogate(x: torch.Tensor, y: torch.Tensor, *,
+                          bandwidth: float | str = "median", eigen_cutoff: float = 0.99,
+                          ridge: float = 0.0) -> torch.Tensor:
+    """A scalar whose gradient is grad I(X;Y) = grad H(X) + grad H(Y) - grad H(X, Y).
+
+    One spectral Stein estimator per term (Wen et al., ICLR 2020, MIGE). x (M, dx)
+    and y (M, dy) are paired rows. **The value is meaningless; only the
+    gradient counts.**
+    """
+    if x.shape[0] != y.shape[0]:
+        raise ValueError(f"x has {x.shape[0]} rows but y has {y.shape[0]}")
+    kw = dict(bandwidth=bandwidth, eigen_cutoff=eigen_cutoff, ridge=ridge)
+    x2 = x.reshape(x.shape[0], -1)
+    y2 = y.reshape(y.shape[0], -1)
+    return (entropy_gradient_surrogate(x2, **kw) + entropy_gradient_surrogate(y2, **kw)
+            - entropy_gradient_surrogate(torch.cat([x2, y2], 1), **kw))

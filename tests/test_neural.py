@@ -1,0 +1,283 @@
+"""Neural MI bounds (mine, nwj, infonce, smile, js), ReMINE penalties, critics and
+the SSGE gradient surrogates: exact values on hand-computed score matrices,
+small seeded training runs, gradient checks, bad input and the CLI mapping.
+Fast settings throughout (tiny critics, few steps)."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+import infocli
+from infocli import EstimationError, InputError, ParameterError
+from infocli import bounds as B
+
+from conftest import gaussian_pair
+
+E = math.e
+# scores[i, j] = T(x_i, y_j); diagonal = joint pairs
+S = torch.tensor([[2.0, 0.0, 1.0], [-1.0, 3.0, 0.0], [0.0, 1.0, 1.0]], dtype=torch.float64)
+# off-diagonal entries: 0, 1, -1, 0, 0, 1; mean of the diagonal: 2
+MEAN_EXP_OFF = (3 + 2 * E + 1 / E) / 6
+FAST = dict(hidden="16", embed_dim=8, batch_size=32, max_steps=150, eval_every=50, patience=3)
+BOUND_NAMES = ["mine", "nwj", "infonce", "smile", "js"]
+
+
+# -- bounds on a hand-computed score matrix ------------------------------------------
+def test_dv_nwj_infonce_smile_js_values():
+    assert B.dv_bound(S).item() == pytest.approx(2 - math.log(MEAN_EXP_OFF))
+    assert B.bound_value(S, "mine").item() == pytest.approx(2 - math.log(MEAN_EXP_OFF))
+    assert B.nwj_bound(S).item() == pytest.approx(2 - (3 / E + 2 + E**-2) / 6)
+    rows = [2 - math.log(E**2 + 1 + E), 3 - math.log(1 / E + E**3 + 1), 1 - math.log(1 + 2 * E)]
+    assert B.infonce_bound(S).item() == pytest.approx(math.log(3) + sum(rows) / 3)
+    clipped = (3 + 2 * math.exp(0.5) + math.exp(-0.5)) / 6
+    assert B.smile_bound(S, clip=0.5).item() == pytest.approx(2 - math.log(clipped))
+    assert B.smile_bound(S, clip=10).item() == pytest.approx(B.dv_bound(S).item())
+    softplus = lambda t: math.log1p(math.exp(t))  # noqa: E731
+    js = -sum(softplus(-t) for t in (2, 3, 1)) / 3 - sum(softplus(t) for t in (0, 1, -1, 0, 0, 1)) / 6
+    assert B.js_objective(S).item() == pytest.approx(js)
+    assert B.js_mi(S).item() == pytest.approx(3 - MEAN_EXP_OFF)  # NWJ(T + 1)
+    assert B.bound_value(S, "js").item() == pytest.approx(3 - MEAN_EXP_OFF)
+
+
+def test_infonce_never_above_log_b():
+    scores = torch.full((8, 8), -50.0) + torch.eye(8) * 100
+    assert B.infonce_bound(scores).item() == pytest.approx(math.log(8), abs=1e-6)
+    assert B.infonce_bound(torch.randn(8, 8) * 30).item() <= math.log(8)
+
+
+def test_penalty_values():
+    assert B.penalty(S, "mine", lam=2.0, target=0.5).item() == pytest.approx(
+        2 * (math.log(MEAN_EXP_OFF) - 0.5) ** 2)
+    # NWJ's optimal critic has log E_Q[e^(T-1)] = 0: its penalty is shifted by one
+    assert B.penalty(S, "nwj").item() == pytest.approx((math.log(MEAN_EXP_OFF) - 1) ** 2)
+
+
+@pytest.mark.parametrize("bound", ["dv", "nwj", "infonce", "smile", "js"])
+def test_penalty_leaves_the_reported_value_unchanged(bound):
+    scores = S.clone().requires_grad_(True)
+    loss0, value0 = B.objective(scores, bound)
+    loss1, value1 = B.objective(scores, bound, regularize="remine", lam=5.0, target=2.0)
+    assert value1.item() == value0.item() == B.bound_value(S, bound).item()
+    assert (loss1 - loss0).item() == pytest.approx(B.penalty(S, bound, lam=5.0, target=2.0).item())
+    # ... but it does change the gradients
+    g0, = torch.autograd.grad(loss0, scores)
+    g1, = torch.autograd.grad(loss1, scores)
+    assert not torch.allclose(g0, g1)
+
+
+def test_bad_bound_and_scores():
+    with pytest.raises(ValueError, match="expected one of"):
+        B.bound_value(S, "mien")
+    with pytest.raises(ValueError, match="square"):
+        B.dv_bound(torch.zeros(3, 2))
+    with pytest.raises(ValueError, match="regularize"):
+        B.objective(S, "nwj", regularize="l1")
+
+
+# -- critics -----------------------------------------------------------------------
+def test_critics_score_all_pairs():
+    torch.manual_seed(0)
+    x, y = torch.randn(5, 3), torch.randn(5, 2)
+    concat = B.ConcatCritic(3, 2, hidden=(8, 4))
+    scores = concat(x, y)
+    assert scores.shape == (5, 5)
+    # scores[i, j] = MLP([x_i, y_j]): rebuild one pair from the weights
+    w = torch.cat([concat.fx.weight, concat.fy.weight], 1)
+    h = torch.relu(torch.cat([x[1], y[3]]) @ w.T + concat.fx.bias)
+    assert concat.rest(h).item() == pytest.approx(scores[1, 3].item(), rel=1e-5)
+    sep = B.make_critic("separable", 3, 2, (8,), embed_dim=4)
+    assert torch.allclose(sep(x, y)[2, 4], sep.g(x[2]) @ sep.h(y[4]) + sep.c)
+    with pytest.raises(ValueError, match="concat or separable"):
+        B.make_critic("bilinear", 3, 2)
+
+
+# -- estimators ---------------------------------------------------------------------
+@pytest.mark.parametrize("bound", BOUND_NAMES)
+def test_independent_data_is_about_zero(bound, rng):
+    x, y = rng.standard_normal((1500, 2)), rng.standard_normal((1500, 2))
+    est = infocli.mutual_information(x, y, estimator=bound, device="cpu", **FAST)
+    assert abs(est.value) < 0.15
+    assert est.measure == "mutual_information" and est.estimator == bound
+    assert 0 < est.stderr < 0.2
+    assert est.details["split"] == {"train": 1050, "validation": 150, "test": 300}
+
+
+@pytest.mark.parametrize("bound, regularize", [
+    ("mine", "remine"), ("nwj", "remine"), ("infonce", "none"), ("smile", "remine"),
+    ("js", "none")])
+def test_correlated_gaussian(bound, regularize, rng):
+    x, y, truth = gaussian_pair(rng, 4000, 2, 0.8)  # 1.02 nats
+    est = infocli.mutual_information(x, y, estimator=bound, device="cpu", hidden="32",
+                                     max_steps=600, eval_every=100, regularize=regularize,
+                                     lr=2e-3)
+    assert abs(est.value - truth) < 0.3, est
+    assert est.details["best_step"] > 0
+
+
+def test_same_seed_same_value_and_progress(rng):
+    x, y, _ = gaussian_pair(rng, 600, 1, 0.6)
+    seen = []
+    a = infocli.mutual_information(x, y, estimator="mine", seed=3, device="cpu", **FAST,
+                                   progress=lambda d, c, t: seen.append((d, c, t)))
+    b = infocli.mutual_information(x, y, estimator="mine", seed=3, device="cpu", **FAST)
+    assert a.value == b.value and a.stderr == b.stderr
+    assert seen and seen[-1] == ("mine critic", 150, 150)
+
+
+def test_concat_critic_and_labels(rng):
+    x = rng.standard_normal((1200, 2))
+    labels = (x[:, 0] > 0).astype(int) + 2 * (x[:, 1] > 0)  # 4 classes, I = log 4
+    est = infocli.mutual_information(x, labels, estimator="nwj", discrete_y=True, device="cpu",
+                                     critic="concat", hidden="32", batch_size=32,
+                                     max_steps=300, eval_every=50, lr=3e-3)
+    assert 0.5 < est.value < math.log(4) + 0.2
+
+
+def test_infonce_reports_its_ceiling(rng):
+    x, y, truth = gaussian_pair(rng, 2000, 4, 0.99)  # 7.8 nats >> log 8
+    est = infocli.mutual_information(x, y, estimator="infonce", device="cpu", batch_size=8,
+                                     hidden="32", max_steps=300, eval_every=100, lr=3e-3)
+    assert est.value <= math.log(8)
+    assert est.details["capped"] is True and est.details["ceiling"] == pytest.approx(math.log(8))
+    assert any("capped" in w and "log(batch_size)" in w for w in est.warnings)
+
+
+def test_divergence_is_a_warning_or_an_error(rng, monkeypatch):
+    x, y, _ = gaussian_pair(rng, 600, 1, 0.6)
+    real = B.objective
+    calls = {"n": 0}
+
+    def diverging_after(step):
+        def objective(scores, bound, **kw):
+            calls["n"] += 1
+            loss, value = real(scores, bound, **kw)
+            return (loss * math.nan, value) if calls["n"] > step else (loss, value)
+        return objective
+
+    monkeypatch.setattr(B, "objective", diverging_after(120))
+    est = infocli.mutual_information(x, y, estimator="mine", device="cpu", **FAST)
+    assert math.isfinite(est.value) and est.details["stopped"] == "diverged"
+    assert any("diverged at step 121" in w and "regularize=remine" in w for w in est.warnings)
+
+    calls["n"] = 0
+    monkeypatch.setattr(B, "objective", diverging_after(0))
+    with pytest.raises(EstimationError, match="regularize=remine"):
+        infocli.mutual_information(x, y, estimator="smile", device="cpu", **FAST)
+
+
+def test_bad_input(rng):
+    x, y, _ = gaussian_pair(rng, 200, 1, 0.5)
+    with pytest.raises(InputError, match=r"batch_size=256 is larger than the training part "
+                                         r"\(140 of 200 rows"):
+        infocli.mutual_information(x, y, estimator="mine", batch_size=256)
+    with pytest.raises(InputError, match="the test part has 40 of 200 rows"):
+        infocli.mutual_information(x, y, estimator="nwj", batch_size=50, val_fraction=0.3)
+    with pytest.raises(ParameterError, match="leave no training rows"):
+        infocli.mutual_information(x, y, estimator="js", val_fraction=0.5, test_fraction=0.5)
+    with pytest.raises(ParameterError, match="hidden='64,x'"):
+        infocli.mutual_information(x, y, estimator="mine", hidden="64,x")
+    with pytest.raises(ParameterError, match="regularize='l2'"):
+        infocli.mutual_information(x, y, estimator="mine", regularize="l2")
+    with pytest.raises(ParameterError, match="no parameter 'clip'"):
+        infocli.mutual_information(x, y, estimator="mine", clip=5.0)
+    with pytest.raises(ParameterError, match="unknown estimator 'mien'.*mine"):
+        infocli.mutual_information(x, y, estimator="mien")
+    with pytest.raises(InputError, match="column 0 is constant"):
+        infocli.mutual_information(np.ones((200, 1)), y, estimator="mine", batch_size=16)
+
+
+# -- gradient surrogates ------------------------------------------------------------
+@pytest.mark.parametrize("d", [2, 8])
+def test_entropy_gradient_surrogate(d):
+    # h(sigma Z) = d/2 log(2 pi e) + d log sigma  =>  dh/dsigma = d / sigma
+    torch.manual_seed(d)
+    sigma = torch.tensor(1.5, dtype=torch.float64, requires_grad=True)
+    x = sigma * torch.randn(400, d, dtype=torch.float64)
+    grad, = torch.autograd.grad(B.entropy_gradient_surrogate(x), sigma)
+    assert grad.item() == pytest.approx(d / 1.5, rel=0.15)
+
+
+def test_mi_gradient_surrogate():
+    # I = -d/2 log(1 - rho^2)  =>  dI/drho = rho d / (1 - rho^2)
+    torch.manual_seed(0)
+    d, rho0 = 8, 0.6
+    rho = torch.tensor(rho0, dtype=torch.float64, requires_grad=True)
+    z1, z2 = torch.randn(2, 500, d, dtype=torch.float64)
+    y = rho * z1 + torch.sqrt(1 - rho**2) * z2
+    grad, = torch.autograd.grad(B.mi_gradient_surrogate(z1, y), rho)
+    assert grad.item() == pytest.approx(rho0 * d / (1 - rho0**2), rel=0.2)
+
+
+def test_ssge_score_of_a_gaussian_and_parameters():
+    torch.manual_seed(1)
+    x = torch.randn(400, 2, dtype=torch.float64)
+    score = B.ssge_score(x)  # truth: -x
+    inner = (x.abs().max(1).values < 1.5)
+    assert torch.allclose(score[inner], -x[inner], atol=0.25)
+    fewer = B.ssge_score(x, eigen_cutoff=0.5, ridge=1e-3, bandwidth=2.0)
+    assert fewer.shape == x.shape and not torch.allclose(fewer, score)
+    with pytest.raises(ValueError, match="eigen_cutoff"):
+        B.ssge_score(x, eigen_cutoff=0)
+    with pytest.raises(ValueError, match="rows"):
+        B.mi_gradient_surrogate(x, x[:10])
+
+
+# -- command line -------------------------------------------------------------------
+def test_cli_mapping_reaches_the_implementation(tmp_path, monkeypatch):
+    import infocli.cli
+    import infocli.estimators.neural as neural
+    from infocli.estimators._common import Raw
+
+    seen = {}
+
+    def fake(ctx, x, y, **params):
+        seen.update(params, shape=(x.shape, y.shape))
+        return Raw(0.25, 0.01, "fake")
+
+    monkeypatch.setattr(neural, "neural_mi", fake)
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "x.npy", rng.standard_normal((100, 3)))
+    np.save(tmp_path / "y.npy", rng.standard_normal((100, 2)))
+    result = CliRunner().invoke(infocli.cli.app, [
+        "mi", str(tmp_path / "x.npy"), str(tmp_path / "y.npy"), "-e", "smile",
+        "-p", "regularize=remine", "-p", "reg_lambda=0.5", "-p", "reg_target=1",
+        "-p", "critic=concat", "-p", "hidden=32,16", "-p", "clip=5", "-p", "batch-size=16",
+        "--json"])
+    assert result.exit_code == 0, result.output
+    assert seen["bound"] == "smile" and seen["regularize"] == "remine"
+    assert seen["reg_lambda"] == 0.5 and seen["reg_target"] == 1.0 and seen["clip"] == 5.0
+    assert seen["critic"] == "concat" and seen["hidden"] == "32,16"
+    assert seen["batch_size"] == 16 and seen["max_steps"] == 4000
+    assert seen["shape"] == ((100, 3), (100, 2))
+    record = json.loads(result.output)
+    assert record["estimator"] == "smile" and record["params"]["regularize"] == "remine"
+
+
+def test_cli_runs_and_fails_cleanly(tmp_path):
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "x.npy", rng.standard_normal((300, 2)))
+    np.save(tmp_path / "y.npy", rng.standard_normal((300, 1)))
+    base = [sys.executable, "-m", "infocli", "mi", str(tmp_path / "x.npy"),
+            str(tmp_path / "y.npy"), "--json", "--device", "cpu"]
+    ok = subprocess.run(base + ["-e", "mine", "-p", "regularize=remine", "-p", "max_steps=30",
+                                "-p", "eval_every=10", "-p", "hidden=8", "-p", "batch_size=16"],
+                        capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    record = json.loads(ok.stdout)
+    assert record["params"]["regularize"] == "remine" and math.isfinite(record["value"])
+    too_big = subprocess.run(base + ["-e", "nwj", "-p", "batch_size=500"],
+                             capture_output=True, text=True)
+    assert too_big.returncode == 2 and too_big.stdout == ""
+    assert too_big.stderr.count("\n") == 1
+    assert "batch_size=500 is larger than the training part" in too_big.stderr
+    bad = subprocess.run(base + ["-e", "infonce", "-p", "regularize=yes"],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "expected one of none, remine" in bad.stderr
