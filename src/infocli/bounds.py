@@ -3,9 +3,8 @@ and score-based gradient surrogates of entropy and MI (torch).
 
 This module is the library side of the ``mine``, ``nwj``, ``infonce``,
 ``smile`` and ``js`` estimators (:mod:`infocli.estimators.neural`); it is
-meant to be used inside training loops too. It lives in its own module so that
-it does not collide with ``infocli/nn.py`` (KNIFE); the public names below are
-re-exported from ``infocli.nn`` when the branches are merged.
+meant to be used inside training loops too. Every public name below is also
+importable from ``infocli.nn``, beside the KNIFE modules.
 
 Bounds on a critic score matrix
 -------------------------------

@@ -199,8 +199,11 @@ register(EstimatorSpec(
         Param("cond_kernels", int, 16, "kernels of the networks for a continuous "
               "conditioning variable", low=1),
         Param("hidden", int, 64, "hidden units of those networks", low=1),
-        Param("mi_form", str, "difference", "MI as H(X) - H(X|Y), or H(X) + H(Y) - H(X,Y) "
-              "(continuous y)", choices=("difference", "three_entropies")),
+        Param("mi_form", str, "auto", "MI as H(X) - H(X|Y) with separate fits (difference), "
+              "H(X) + H(Y) - H(X,Y) (three_entropies, continuous y), or, for labels, "
+              "H(X|Y) against the class-pooled mixture f(x) = sum p(c) f(x|c) (pooled); "
+              "auto: pooled for labels, difference otherwise",
+              choices=("auto", "difference", "three_entropies", "pooled")),
         Param("threads", int, 1, "torch CPU threads while fitting (0: torch's default); "
               "the small batched products gain little from more", low=0),
         Param("model", str, "", "evaluate this saved model on all rows instead of fitting"),

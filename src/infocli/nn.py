@@ -27,6 +27,14 @@ KNIFEMI
     I(X;Y) = H(X) - H(X|Y) (paper eq. 8) as a differentiable value, for use
     as a regulariser with the two-optimiser pattern (see :class:`KNIFEMI`).
 
+Also available here, from :mod:`infocli.bounds`: the variational MI bounds on
+a critic score matrix (``dv_bound``, ``nwj_bound``, ``infonce_bound``,
+``smile_bound``, ``js_objective``, ``js_mi``, ``bound_value``), the ReMINE
+``penalty`` and training ``objective``, ready critics (``ConcatCritic``,
+``SeparableCritic``, ``make_critic``), and the SSGE score and gradient
+surrogates (``ssge_score``, ``entropy_gradient_surrogate``,
+``mi_gradient_surrogate``).
+
 Every density is written with batched contractions (``einsum``): the product
 of the precision factors with the data is one matrix product over all
 kernels, never a broadcast matmul over (rows x kernels).
@@ -42,9 +50,15 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from . import bounds as _bounds
+from .bounds import (BOUNDS, ConcatCritic, SeparableCritic, bound_value, dv_bound,
+                     entropy_gradient_surrogate, infonce_bound, js_mi, js_objective,
+                     make_critic, median_bandwidth, mi_gradient_surrogate, nwj_bound,
+                     objective, penalty, smile_bound, ssge_score)
 from .errors import EstimationError, InputError, ParameterError
 
-__all__ = ["KNIFE", "ClassConditionalKNIFE", "ConditionalKNIFE", "KNIFEMI", "fit_density"]
+__all__ = ["KNIFE", "ClassConditionalKNIFE", "ConditionalKNIFE", "KNIFEMI", "knife_mi",
+           "fit_density", *_bounds.__all__]
 
 _LOG_2PI = math.log(2.0 * math.pi)
 
@@ -206,6 +220,17 @@ class ClassConditionalKNIFE(nn.Module):
             rows = torch.nonzero(y == c).squeeze(1)
             out = out.index_put((rows,), self.kernels[c].log_prob(x[rows]))
         return out
+
+    def log_prob_classes(self, x: Tensor) -> Tensor:
+        """log f(x_i | c) for every row and every class, shape (n, n_classes)."""
+        return torch.stack([k.log_prob(x) for k in self.kernels], dim=1)
+
+    def log_marginal(self, x: Tensor, log_prior: Tensor) -> Tensor:
+        """log f(x_i) of the pooled mixture f(x) = sum_c p(c) f(x | c), shape (n,).
+
+        ``log_prior`` holds log p(c), shape (n_classes,). The pooled mixture is
+        itself a KNIFE (the union of the class kernels, weighted by p(c))."""
+        return torch.logsumexp(self.log_prob_classes(x) + log_prior.to(x)[None, :], dim=1)
 
     def forward(self, x: Tensor, y: Tensor) -> Tensor:
         """Conditional cross-entropy mean(-log f(x | y)) in nats."""
@@ -371,14 +396,18 @@ __all__.append("knife_mi")
 
 @torch.no_grad()
 def log_prob_chunked(module: nn.Module, tensors: Sequence[Tensor],
-                     max_elements: int = 1 << 23) -> Tensor:
-    """``module.log_prob`` over all rows in chunks that keep the (rows x kernels
-    x d [x d]) intermediates below ``max_elements``; no gradients."""
+                     max_elements: int = 1 << 23, method: str = "log_prob") -> Tensor:
+    """``module.log_prob`` (or another per-row ``method``, e.g. ``log_prob_classes``)
+    over all rows in chunks that keep the (rows x kernels x d [x d]) intermediates
+    below ``max_elements``; no gradients."""
     n = len(tensors[0])
     d = getattr(module, "dim", 1)
     per_row = getattr(module, "n_kernels", 1) * d
+    if method == "log_prob_classes":
+        per_row *= getattr(module, "n_classes", 1)
     chunk = max(1, max_elements // max(per_row, 1))
-    parts = [module.log_prob(*(t[i:i + chunk] for t in tensors)) for i in range(0, n, chunk)]
+    fn = getattr(module, method)
+    parts = [fn(*(t[i:i + chunk] for t in tensors)) for i in range(0, n, chunk)]
     return torch.cat(parts) if parts else tensors[0].new_zeros(0)
 
 

@@ -13,7 +13,13 @@ Estimator for Training Neural Networks", ICML 2022. The densities live in
 4. the estimate is the mean of per-sample terms on the test rows only, which
    the fit never saw: -log f(x) for H(X), -log f(x|z) for H(X|Z), and
    log f(x|y) - log f(x) for I(X;Y) = H(X) - H(X|Y) (paper eq. 8) or
-   log f(x,y) - log f(x) - log f(y) with ``mi_form=three_entropies``;
+   log f(x,y) - log f(x) - log f(y) with ``mi_form=three_entropies``; for
+   class labels y the default (``mi_form=pooled``) takes f(x) as the pooled
+   mixture sum_c p(c) f(x|c) of the fitted class densities (itself a KNIFE
+   with the union of the class kernels), so both terms share one fit:
+   mean log f(x|y) / sum_c p(c) f(x|c) = mean log p(y|x) + H(Y), which never
+   exceeds H(Y) (plug-in) and is, in expectation, a lower bound on I when
+   the class densities are imperfect (Barber-Agakov);
    stderr = std of those terms / sqrt(n_test).
 
 A fitted set of densities can be saved (``save_model``) and evaluated later on
@@ -55,11 +61,21 @@ def knife_conditional_entropy(ctx: Context, x, z, **params) -> Raw:
 
 def knife_mi(ctx: Context, x, y, **params) -> Raw:
     """I(X;Y) = H(X) - H(X|Y) (or H(X) + H(Y) - H(X,Y)) on the test rows."""
-    if params["mi_form"] == "three_entropies" and ctx.discrete.get("y"):
+    labels = bool(ctx.discrete.get("y"))
+    form = params["mi_form"]
+    if form == "auto":
+        form = "pooled" if labels else "difference"
+    if form == "three_entropies" and labels:
         raise ParameterError(
             f"mi_form=three_entropies needs a continuous y, but {ctx.name('y')} holds class "
-            "labels (a discrete y has no differential entropy); use mi_form=difference")
-    return _run(ctx, "mutual_information", {"x": x, "y": y}, params)
+            "labels (a discrete y has no differential entropy); use mi_form=pooled or "
+            "difference")
+    if form == "pooled" and not labels:
+        raise ParameterError(
+            f"mi_form=pooled needs class labels y, but {ctx.name('y')} is continuous; use "
+            "mi_form=difference or three_entropies (or --discrete-y if y holds labels)")
+    ctx.details["mi_form"] = form
+    return _run(ctx, "mutual_information", {"x": x, "y": y}, {**params, "mi_form": form})
 
 
 # --------------------------------------------------------------------------- the bundle
@@ -79,6 +95,8 @@ class _Bundle:
             return ["x"]
         if self.measure == "conditional_entropy":
             return ["x|z"]
+        if self.mi_form == "pooled":
+            return ["x|y"]
         return ["x", "x|y"] if self.mi_form == "difference" else ["x", "y", "xy"]
 
     def log_scale(self, var: str) -> float:
@@ -112,8 +130,17 @@ class _Bundle:
 
     def terms(self, t: dict) -> np.ndarray:
         """Per-sample terms (float64) whose mean is the estimate in nats."""
+        import torch
+
         from ..nn import log_prob_chunked
 
+        if self.mi_form == "pooled" and self.measure == "mutual_information":
+            module = self.components["x|y"]
+            lp = log_prob_chunked(module, (t["x"],), method="log_prob_classes").double()
+            log_prior = torch.log(torch.as_tensor(self.variables["y"]["prior"],
+                                                  dtype=torch.float64, device=lp.device))
+            own = lp.gather(1, t["y"].reshape(-1, 1)).squeeze(1)
+            return (own - torch.logsumexp(lp + log_prior[None, :], dim=1)).cpu().numpy()
         lp = {k: log_prob_chunked(m, self.component_inputs(k, t)).double().cpu().numpy()
               for k, m in self.components.items()}
         if self.measure == "entropy":
@@ -317,6 +344,8 @@ def _run(ctx: Context, measure: str, arrays: dict[str, np.ndarray], p: dict[str,
             terms = bundle.terms(t)
             ctx.details.update(model=p["model"], n_test=n, fitted_with=bundle.to_dict()
                                ["infocli_version"])
+            if measure == "mutual_information":
+                ctx.details["mi_form"] = bundle.mi_form
         else:
             bundle, test = _fit(ctx, measure, arrays, p, device)
             terms = bundle.terms(bundle.standardised({k: a[test] for k, a in arrays.items()},
@@ -398,8 +427,10 @@ def _fit(ctx: Context, measure: str, arrays: dict[str, np.ndarray], p: dict[str,
     for var, a in arrays.items():
         if ctx.discrete.get(var):
             names = ctx.classes.get(var) or list(range(int(a.max()) + 1))
+            counts = np.bincount(a[train].astype(np.int64), minlength=len(names))
             variables[var] = {"discrete": True, "dims": 1, "name": ctx.name(var),
-                              "classes": [str(c) for c in names]}
+                              "classes": [str(c) for c in names],
+                              "prior": [float(c) for c in counts / counts.sum()]}
         else:
             mean, sd = _column_stats(a, train, ctx.name(var))
             variables[var] = {"discrete": False, "dims": int(a.shape[1]), "name": ctx.name(var),

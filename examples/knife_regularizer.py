@@ -1,0 +1,125 @@
+#!/usr/bin/env python
+"""KNIFE as a training regulariser: remove a nuisance variable from a representation.
+
+Synthetic data: a binary nuisance s and a target t are mixed linearly, with
+noise, into 10 input features. A stochastic encoder maps the features to a
+4-D representation z (an MLP, batch normalisation without affine parameters,
+then Gaussian noise of sd 0.1) and a linear head predicts t from z. Trained
+on the task alone, z carries much information about s; trained with
+
+    loss = mse(head(z), t) + beta * I_KNIFE(z; s)
+
+(the two-optimiser pattern of infocli.nn.KNIFEMI: the kernels learn the
+current z, the network minimises the task loss plus the MI estimate), it
+keeps the target and drops the nuisance. I(Z;S) is then measured on held-out
+rows by the `knife` estimator (a fresh fit, independent of the regulariser),
+before and after, with `ksg` (Ross's mixed kNN estimator) as a cross-check.
+Runs in about 20 seconds on a 2-core CPU.
+
+Why the normalisation and the noise: a deterministic encoder can escape a
+density-based penalty by inflating its scale or collapsing z onto a thin
+manifold, where every density estimate (KNIFE's included) is poor and
+I(Z;S) is not even finite for continuous inputs. Fixing the scale and adding
+noise keeps the representation a proper density, as in information-
+bottleneck practice.
+
+    python examples/knife_regularizer.py
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+from torch import nn
+
+import infocli
+from infocli.nn import KNIFEMI
+
+N_TRAIN, N_TEST, EPOCHS, BATCH = 6000, 10000, 30, 128
+NOISE = 0.1
+torch.set_num_threads(1)  # small batches: a second thread only adds contention
+
+
+class GaussianNoise(nn.Module):
+    """z + sd * N(0, I), in training and evaluation alike (a stochastic encoder)."""
+
+    def __init__(self, sd: float) -> None:
+        super().__init__()
+        self.sd = sd
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return z + self.sd * torch.randn_like(z)
+
+
+def make_data(n: int, rng: np.random.Generator):
+    s = rng.integers(0, 2, n)
+    t = rng.standard_normal(n)
+    latent = np.column_stack([t, 2.0 * s - 1.0, 0.5 * rng.standard_normal((n, 8))])
+    mixing = np.random.default_rng(123).standard_normal((10, 10))  # fixed across splits
+    x = latent @ mixing + 0.1 * rng.standard_normal((n, 10))
+    return (torch.tensor(x, dtype=torch.float32), torch.tensor(t, dtype=torch.float32)[:, None],
+            torch.tensor(s))
+
+
+def train(beta: float, x, t, s):
+    torch.manual_seed(0)
+    encoder = nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 4),
+                            nn.BatchNorm1d(4, affine=False), GaussianNoise(NOISE))
+    head = nn.Linear(4, 1)
+    mi = KNIFEMI(4, n_classes=2, n_kernels=16, init_samples=encoder(x[:500]).detach())
+    opt_net = torch.optim.Adam([*encoder.parameters(), *head.parameters()], lr=3e-3)
+    opt_mi = torch.optim.Adam(mi.parameters(), lr=1e-2)
+    g = torch.Generator().manual_seed(0)
+    for _ in range(EPOCHS):
+        for idx in torch.randperm(len(x), generator=g).split(BATCH):
+            z = encoder(x[idx])
+            task = nn.functional.mse_loss(head(z), t[idx])
+            if beta > 0:
+                # 1. the kernels follow the current representation (z detached)
+                opt_mi.zero_grad()
+                mi.kernel_loss(z.detach(), s[idx]).backward()
+                opt_mi.step()
+                # 2. the network pays beta nats of loss per nat of I(Z; S)
+                loss = task + beta * infocli.nn.knife_mi(mi, z, s[idx])
+            else:
+                loss = task
+            opt_net.zero_grad()
+            loss.backward()
+            opt_net.step()
+    return encoder, head
+
+
+def evaluate(encoder, head, x, t, s):
+    encoder.eval()  # batch norm uses its running statistics; the noise stays
+    torch.manual_seed(1)
+    with torch.no_grad():
+        z = encoder(x)
+        mse = float(nn.functional.mse_loss(head(z), t))
+    z64, labels = z.numpy().astype(np.float64), s.numpy()
+    est = infocli.mutual_information(z64, labels, discrete_y=True, estimator="knife", seed=0,
+                                     device="cpu", params={"n_kernels": 16})
+    check = infocli.mutual_information(z64, labels, discrete_y=True, estimator="ksg", seed=0)
+    return mse, est, check
+
+
+def main() -> None:
+    rng = np.random.default_rng(0)
+    train_data, test_data = make_data(N_TRAIN, rng), make_data(N_TEST, rng)
+    print("I(Z;S) of the representation, measured on held-out rows by infocli's knife "
+          "estimator (true I(Z;S) <= H(S) = ln 2 = 0.693 nats)")
+    results = []
+    for beta in (0.0, 1.0):
+        start = time.perf_counter()
+        encoder, head = train(beta, *train_data)
+        mse, est, check = evaluate(encoder, head, *test_data)
+        results.append(est.value)
+        print(f"beta = {beta:3.1f}: task test MSE {mse:.3f} (variance of t: 1), "
+              f"I(Z;S) = {est.value:.3f} ± {est.stderr:.3f} nats (ksg {check.value:.3f} ± "
+              f"{check.stderr:.3f})  [{time.perf_counter() - start:.0f} s]")
+    print(f"before -> after: {results[0]:.3f} -> {results[1]:.3f} nats")
+
+
+if __name__ == "__main__":
+    main()
