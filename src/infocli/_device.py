@@ -7,6 +7,7 @@ kd-tree kNN searches run on the CPU without importing torch at all.
 
 from __future__ import annotations
 
+import contextlib
 import re
 
 from .errors import DeviceError
@@ -46,3 +47,21 @@ def resolve_torch_device(device: str) -> str:
     import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+@contextlib.contextmanager
+def torch_threads(threads: int):
+    """Run the block with ``threads`` torch CPU threads (0: leave torch's setting).
+
+    Small batched products (kernel mixtures, autoencoders, critics) gain little
+    from more threads, and on a busy CPU OpenMP spin-waiting makes them many
+    times slower, so fitting defaults to one thread."""
+    import torch
+
+    before = torch.get_num_threads()
+    if threads > 0:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

@@ -108,6 +108,8 @@ register(EstimatorSpec(
         Param("ae_patience", int, 10, "autoencoder early-stopping patience (epochs)", low=1),
         Param("ae_lr", float, 1e-3, "autoencoder Adam learning rate", low=0, low_exclusive=True),
         Param("ae_batch_size", int, 128, "autoencoder batch size", low=1),
+        Param("threads", int, 1, "torch CPU threads while training autoencoders (0: torch's "
+              "default); the small batched products gain little from more", low=0),
         Param("val_fraction", float, 0.2, "autoencoder validation fraction", low=0.05, high=0.5),
     ),
     reference="Butakov et al., Information bottleneck analysis of deep neural networks via "

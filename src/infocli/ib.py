@@ -143,7 +143,7 @@ def information_plane(
     if smoothing < 1:
         raise ParameterError(f"smoothing={smoothing}: expected a positive number of epochs")
     ae_opts = {"hidden": 128, "epochs": 200, "patience": 10, "lr": 1e-3, "batch_size": 128,
-               "val_fraction": 0.2, **(ae or {})}
+               "val_fraction": 0.2, "threads": 1, **(ae or {})}
     xa = as_continuous(x, "x")
     labels, classes = as_labels(y, "y")
     check_rows({"x": xa, "y": labels}, {"x": "x", "y": "y"})

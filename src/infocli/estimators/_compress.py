@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .._device import resolve_torch_device
+from .._device import resolve_torch_device, torch_threads
 from ..errors import InputError
 from ._common import Context
 
@@ -59,7 +59,7 @@ def _pca(x: np.ndarray, code_dim: int) -> Compressor:
 
 
 def _autoencoder(x, code_dim, ctx: Context, *, name, hidden, epochs, patience, lr, batch_size,
-                 val_fraction) -> Compressor:
+                 val_fraction, threads=1) -> Compressor:
     import torch
     from torch import nn
 
@@ -74,7 +74,7 @@ def _autoencoder(x, code_dim, ctx: Context, *, name, hidden, epochs, patience, l
     mean, sd = _scale(x)
     perm = ctx.rng.permutation(n)
     seed = int(ctx.rng.integers(2**31 - 1))
-    with torch.random.fork_rng(devices=[]):
+    with torch.random.fork_rng(devices=[]), torch_threads(threads):
         torch.manual_seed(seed)
         data = torch.as_tensor((x - mean) / sd, dtype=torch.float32, device=device)
         train, val = data[perm[n_val:]], data[perm[:n_val]]

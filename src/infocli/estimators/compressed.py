@@ -76,11 +76,13 @@ def mi_of_codes(ctx: Context, tx: np.ndarray, ty: np.ndarray, *, inner: str, k: 
 def ae_options(params: dict) -> dict:
     return {"hidden": params["ae_hidden"], "epochs": params["ae_epochs"],
             "patience": params["ae_patience"], "lr": params["ae_lr"],
-            "batch_size": params["ae_batch_size"], "val_fraction": params["val_fraction"]}
+            "batch_size": params["ae_batch_size"], "val_fraction": params["val_fraction"],
+            "threads": params["threads"]}
 
 
 def compressed_mi(ctx: Context, x, y, *, x_compressor, y_compressor, x_dim, y_dim, inner, k,
-                  ae_hidden, ae_epochs, ae_patience, ae_lr, ae_batch_size, val_fraction) -> Raw:
+                  ae_hidden, ae_epochs, ae_patience, ae_lr, ae_batch_size, val_fraction,
+                  threads) -> Raw:
     """I(X;Y) estimated between compressed codes of x and y (see module docstring)."""
     ae = ae_options(locals())
     quality = ctx.details.setdefault("compression", {})

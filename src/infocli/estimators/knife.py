@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from .._device import resolve_torch_device
+from .._device import resolve_torch_device, torch_threads
 from .._version import __version__
 from ..errors import InputError, ParameterError
 from ._common import Context, Raw, class_groups, mean_and_stderr
@@ -301,19 +301,6 @@ def _column_stats(a: np.ndarray, rows: np.ndarray, label: str) -> tuple[np.ndarr
     return mean, sd
 
 
-@contextlib.contextmanager
-def _torch_threads(threads: int):
-    import torch
-
-    before = torch.get_num_threads()
-    if threads > 0:
-        torch.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def _run(ctx: Context, measure: str, arrays: dict[str, np.ndarray], p: dict[str, Any]) -> Raw:
     import torch
 
@@ -332,7 +319,7 @@ def _run(ctx: Context, measure: str, arrays: dict[str, np.ndarray], p: dict[str,
     device = resolve_torch_device(ctx.device)
     ctx.device_used = device
     n = len(arrays["x"])
-    with _torch_threads(p["threads"]):
+    with torch_threads(p["threads"]):
         if p["model"]:
             bundle = load_model(p["model"])
             _check_model(bundle, p["model"], ctx, measure, arrays)
