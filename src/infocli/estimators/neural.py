@@ -40,6 +40,7 @@ from .._device import resolve_torch_device
 from ._common import Context, Raw
 
 _MAX_VAL_BATCHES = 32  # validation batches per check: enough for selection, cheap
+_CEILING_MARGIN = 1.0  # infonce: estimates within this many nats of log B are flagged
 _SHIFT_LR_FACTOR = 100.0  # learning-rate factor of the critic's output offset under ReMINE
 
 
@@ -270,7 +271,12 @@ def _train_and_test(ctx, model, opt, xt, yt, train, val, test, *, bound, batch_s
 
     ceiling = math.log(batch_size)
     if bound == "infonce":
-        capped = value > ceiling - 0.5
+        # InfoNCE saturates below log B: with an optimal critic and pointwise MI
+        # near I = log B, each term is about log(B e^I / (e^I + B - 1)) ~ log B - log 2;
+        # in the benchmark true MI of 6 and 8
+        # nats at B = 64 gave 3.41 and 3.75 (ceiling 4.16). Within 1 nat of the
+        # ceiling the true MI may be at or above log B.
+        capped = value > ceiling - _CEILING_MARGIN
         ctx.details["ceiling"] = ceiling
         ctx.details["capped"] = bool(capped)
         if capped:
