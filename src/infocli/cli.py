@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import sys
 from typing import Annotated, Any, Iterator, Optional
 
@@ -16,7 +15,7 @@ import typer
 
 from . import registry
 from ._version import __version__
-from .errors import InfocliError, InputError, ParameterError
+from .errors import InfocliError, ParameterError
 
 app = typer.Typer(
     name="infocli",
@@ -178,45 +177,38 @@ def _model_options(estimator: str, params: dict[str, Any], save_model: str | Non
 
 def _check_output(output: str | None, option: str = "--output") -> None:
     """Refuse an unwritable --output (or --spectrum) before any work is done."""
-    if not output:
-        return
-    folder = os.path.dirname(os.path.abspath(output))
-    if os.path.isdir(output):
-        raise InputError(f"{option} {output}: is a directory, expected a file name")
-    if not os.path.isdir(folder):
-        raise InputError(f"{option} {output}: directory {folder} does not exist")
-    if not os.access(folder, os.W_OK):
-        raise InputError(f"{option} {output}: directory {folder} is not writable")
+    if output:
+        from .io import check_writable
+
+        check_writable(output, option)
 
 
 def _save_npy(path: str, array) -> None:
     """Write an array atomically (np.save adds .npy to names without it)."""
     import numpy as np
 
+    from .io import write_atomic
+
     if not path.endswith(".npy"):
         path += ".npy"
-    tmp = f"{path}.tmp-{os.getpid()}.npy"
-    try:
-        np.save(tmp, array)
-        os.replace(tmp, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.remove(tmp)
-        raise InputError(f"--spectrum {path}: cannot write ({exc.strerror or exc})") from None
+
+    def save(tmp: str) -> None:
+        with open(tmp, "wb") as f:  # a file object: np.save adds no suffix
+            np.save(f, array)
+
+    write_atomic(path, "--spectrum", save)
 
 
 def _emit(result, as_json: bool, output: str | None) -> None:
     text = result.to_json()
     if output:
-        tmp = f"{output}.tmp-{os.getpid()}"
-        try:
+        from .io import write_atomic
+
+        def save(tmp: str) -> None:
             with open(tmp, "w") as f:
                 f.write(text + "\n")
-            os.replace(tmp, output)
-        except OSError as exc:
-            with contextlib.suppress(OSError):
-                os.remove(tmp)
-            raise InputError(f"--output {output}: cannot write ({exc.strerror or exc})") from None
+
+        write_atomic(output, "--output", save)
     if as_json:
         sys.stdout.write(text + "\n")
     else:

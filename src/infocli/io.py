@@ -246,3 +246,31 @@ def _resolve_part(table: Table, part: str, option: str) -> list[int]:
         return [j % n]
     valid = f"columns: {', '.join(table.columns)}" if table.columns else f"indices 0..{n - 1}"
     raise InputError(f"{option} {part!r}: no such column in {table.source}; valid {valid}")
+
+
+def check_writable(path: str, option: str) -> None:
+    """Refuse an output file name that cannot be written, before any work is done:
+    a directory, a missing or unwritable parent directory (InputError naming option)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise InputError(f"{option} {path}: is a directory, expected a file name")
+    if not os.path.isdir(folder):
+        raise InputError(f"{option} {path}: directory {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise InputError(f"{option} {path}: directory {folder} is not writable")
+
+
+def write_atomic(path: str, option: str, write) -> None:
+    """Call ``write(tmp)`` on a temporary name beside ``path``, then rename it to
+    ``path``; on failure remove the temporary file and raise InputError naming
+    ``option``. ``write`` must create exactly the file it is given."""
+    import contextlib
+
+    tmp = f"{path}.tmp-{os.getpid()}"
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        raise InputError(f"{option} {path}: cannot write ({exc.strerror or exc})") from None

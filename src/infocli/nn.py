@@ -225,13 +225,6 @@ class ClassConditionalKNIFE(nn.Module):
         """log f(x_i | c) for every row and every class, shape (n, n_classes)."""
         return torch.stack([k.log_prob(x) for k in self.kernels], dim=1)
 
-    def log_marginal(self, x: Tensor, log_prior: Tensor) -> Tensor:
-        """log f(x_i) of the pooled mixture f(x) = sum_c p(c) f(x | c), shape (n,).
-
-        ``log_prior`` holds log p(c), shape (n_classes,). The pooled mixture is
-        itself a KNIFE (the union of the class kernels, weighted by p(c))."""
-        return torch.logsumexp(self.log_prob_classes(x) + log_prior.to(x)[None, :], dim=1)
-
     def forward(self, x: Tensor, y: Tensor) -> Tensor:
         """Conditional cross-entropy mean(-log f(x | y)) in nats."""
         return -self.log_prob(x, y).mean()

@@ -28,7 +28,6 @@ new rows without refitting (``model``); then every row is evaluated.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 from dataclasses import dataclass, field
@@ -39,6 +38,7 @@ import numpy as np
 from .._device import resolve_torch_device, torch_threads
 from .._version import __version__
 from ..errors import InputError, ParameterError
+from ..io import check_writable, write_atomic
 from ._common import Context, Raw, class_groups, mean_and_stderr
 
 STDERR_METHOD = "std of per-sample test-row terms / sqrt(n_test)"
@@ -229,27 +229,8 @@ def load_model(path: str) -> _Bundle:
 def _save(bundle: _Bundle, path: str) -> None:
     import torch
 
-    tmp = f"{path}.tmp-{os.getpid()}"
-    try:
-        torch.save(bundle.to_dict(), tmp)
-        os.replace(tmp, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.remove(tmp)
-        raise InputError(f"save_model {path}: cannot write ({exc.strerror or exc})") from None
-
-
-def _check_writable(path: str, option: str) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    if os.path.isdir(path):
-        raise InputError(f"{option} {path}: is a directory, expected a file name")
-    if not os.path.isdir(folder):
-        raise InputError(f"{option} {path}: directory {folder} does not exist")
-    if not os.access(folder, os.W_OK):
-        raise InputError(f"{option} {path}: directory {folder} is not writable")
-
-
-# --------------------------------------------------------------------------- protocol
+    data = bundle.to_dict()
+    write_atomic(path, "save_model", lambda tmp: torch.save(data, tmp))
 
 
 def split_rows(n: int, rng: np.random.Generator, val_fraction: float, test_fraction: float,
@@ -302,8 +283,6 @@ def _column_stats(a: np.ndarray, rows: np.ndarray, label: str) -> tuple[np.ndarr
 
 
 def _run(ctx: Context, measure: str, arrays: dict[str, np.ndarray], p: dict[str, Any]) -> Raw:
-    import torch
-
     if p["model"] and (p["save_model"] and os.path.abspath(p["save_model"])
                        == os.path.abspath(p["model"])):
         raise ParameterError("model and save_model name the same file")
@@ -312,9 +291,9 @@ def _run(ctx: Context, measure: str, arrays: dict[str, np.ndarray], p: dict[str,
         if p["model"]:
             raise ParameterError("save_model writes a newly fitted model; it cannot be "
                                  "combined with model (which evaluates a saved one)")
-        _check_writable(p["save_model"], "save_model")
+        check_writable(p["save_model"], "save_model")
     if p["per_sample"] and write:
-        _check_writable(p["per_sample"], "per_sample")
+        check_writable(p["per_sample"], "per_sample")
 
     device = resolve_torch_device(ctx.device)
     ctx.device_used = device
@@ -348,11 +327,13 @@ def _run(ctx: Context, measure: str, arrays: dict[str, np.ndarray], p: dict[str,
     if write and p["per_sample"]:
         out = np.full(n, np.nan)
         out[test] = -terms if measure != "mutual_information" else terms
-        try:
-            np.save(p["per_sample"], out)
-        except OSError as exc:
-            raise InputError(f"per_sample {p['per_sample']}: cannot write "
-                             f"({exc.strerror or exc})") from None
+
+        def save(tmp: str) -> None:
+            with open(tmp, "wb") as f:  # a file object: np.save adds no suffix
+                np.save(f, out)
+
+        path = p["per_sample"] if p["per_sample"].endswith(".npy") else p["per_sample"] + ".npy"
+        write_atomic(path, "per_sample", save)
     return mean_and_stderr(terms, STDERR_METHOD)
 
 
