@@ -31,7 +31,7 @@ Also available here, from :mod:`infocli.bounds`: the variational MI bounds on
 a critic score matrix (``dv_bound``, ``nwj_bound``, ``infonce_bound``,
 ``smile_bound``, ``js_objective``, ``js_mi``, ``bound_value``), the ReMINE
 ``penalty`` and training ``objective``, ready critics (``ConcatCritic``,
-``SeparableCritic``, ``make_critic``), and the SSGE score and gradient
+``SeparableCritic``, ``make_critic``, ``critic_offset``), and the SSGE score and gradient
 surrogates (``ssge_score``, ``entropy_gradient_surrogate``,
 ``mi_gradient_surrogate``).
 
@@ -51,7 +51,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from . import bounds as _bounds
-from .bounds import (BOUNDS, ConcatCritic, SeparableCritic, bound_value, dv_bound,
+from .bounds import (BOUNDS, ConcatCritic, SeparableCritic, bound_value, critic_offset, dv_bound,
                      entropy_gradient_surrogate, infonce_bound, js_mi, js_objective,
                      make_critic, median_bandwidth, mi_gradient_surrogate, nwj_bound,
                      objective, penalty, smile_bound, ssge_score)
