@@ -73,6 +73,44 @@ def test_penalty_leaves_the_reported_value_unchanged(bound):
     assert not torch.allclose(g0, g1)
 
 
+@pytest.mark.parametrize("bound", ["dv", "infonce", "smile", "js"])
+def test_penalty_routed_through_the_offset(bound):
+    # scores = free + offset: the bound's gradient reaches `free` only (JS-trained
+    # bounds train on `free` itself), the penalty's gradient reaches `offset` only
+    free = (S - 0.7).clone().requires_grad_(True)
+    offset = torch.tensor(0.7, dtype=torch.float64, requires_grad=True)
+    loss, value = B.objective(free + offset, bound, regularize="remine", lam=3.0, target=0.5,
+                              offset=offset)
+    assert value.item() == pytest.approx(B.bound_value(S, bound).item(), abs=1e-12)
+    g_free, g_off = torch.autograd.grad(loss, (free, offset))
+
+    ref = free.detach().clone().requires_grad_(True)
+    trained = B.js_objective(ref) if bound in ("js", "smile") else B.bound_value(ref + 0.7, bound)
+    want_free, = torch.autograd.grad(-trained, ref)
+    assert torch.allclose(g_free, want_free)
+    _, marginal = B._diag_offdiag(S)
+    lme = torch.logsumexp(marginal, 0) - math.log(marginal.numel())
+    assert g_off.item() == pytest.approx(2 * 3.0 * (lme.item() - 0.5))
+
+
+def test_nwj_penalty_acts_on_the_whole_critic():
+    # NWJ's unnormalised gradient: the offset is ignored, same loss graph as without it
+    free = (S - 0.7).clone().requires_grad_(True)
+    offset = torch.tensor(0.7, dtype=torch.float64, requires_grad=True)
+    with_off, _ = B.objective(free + offset, "nwj", regularize="remine", offset=offset)
+    without, _ = B.objective(free + offset, "nwj", regularize="remine")
+    for a, b in zip(torch.autograd.grad(with_off, (free, offset)),
+                    torch.autograd.grad(without, (free, offset))):
+        assert torch.allclose(a, b)
+
+
+def test_critic_offset():
+    sep, cat = B.SeparableCritic(2, 3, (4,)), B.ConcatCritic(2, 3, (4,))
+    assert B.critic_offset(sep) is sep.c
+    assert B.critic_offset(cat) is cat.rest[-1].bias and cat.rest[-1].bias.numel() == 1
+    assert B.critic_offset(torch.nn.Bilinear(2, 3, 1)) is None
+
+
 def test_bad_bound_and_scores():
     with pytest.raises(ValueError, match="expected one of"):
         B.bound_value(S, "mien")
@@ -143,11 +181,56 @@ def test_concat_critic_and_labels(rng):
 
 def test_infonce_reports_its_ceiling(rng):
     x, y, truth = gaussian_pair(rng, 2000, 4, 0.99)  # 7.8 nats >> log 8
-    est = infocli.mutual_information(x, y, estimator="infonce", device="cpu", batch_size=8,
-                                     hidden="32", max_steps=300, eval_every=100, lr=3e-3)
+    kw = dict(estimator="infonce", device="cpu", batch_size=8, hidden="32", max_steps=300,
+              eval_every=100, lr=3e-3)
+    est = infocli.mutual_information(x, y, eval_batch_size=8, **kw)
     assert est.value <= math.log(8)
     assert est.details["capped"] is True and est.details["ceiling"] == pytest.approx(math.log(8))
-    assert any("capped" in w and "log(batch_size)" in w for w in est.warnings)
+    assert any("capped" in w and "log(eval_batch_size)" in w for w in est.warnings)
+    # automatic: scored on batches of min(2048, test rows / 4, validation rows) = 100
+    auto = infocli.mutual_information(x, y, **kw)
+    assert auto.details["eval_batch_size"] == 100
+    assert math.log(8) < auto.value <= math.log(100)
+    assert auto.details["capped"] is True
+
+
+class _TrueLogRatio(torch.nn.Module):
+    """The optimal critic log p(x, y) / (p(x) p(y)) of unit Gaussians with correlation rho."""
+
+    def __init__(self, rho):
+        super().__init__()
+        self.rho = rho
+
+    def forward(self, x, y):
+        r = self.rho
+        xx = (x**2).sum(1)[:, None]
+        yy = (y**2).sum(1)[None, :]
+        return (-0.5 * x.shape[1] * math.log(1 - r * r)
+                - (r * r * (xx + yy) - 2 * r * x @ y.T) / (2 * (1 - r * r)))
+
+
+@pytest.mark.parametrize("mi, capped", [(2.0, False), (6.0, True)])
+def test_infonce_flags_a_bound_still_rising_with_the_batch(mi, capped):
+    # true critic, d = 20: B = 1024 gives ~1.99 / 5.22 at I = 2 / 6 (ceiling 6.93, so
+    # never "near"); batches of 256 give ~1.91 / 4.62: only I = 6 rises by > 0.25
+    from infocli.estimators._common import Context
+    from infocli.estimators.neural import _flag_infonce_ceiling
+
+    d, n = 20, 8192
+    rho = math.sqrt(1 - math.exp(-2 * mi / d))
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(n, d, generator=g, dtype=torch.float64)
+    y = rho * x + math.sqrt(1 - rho * rho) * torch.randn(n, d, generator=g, dtype=torch.float64)
+    critic = _TrueLogRatio(rho)
+    rows = np.arange(n)
+    value = float(np.mean([B.infonce_bound(critic(x[i:i + 1024], y[i:i + 1024]))
+                           for i in range(0, n, 1024)]))
+    ctx = Context(rng=np.random.default_rng(0))
+    _flag_infonce_ceiling(ctx, critic, x, y, rows, 1024, value, 10.0, torch)
+    assert value < math.log(1024) - 1
+    assert ctx.details["capped"] is capped
+    assert (ctx.details["batch_gain"] > 0.4) is capped and ctx.details["batch_gain"] > 0
+    assert any("rose by" in w for w in ctx.warnings) is capped
 
 
 def test_divergence_is_a_warning_or_an_error(rng, monkeypatch):
@@ -190,6 +273,9 @@ def test_bad_input(rng):
         infocli.mutual_information(x, y, estimator="mine", clip=5.0)
     with pytest.raises(ParameterError, match="unknown estimator 'mien'.*mine"):
         infocli.mutual_information(x, y, estimator="mien")
+    with pytest.raises(InputError, match=r"eval_batch_size=50 must lie between 2 and the smaller "
+                                         r"of the validation \(20 rows\)"):
+        infocli.mutual_information(x, y, estimator="infonce", batch_size=16, eval_batch_size=50)
     with pytest.raises(InputError, match="column 0 is constant"):
         infocli.mutual_information(np.ones((200, 1)), y, estimator="mine", batch_size=16)
 

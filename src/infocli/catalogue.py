@@ -228,6 +228,8 @@ _NEURAL_PARAMS = (
     Param("hidden", str, "256", "hidden layer sizes of the critic MLP(s), comma-separated"),
     Param("embed_dim", int, 32, "output features of g and h (separable critic)", low=1),
     Param("batch_size", int, 64, "rows per batch B (the bounds use all B x B pairs)", low=2),
+    Param("eval_batch_size", int, 0, "rows per validation/test batch; 0: automatic "
+          "(batch_size; infonce: up to 2048, lifting its log B ceiling)", low=0),
     Param("lr", float, 5e-4, "Adam learning rate", low=0, low_exclusive=True),
     Param("max_steps", int, 4000, "maximum training steps", low=1),
     Param("eval_every", int, 100, "steps between validation checks", low=1),
@@ -238,8 +240,9 @@ _NEURAL_PARAMS = (
     Param("test_fraction", float, 0.2, "fraction of rows held out to report the bound on",
           low=0, high=1, low_exclusive=True),
     Param("regularize", str, "none",
-          "'remine': add reg_lambda * (log E_Q[e^T] - reg_target)^2 to the loss (the "
-          "reported value stays the unregularised bound)", choices=("none", "remine")),
+          "'remine': add reg_lambda * (log E_Q[e^T] - reg_target)^2 to the loss, moving "
+          "the critic's output offset only (nwj: the whole critic); the reported value "
+          "stays the unregularised bound", choices=("none", "remine")),
     Param("reg_lambda", float, 1.0, "weight lambda of the ReMINE penalty", low=0),
     Param("reg_target", float, 0.0, "target C of the ReMINE penalty"),
     _STANDARDIZE,
