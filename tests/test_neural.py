@@ -233,6 +233,43 @@ def test_infonce_flags_a_bound_still_rising_with_the_batch(mi, capped):
     assert any("rose by" in w for w in ctx.warnings) is capped
 
 
+@pytest.mark.parametrize("mi, flagged", [(2.0, False), (8.0, True)])
+def test_dv_flags_its_small_batch_upward_bias(mi, flagged):
+    # true critic, d = 20: per-batch DV with B = 64 is biased upward at high MI
+    # (Jensen), and scoring the same rows in batches of 2048 gives less
+    from infocli.estimators._common import Context
+    from infocli.estimators.neural import _flag_dv_batch_bias
+
+    d, n = 20, 8192
+    rho = math.sqrt(1 - math.exp(-2 * mi / d))
+    g = torch.Generator().manual_seed(2)
+    x = torch.randn(n, d, generator=g, dtype=torch.float64)
+    y = rho * x + math.sqrt(1 - rho * rho) * torch.randn(n, d, generator=g, dtype=torch.float64)
+    critic = _TrueLogRatio(rho)
+    rows = np.arange(n)
+    value = float(np.mean([B.dv_bound(critic(x[i:i + 64], y[i:i + 64]))
+                           for i in range(0, n, 64)]))
+    ctx = Context(rng=np.random.default_rng(0))
+    _flag_dv_batch_bias(ctx, critic, x, y, rows, 64, value, "mine", 10.0, torch)
+    assert ctx.details["large_batch_size"] == 2048
+    assert ctx.details["batch_drop"] == pytest.approx(value - ctx.details["large_batch_value"])
+    assert (ctx.details["batch_drop"] > 0.25) is flagged
+    assert abs(ctx.details["large_batch_value"] - mi) < 0.2  # 7.98 at I = 8
+    assert any("biased upward" in w for w in ctx.warnings) is flagged
+
+
+def test_chunked_scores_match_the_full_matrix():
+    from infocli.estimators.neural import _score_matrix
+
+    torch.manual_seed(0)
+    critic = B.make_critic("concat", 3, 2, (16, 8))
+    x, y = torch.randn(50, 3), torch.randn(50, 2)
+    full = critic(x, y).double()
+    # width 2**20 forces one-row blocks of x; width 1 one block
+    torch.testing.assert_close(_score_matrix(critic, x, y, 1 << 20, torch), full)
+    torch.testing.assert_close(_score_matrix(critic, x, y, 1, torch), full)
+
+
 def test_divergence_is_a_warning_or_an_error(rng, monkeypatch):
     x, y, _ = gaussian_pair(rng, 600, 1, 0.6)
     real = B.objective
