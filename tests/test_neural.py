@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import subprocess
 import sys
 
@@ -167,7 +168,13 @@ def test_same_seed_same_value_and_progress(rng):
                                    progress=lambda d, c, t: seen.append((d, c, t)))
     b = infocli.mutual_information(x, y, estimator="mine", seed=3, device="cpu", **FAST)
     assert a.value == b.value and a.stderr == b.stderr
-    assert seen and seen[-1] == ("mine critic", 150, 150)
+    best = a.details["best_validation_bound"]
+    assert seen[-1] == (f"mine critic | best validation {best:.3f} nats at step "
+                        f"{a.details['best_step']}", 150, 150)
+    checks = [d for d, c, t in seen[:-1]]
+    assert checks and all(re.fullmatch(r"mine critic \| train -?\d+\.\d{3}, validation "
+                                       r"-?\d+\.\d{3} nats", d) for d in checks)
+    assert f"validation {best:.3f} nats" in " ".join(checks)
 
 
 def test_concat_critic_and_labels(rng):

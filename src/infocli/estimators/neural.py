@@ -276,11 +276,13 @@ def _train_and_test(ctx, model, opt, xt, yt, train, val, test, *, bound, batch_s
                 checks_without_gain = 0
             else:
                 checks_without_gain += 1
-            ctx.report(label, step, max_steps)
+            ctx.report(f"{label} | train {train_bound:.3f}, validation {val_bound:.3f} nats",
+                       step, max_steps)
             if checks_without_gain >= patience:
                 stopped = "early"
                 break
-    ctx.report(label, max_steps, max_steps)
+    ctx.report(f"{label} | best validation {best_val:.3f} nats at step {best_step}",
+               max_steps, max_steps)
 
     if best_state is None:
         raise EstimationError(
