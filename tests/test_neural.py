@@ -216,6 +216,15 @@ class _TrueLogRatio(torch.nn.Module):
                 - (r * r * (xx + yy) - 2 * r * x @ y.T) / (2 * (1 - r * r)))
 
 
+def _true_critic_sample(mi, seed, d=20, n=8192):
+    """n rows of d-dim unit Gaussians with MI ``mi`` (float64) and their true critic."""
+    rho = math.sqrt(1 - math.exp(-2 * mi / d))
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, d, generator=g, dtype=torch.float64)
+    y = rho * x + math.sqrt(1 - rho * rho) * torch.randn(n, d, generator=g, dtype=torch.float64)
+    return x, y, _TrueLogRatio(rho)
+
+
 @pytest.mark.parametrize("mi, capped", [(2.0, False), (6.0, True)])
 def test_infonce_flags_a_bound_still_rising_with_the_batch(mi, capped):
     # true critic, d = 20: B = 1024 gives ~1.99 / 5.22 at I = 2 / 6 (ceiling 6.93, so
@@ -223,12 +232,8 @@ def test_infonce_flags_a_bound_still_rising_with_the_batch(mi, capped):
     from infocli.estimators._common import Context
     from infocli.estimators.neural import _flag_infonce_ceiling
 
-    d, n = 20, 8192
-    rho = math.sqrt(1 - math.exp(-2 * mi / d))
-    g = torch.Generator().manual_seed(1)
-    x = torch.randn(n, d, generator=g, dtype=torch.float64)
-    y = rho * x + math.sqrt(1 - rho * rho) * torch.randn(n, d, generator=g, dtype=torch.float64)
-    critic = _TrueLogRatio(rho)
+    x, y, critic = _true_critic_sample(mi, seed=1)
+    n = x.shape[0]
     rows = np.arange(n)
     value = float(np.mean([B.infonce_bound(critic(x[i:i + 1024], y[i:i + 1024]))
                            for i in range(0, n, 1024)]))
@@ -247,12 +252,8 @@ def test_dv_flags_its_small_batch_upward_bias(mi, flagged):
     from infocli.estimators._common import Context
     from infocli.estimators.neural import _flag_dv_batch_bias
 
-    d, n = 20, 8192
-    rho = math.sqrt(1 - math.exp(-2 * mi / d))
-    g = torch.Generator().manual_seed(2)
-    x = torch.randn(n, d, generator=g, dtype=torch.float64)
-    y = rho * x + math.sqrt(1 - rho * rho) * torch.randn(n, d, generator=g, dtype=torch.float64)
-    critic = _TrueLogRatio(rho)
+    x, y, critic = _true_critic_sample(mi, seed=2)
+    n = x.shape[0]
     rows = np.arange(n)
     value = float(np.mean([B.dv_bound(critic(x[i:i + 64], y[i:i + 64]))
                            for i in range(0, n, 64)]))

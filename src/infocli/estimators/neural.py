@@ -133,7 +133,7 @@ def _eval_batch(bound: str, batch_size: int, eval_batch_size: int, n_val: int,
     if eval_batch_size == 0:
         if bound != "infonce":
             return batch_size
-        return max(batch_size, min(_AUTO_EVAL_BATCH, n_test // 4, n_val))
+        return max(batch_size, min(_large_batch(n_test), n_val))
     if eval_batch_size < 2 or eval_batch_size > min(n_val, n_test):
         raise InputError(
             f"eval_batch_size={eval_batch_size} must lie between 2 and the smaller of the "
@@ -141,6 +141,18 @@ def _eval_batch(bound: str, batch_size: int, eval_batch_size: int, n_val: int,
             "fractions, or use 0 (automatic)"
         )
     return eval_batch_size
+
+
+def _large_batch(n_test: int) -> int:
+    """The large evaluation batch: up to 2048 rows, at most a quarter of the test part."""
+    return min(_AUTO_EVAL_BATCH, n_test // 4)
+
+
+def _rescored(model, xt, yt, rows, batch_size, bound, clip, torch) -> float | None:
+    """Mean bound over the finite batches of ``rows`` scored ``batch_size`` at a time."""
+    per_batch = _batch_bounds(model, xt, yt, rows, batch_size, bound, clip, torch)
+    per_batch = per_batch[np.isfinite(per_batch)]
+    return float(per_batch.mean()) if per_batch.size else None
 
 
 def _score_matrix(critic, xb, yb, width: int, torch):
@@ -352,10 +364,8 @@ def _flag_infonce_ceiling(ctx, model, xt, yt, test_rows, eval_b, value, clip, to
     ceiling = math.log(eval_b)
     gain = None
     if eval_b // 4 >= 2:
-        small = _batch_bounds(model, xt, yt, test_rows, eval_b // 4, "infonce", clip, torch)
-        small = small[np.isfinite(small)]
-        if small.size:
-            gain = value - float(small.mean())
+        small = _rescored(model, xt, yt, test_rows, eval_b // 4, "infonce", clip, torch)
+        gain = None if small is None else value - small
     near = value > ceiling - _CEILING_MARGIN
     rising = gain is not None and gain > _GAIN_LIMIT
     ctx.details.update(ceiling=ceiling, batch_gain=gain,
@@ -386,14 +396,11 @@ def _flag_dv_batch_bias(ctx, model, xt, yt, test_rows, eval_b, value, bound, cli
     of the test part); the larger-batch value, the conservative one, is put in
     ``details`` and a warning when it is more than 0.25 nats lower.
     """
-    large = min(_AUTO_EVAL_BATCH, len(test_rows) // 4)
+    large = _large_batch(len(test_rows))
     drop = large_value = None
     if large >= 2 * eval_b:
-        per_batch = _batch_bounds(model, xt, yt, test_rows, large, bound, clip, torch)
-        per_batch = per_batch[np.isfinite(per_batch)]
-        if per_batch.size:
-            large_value = float(per_batch.mean())
-            drop = value - large_value
+        large_value = _rescored(model, xt, yt, test_rows, large, bound, clip, torch)
+        drop = None if large_value is None else value - large_value
     ctx.details.update(large_batch_size=large if drop is not None else None,
                        large_batch_value=large_value, batch_drop=drop)
     if drop is not None and drop > _GAIN_LIMIT:
