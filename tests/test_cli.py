@@ -443,8 +443,8 @@ def test_quiet_turns_the_progress_bar_off(runner, recorder, data, monkeypatch, q
         def __exit__(self, *exc):
             return False
 
-    monkeypatch.setattr(infocli.cli, "sys", _TTYSys())
-    monkeypatch.setattr(infocli.cli, "_RichProgress", FakeProgress)
+    monkeypatch.setattr(infocli.cli._common, "sys", _TTYSys())
+    monkeypatch.setattr(infocli.cli._common, "_RichProgress", FakeProgress)
     args = ["mi", data["dir"] / "x.npy", data["dir"] / "y.npy", "--json"]
     res = invoke(runner, *args, *(["--quiet"] if quiet else []))
     assert res.exit_code == 0, res.output
@@ -459,7 +459,7 @@ def test_no_progress_bar_when_stderr_is_not_a_terminal(runner, recorder, data):
 
 def test_rich_progress_callback_runs_and_keeps_stdout_clean(runner, recorder, data,
                                                             monkeypatch):
-    monkeypatch.setattr(infocli.cli, "sys", _TTYSys())
+    monkeypatch.setattr(infocli.cli._common, "sys", _TTYSys())
     recorder.progress_steps = True
     res = invoke(runner, "entropy", data["dir"] / "x.npy", "--json")
     assert res.exit_code == 0, res.output

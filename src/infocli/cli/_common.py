@@ -1,0 +1,196 @@
+"""Shared pieces of the command modules: option types, error handling, input
+loading, progress and output. No command lives here."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from typing import Annotated, Any, Iterator, Optional
+
+import typer
+
+from .. import registry
+from ..errors import InfocliError, ParameterError
+
+Estimator = Annotated[Optional[str], typer.Option(
+    "--estimator", "-e", help="Estimator name (see `infocli estimators`).")]
+ParamOpt = Annotated[Optional[list[str]], typer.Option(
+    "--param", "-p", help="Estimator parameter key=value (repeatable).")]
+Unit = Annotated[str, typer.Option("--unit", help="nats or bits.")]
+Seed = Annotated[int, typer.Option("--seed", help="Seed for every random choice.", min=0)]
+Device = Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N.")]
+Json = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
+Output = Annotated[Optional[str], typer.Option(
+    "--output", "-o", help="Also write the JSON result to this file.")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
+Traceback = Annotated[bool, typer.Option("--traceback", help="Show a traceback on errors.")]
+XCols = Annotated[Optional[str], typer.Option(
+    "--x-cols", help="Columns of X: names, indices or ranges like 0:3 (comma-separated).")]
+YCols = Annotated[Optional[str], typer.Option(
+    "--y-cols", help="Columns of Y (taken from X's file when Y is not given).")]
+Given = Annotated[Optional[str], typer.Option("--given", help="File of the conditioning variable Z.")]
+GivenCols = Annotated[Optional[str], typer.Option(
+    "--given-cols", help="Columns of Z (from X's file when --given is not given).")]
+DiscreteY = Annotated[bool, typer.Option(
+    "--discrete-y", help="Treat Y as class labels (string columns are labels automatically).")]
+DiscreteGiven = Annotated[bool, typer.Option(
+    "--discrete-given", help="Treat Z as class labels (string columns are labels automatically).")]
+SaveModel = Annotated[Optional[str], typer.Option(
+    "--save-model", help="Write the fitted density and its metadata to FILE (-e knife).")]
+Model = Annotated[Optional[str], typer.Option(
+    "--model", help="Evaluate a density saved with --save-model on all rows, without "
+    "refitting (implies -e knife).")]
+PerSample = Annotated[Optional[str], typer.Option(
+    "--per-sample", help="Write per-row log-densities (pointwise MI for mi) to OUT.npy; "
+    "NaN on rows used for fitting (-e knife).")]
+
+
+
+@contextlib.contextmanager
+def _errors(show_traceback: bool) -> Iterator[None]:
+    try:
+        yield
+    except InfocliError as exc:
+        if show_traceback:
+            import traceback
+
+            traceback.print_exc()
+        # one line, whatever a third-party message embedded; the exit code stays
+        # the documented one with or without --traceback
+        message = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+        typer.echo(f"infocli: error: {message}", err=True)
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        typer.echo("infocli: interrupted", err=True)
+        raise typer.Exit(130) from None
+
+
+class _Inputs:
+    """Loads each file once (stdin can only be read once) and picks columns."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, Any] = {}
+
+    def table(self, spec: str):
+        from ..io import read_table
+
+        if spec not in self._cache:
+            self._cache[spec] = read_table(spec)
+        return self._cache[spec]
+
+    def variable(self, spec: str, cols: str | None, option: str, exclude=None):
+        from ..io import select_columns
+
+        table = self.table(spec)
+        data, idx = select_columns(table, cols, exclude=exclude, option=option)
+        label = table.source
+        if cols is not None or exclude:
+            label += "[" + ",".join(table.column_label(j) for j in idx) + "]"
+            if table.columns is None and idx != list(range(table.n_columns)):
+                # keep the file's column numbers, so that messages about a bad
+                # value name its column in the file, not in the selection
+                import pandas as pd
+
+                data = pd.DataFrame(data, columns=[str(j) for j in idx], copy=False)
+        return data, idx, label
+
+
+def _progress(quiet: bool):
+    """A rich progress callback on stderr, or None when quiet / not a terminal."""
+    if quiet or not sys.stderr.isatty():
+        return contextlib.nullcontext(None)
+    return _RichProgress()
+
+
+class _RichProgress:
+    def __enter__(self):
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self._p = Progress(TextColumn("{task.description}"), BarColumn(),
+                           TextColumn("{task.completed:.0f}/{task.total:.0f}"),
+                           TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+        self._p.__enter__()
+        self._tasks: dict[str, Any] = {}
+        return self
+
+    def __call__(self, description: str, completed: float, total: float) -> None:
+        # "name | status": one bar per name, the status (e.g. losses) updated in place
+        key = description.partition(" | ")[0]
+        if key not in self._tasks:
+            self._tasks[key] = self._p.add_task(description, total=total)
+        self._p.update(self._tasks[key], completed=completed, total=total,
+                       description=description)
+
+    def __exit__(self, *exc):
+        return self._p.__exit__(*exc)
+
+
+def _params(estimator: str, items: list[str] | None) -> dict[str, Any]:
+    return registry.parse_param_strings(registry.get(estimator), items or [])
+
+
+def _model_options(estimator: str, params: dict[str, Any], save_model: str | None,
+                   model: str | None, per_sample: str | None) -> dict[str, Any]:
+    """Map --save-model/--model/--per-sample to the estimator's parameters."""
+    given = {"save_model": ("--save-model", save_model), "model": ("--model", model),
+             "per_sample": ("--per-sample", per_sample)}
+    spec = registry.get(estimator)
+    names = {p.name for p in spec.params}
+    for key, (option, value) in given.items():
+        if value is None:
+            continue
+        if key not in names:
+            raise ParameterError(f"{option} needs an estimator with a fitted model "
+                                 f"(-e knife), not -e {estimator}")
+        params[key] = value
+    return params
+
+
+def _check_output(output: str | None, option: str = "--output") -> None:
+    """Refuse an unwritable --output (or --spectrum) before any work is done."""
+    if output:
+        from ..io import check_writable
+
+        check_writable(output, option)
+
+
+def _save_npy(path: str, array) -> None:
+    """Write an array atomically (np.save adds .npy to names without it)."""
+    import numpy as np
+
+    from ..io import write_atomic
+
+    if not path.endswith(".npy"):
+        path += ".npy"
+
+    def save(tmp: str) -> None:
+        with open(tmp, "wb") as f:  # a file object: np.save adds no suffix
+            np.save(f, array)
+
+    write_atomic(path, "--spectrum", save)
+
+
+def _emit(result, as_json: bool, output: str | None) -> None:
+    text = result.to_json()
+    if output:
+        from ..io import write_atomic
+
+        def save(tmp: str) -> None:
+            with open(tmp, "w") as f:
+                f.write(text + "\n")
+
+        write_atomic(output, "--output", save)
+    if as_json:
+        sys.stdout.write(text + "\n")
+    else:
+        from .._render import render_estimate
+
+        render_estimate(result)
+
+
+def _check_unit(unit: str) -> None:
+    if unit not in ("nats", "bits"):
+        raise ParameterError(f"--unit {unit!r}: expected nats or bits")
+
+

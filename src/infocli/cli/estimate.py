@@ -1,0 +1,170 @@
+"""``infocli entropy``, ``infocli mi`` and ``infocli cmi``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from ..errors import ParameterError
+from ._app import app
+from ._common import (Device, DiscreteGiven, DiscreteY, Estimator, Given, GivenCols, Json,
+                      Model, Output, ParamOpt, PerSample, Quiet, SaveModel, Seed, Traceback,
+                      Unit, XCols, YCols, _check_output, _check_unit, _emit, _errors, _Inputs,
+                      _model_options, _params, _progress, _save_npy)
+
+
+@app.command()
+def entropy(
+    data: Annotated[str, typer.Argument(help="Samples of X (file, file.npz:key or '-').")],
+    x_cols: XCols = None,
+    given: Given = None,
+    given_cols: GivenCols = None,
+    discrete_given: DiscreteGiven = False,
+    estimator: Estimator = None,
+    param: ParamOpt = None,
+    unit: Unit = "nats",
+    seed: Seed = 0,
+    device: Device = "auto",
+    json_: Json = False,
+    output: Output = None,
+    quiet: Quiet = False,
+    save_model: SaveModel = None,
+    model: Model = None,
+    per_sample: PerSample = None,
+    traceback: Traceback = False,
+    spectrum: Annotated[Optional[str], typer.Option(
+        "--spectrum", help="With -e dse: also save the eigenvalues used to this .npy file "
+        "(written only on success).")] = None,
+) -> None:
+    """Differential entropy H(X); with --given, conditional entropy H(X|Z)."""
+    with _errors(traceback):
+        from .. import api
+
+        _check_unit(unit)
+        _check_output(output)
+        est = estimator or ("knife" if model else "kl")
+        params = _model_options(est, _params(est, param), save_model, model, per_sample)
+        if spectrum is not None:
+            if est != "dse" or given is not None or given_cols is not None:
+                raise ParameterError("--spectrum needs -e dse and no --given")
+            if params.get("approx"):
+                raise ParameterError("--spectrum needs the exact mode: drop approx=true")
+            _check_output(spectrum, "--spectrum")
+        inputs = _Inputs()
+        z = None
+        names = {}
+        if given is not None or given_cols is not None:
+            z, z_idx, names["z"] = inputs.variable(given or data, given_cols, "--given-cols")
+            exclude = z_idx if given is None and x_cols is None else None
+        else:
+            exclude = None
+        x, _, names["x"] = inputs.variable(data, x_cols, "--x-cols", exclude=exclude)
+        with _progress(quiet) as progress:
+            if spectrum is not None:
+                result, eigenvalues = api.dse_spectrum(
+                    x, unit=unit, seed=seed, device=device, progress=progress, names=names,
+                    **params)
+            else:
+                result = api.entropy(x, given=z, estimator=est,
+                                     discrete_given=True if discrete_given else None, unit=unit,
+                                     seed=seed, device=device, params=params, progress=progress,
+                                     names=names)
+        if spectrum is not None:
+            _save_npy(spectrum, eigenvalues)
+        _emit(result, json_, output)
+
+
+@app.command()
+def mi(
+    x_file: Annotated[str, typer.Argument(metavar="X", help="Samples of X (or of X and Y).")],
+    y_file: Annotated[Optional[str], typer.Argument(
+        metavar="[Y]", help="Samples of Y; omit to take --y-cols from X's file.")] = None,
+    x_cols: XCols = None,
+    y_cols: YCols = None,
+    discrete_y: DiscreteY = False,
+    permutations: Annotated[int, typer.Option(
+        "--permutations", help="p-value against N seeded row-shuffles of Y.", min=0)] = 0,
+    estimator: Estimator = None,
+    param: ParamOpt = None,
+    unit: Unit = "nats",
+    seed: Seed = 0,
+    device: Device = "auto",
+    json_: Json = False,
+    output: Output = None,
+    quiet: Quiet = False,
+    save_model: SaveModel = None,
+    model: Model = None,
+    per_sample: PerSample = None,
+    traceback: Traceback = False,
+) -> None:
+    """Mutual information I(X;Y)."""
+    with _errors(traceback):
+        from .. import api
+
+        _check_unit(unit)
+        _check_output(output)
+        est = estimator or ("knife" if model else "ksg")
+        params = _model_options(est, _params(est, param), save_model, model, per_sample)
+        inputs = _Inputs()
+        names = {}
+        if y_file is None and y_cols is None:
+            raise ParameterError("mi needs Y: a second file, or --y-cols to take Y from X's file")
+        y, y_idx, names["y"] = inputs.variable(y_file or x_file, y_cols, "--y-cols")
+        exclude = y_idx if y_file is None and x_cols is None else None
+        x, _, names["x"] = inputs.variable(x_file, x_cols, "--x-cols", exclude=exclude)
+        with _progress(quiet) as progress:
+            result = api.mutual_information(
+                x, y, estimator=est, discrete_y=True if discrete_y else None,
+                permutations=permutations, unit=unit, seed=seed, device=device, params=params,
+                progress=progress, names=names)
+        _emit(result, json_, output)
+
+
+@app.command()
+def cmi(
+    x_file: Annotated[str, typer.Argument(metavar="X", help="Samples of X (or of X, Y and Z).")],
+    y_file: Annotated[Optional[str], typer.Argument(
+        metavar="[Y]", help="Samples of Y; omit to take --y-cols from X's file.")] = None,
+    x_cols: XCols = None,
+    y_cols: YCols = None,
+    given: Given = None,
+    given_cols: GivenCols = None,
+    discrete_given: DiscreteGiven = False,
+    estimator: Estimator = None,
+    param: ParamOpt = None,
+    unit: Unit = "nats",
+    seed: Seed = 0,
+    device: Device = "auto",
+    json_: Json = False,
+    output: Output = None,
+    quiet: Quiet = False,
+    traceback: Traceback = False,
+) -> None:
+    """Conditional mutual information I(X;Y|Z)."""
+    with _errors(traceback):
+        from .. import api
+
+        _check_unit(unit)
+        _check_output(output)
+        est = estimator or "ksg"
+        params = _params(est, param)
+        inputs = _Inputs()
+        names = {}
+        if y_file is None and y_cols is None:
+            raise ParameterError("cmi needs Y: a second file, or --y-cols to take Y from X's file")
+        if given is None and given_cols is None:
+            raise ParameterError("cmi needs Z: --given FILE, or --given-cols to take Z from X's file")
+        y, y_idx, names["y"] = inputs.variable(y_file or x_file, y_cols, "--y-cols")
+        z, z_idx, names["z"] = inputs.variable(given or x_file, given_cols, "--given-cols")
+        exclude = [*(y_idx if y_file is None else []), *(z_idx if given is None else [])]
+        x, _, names["x"] = inputs.variable(x_file, x_cols, "--x-cols",
+                                           exclude=exclude if x_cols is None else None)
+        with _progress(quiet) as progress:
+            result = api.conditional_mutual_information(
+                x, y, z, estimator=est, discrete_given=True if discrete_given else None,
+                unit=unit, seed=seed, device=device, params=params, progress=progress,
+                names=names)
+        _emit(result, json_, output)
+
+
