@@ -18,7 +18,7 @@ def _normal_pair(rho: float):
 
 register(Task(
     name="1v1-normal-0.75", measure="mutual_information", family="bmi",
-    truth=-0.5 * np.log(1.0 - 0.75 ** 2), dims={"x": 1, "y": 1},
+    truth=float(-0.5 * np.log(1.0 - 0.75 ** 2)), dims={"x": 1, "y": 1},
     sampler=_normal_pair(0.75), tags=("gaussian",),
     description="bivariate normal, correlation 0.75; I = -1/2 log(1 - rho^2)",
 ))
