@@ -184,14 +184,14 @@ def _command_paths():
 
 
 def cli_help(path: list[str]) -> str:
-    """What ``infocli PATH --help`` prints (plain text, 100 columns)."""
+    """What ``infocli PATH --help`` prints (plain text, 78 columns, to fit the page)."""
     from typer.testing import CliRunner
 
     from infocli.cli import app
 
-    env = {"COLUMNS": "100", "TERM": "dumb", "NO_COLOR": "1", "_TYPER_FORCE_DISABLE_TERMINAL": "1"}
+    env = {"COLUMNS": "78", "TERM": "dumb", "NO_COLOR": "1", "_TYPER_FORCE_DISABLE_TERMINAL": "1"}
     result = CliRunner().invoke(app, [*path, "--help"], env=env, prog_name="infocli",
-                                terminal_width=100)
+                                terminal_width=78)
     if result.exit_code != 0:
         raise DocsError(f"`infocli {' '.join(path)} --help` exited with {result.exit_code}: "
                         f"{result.output[-500:]}")
@@ -234,18 +234,27 @@ def estimate_field_docs() -> dict[str, tuple[str, str]]:
     return out
 
 
+_JSON_TYPES = {"str": "string", "float": "number", "int": "integer", "bool": "boolean",
+               "dict": "object", "tuple": "array", "list": "array", "None": "null"}
+
+
+def _json_type(python_type: str) -> str:
+    """``float or None`` -> ``number or null``; ``tuple of str`` -> ``array of string``."""
+    return re.sub(r"\b(\w+)\b", lambda m: _JSON_TYPES.get(m.group(1), m.group(1)), python_type)
+
+
 def render_result_fields() -> str:
     from infocli.result import Estimate
 
     docs = estimate_field_docs()
-    lines = ["| key | type | meaning |", "|---|---|---|"]
+    lines = ["| key | Python type | JSON type | meaning |", "|---|---|---|---|"]
     for f in dataclasses.fields(Estimate):
         typ, meaning = docs.get(f.name, ("", ""))
         # docstrings use ``code``; Markdown wants `code`
         meaning = meaning.replace("``", "`")
         meaning = re.sub(r":(?:class|func|attr|meth):`~?([^`]+)`", r"`\1`", meaning)
         meaning = meaning.replace("|", "\\|")
-        lines.append(f"| `{f.name}` | {typ} | {meaning} |")
+        lines.append(f"| `{f.name}` | {typ} | {_json_type(typ)} | {meaning} |")
     return "\n".join(lines) + "\n"
 
 
@@ -312,6 +321,18 @@ def on_files(files, config, **kwargs):
         for name in documented_estimators(text):
             _PAGES.setdefault(name, f.src_uri)
     return files
+
+
+_SPHINX_ROLE = re.compile(r":(?:func|class|meth|attr|mod|data|exc|obj):<code>~?([^<]*)</code>")
+
+
+def sphinx_roles_to_code(html: str) -> str:
+    """Docstrings use Sphinx roles (``:func:`entropy```); show them as plain code."""
+    return _SPHINX_ROLE.sub(lambda m: f"<code>{m.group(1)}</code>", html)
+
+
+def on_page_content(html, page, config, files, **kwargs):
+    return sphinx_roles_to_code(html)
 
 
 def on_page_markdown(markdown, page, config, files, **kwargs):
