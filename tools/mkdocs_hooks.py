@@ -40,6 +40,8 @@ _SHORT = {
 
 #: src_uri of the page documenting each estimator (filled by on_files)
 _PAGES: dict[str, str] = {}
+#: nav title of each page (filled by on_nav)
+_TITLES: dict[str, str] = {}
 
 
 class DocsError(Exception):
@@ -151,7 +153,8 @@ def render_estimators(page_uri: str | None = None) -> str:
             where = "—"
         else:
             rel = os.path.relpath(target, os.path.dirname(page_uri or "x.md") or ".")
-            where = f"[{Path(target).stem}]({rel.replace(os.sep, '/')})"
+            title = _TITLES.get(target, Path(target).stem)
+            where = f"[{_cell(title)}]({rel.replace(os.sep, '/')})"
         lines.append(f"| `{s.name}` | {_cell(', '.join(_SHORT[m] for m in s.measures))} | "
                      f"{_cell(s.summary)} | {where} |")
     return "\n".join(lines) + "\n"
@@ -329,6 +332,14 @@ _SPHINX_ROLE = re.compile(r":(?:func|class|meth|attr|mod|data|exc|obj):<code>~?(
 def sphinx_roles_to_code(html: str) -> str:
     """Docstrings use Sphinx roles (``:func:`entropy```); show them as plain code."""
     return _SPHINX_ROLE.sub(lambda m: f"<code>{m.group(1)}</code>", html)
+
+
+def on_nav(nav, config, files, **kwargs):
+    _TITLES.clear()
+    for page in nav.pages:
+        if page.title:
+            _TITLES[page.file.src_uri] = page.title
+    return nav
 
 
 def on_page_content(html, page, config, files, **kwargs):
