@@ -70,6 +70,8 @@ def test_readme_test_command_and_docs_build_are_in_ci():
                                      for line in block.splitlines()]
     build = [c for c in commands if "mkdocs build" in c]
     assert len(build) == 1 and "--strict" in build[0]
+    # mkdocs' --quiet drops warnings before --strict counts them: a broken link would pass
+    assert not re.search(r"\s(-q|--quiet)\b", build[0])
     assert commands.index("python -m pytest -q") < commands.index(build[0])
 
 
