@@ -140,7 +140,7 @@ _REGISTRY: dict[str, Task] = {}
 _LOADED = False
 
 #: Modules that register tasks when imported (lazily, on first lookup).
-_FAMILY_MODULES: tuple[str, ...] = ("bmi",)
+_FAMILY_MODULES: tuple[str, ...] = ("bmi", "staircase", "images", "labels", "cmi", "entropy")
 
 
 def register(task: Task) -> Task:
