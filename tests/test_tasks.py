@@ -541,3 +541,29 @@ def test_mixture_entropy_by_monte_carlo(name):
     _mc_check(-logp, t.truth, t.truth_error)
     if name == "entropy-mixture-5d":
         assert 1e-3 < t.truth_error < 1e-2  # the Monte Carlo truth states its error
+
+
+# ------------------------------------------------------------------ at_dims
+
+
+def test_at_dims_builds_bmi_style_tasks_at_the_users_dimensions():
+    got = {t.name: t for t in tasks.at_dims(4, 6)}
+    assert set(got) == {
+        "multinormal-dense-4-6-0.5", "multinormal-sparse-4-6-2-2.0", "student-identity-4-6-2",
+        "normal_cdf-multinormal-sparse-4-6-2-2.0", "half_cube-multinormal-sparse-4-6-2-2.0",
+        "spiral-multinormal-sparse-4-6-2-2.0", "spiral-normal_cdf-multinormal-sparse-4-6-2-2.0",
+        "asinh-student-identity-4-6-2"}
+    want = 0.5 * (_equicorrelation_logdet(4, 0.5) + _equicorrelation_logdet(6, 0.5)
+                  - _equicorrelation_logdet(10, 0.5))
+    assert got["multinormal-dense-4-6-0.5"].truth == pytest.approx(want, abs=1e-10)
+    assert got["spiral-multinormal-sparse-4-6-2-2.0"].truth == pytest.approx(-np.log(0.36))
+    for t in got.values():
+        assert t.dims == {"x": 4, "y": 6} and t.sample(30, 0)["y"].shape == (30, 6)
+    # 1 x 3 has a single interacting pair and no spiral (it needs dim_x >= 2)
+    names = [t.name for t in tasks.at_dims(1, 3)]
+    assert "multinormal-sparse-1-3-1-2.0" in names and not any("spiral" in n for n in names)
+    assert [t.name for t in tasks.at_dims(1, 1)] == BMI_V1_IDS[:9]
+    with pytest.raises(ParameterError, match="dim_y=0"):
+        tasks.at_dims(2, 0)
+    with pytest.raises(KeyError):  # built on demand, never registered
+        tasks._REGISTRY["multinormal-dense-4-6-0.5"]
