@@ -13,7 +13,10 @@ before bmi's v1 rescaling, which both apply identically):
 * ``GC-MI``: Gaussian-copula MI (ranks -> normal scores -> Gaussian MI) of
   each side's sample, and the difference (a cheap MI statistic of the joint);
   ``bmi s1-s0`` is the same difference between two bmi seeds, the scale of
-  pure sampling noise to judge ``GC diff`` against.
+  pure sampling noise to judge ``GC diff`` against;
+* ``rho_s |x|,|y|``: Spearman correlation of the norms ||X|| and ||Y|| on
+  each side (bmi / infocli). It sees dependence that correlations miss, such
+  as the shared scale of the Student-t tasks (whose Gaussian-copula MI is ~0).
 
 Not part of CI: bmi needs JAX (``benchmark-mi`` wants ``jax<0.4.34``), so it
 runs in its own virtual environment::
@@ -53,6 +56,10 @@ def gaussian_copula_mi(x: np.ndarray, y: np.ndarray) -> float:
     return 0.5 * (ld(c[:dx, :dx]) + ld(c[dx:, dx:]) - ld(c))
 
 
+def norm_rank_corr(x: np.ndarray, y: np.ndarray) -> float:
+    return float(stats.spearmanr(np.linalg.norm(x, axis=1), np.linalg.norm(y, axis=1))[0])
+
+
 def ks_min_p(a: np.ndarray, b: np.ndarray) -> float:
     p = [stats.ks_2samp(a[:, j], b[:, j]).pvalue for j in range(a.shape[1])]
     return min(1.0, min(p) * len(p))
@@ -65,7 +72,8 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     warnings.filterwarnings("ignore")
-    import bmi
+    from importlib.metadata import version
+
     import jax
     from bmi.benchmark.task_list import BENCHMARK_TASKS_LIST
 
@@ -73,12 +81,12 @@ def main(argv=None) -> int:
 
     jax.config.update("jax_enable_x64", False)  # bmi's default precision
     ours_all = {t.name: t for t in tasks.select(family="bmi")}
-    print(f"bmi {getattr(bmi, '__version__', '?')} (jax {jax.__version__}) vs infocli.tasks; "
+    print(f"bmi (benchmark-mi {version('benchmark-mi')}, jax {jax.__version__}) vs infocli.tasks; "
           f"n = {args.n} per side, seed {args.seed}; {len(BENCHMARK_TASKS_LIST)} bmi tasks, "
           f"{len(ours_all)} infocli bmi tasks")
     head = (f"{'task':48s} {'dims':>6s} {'bmi truth':>11s} {'infocli':>11s} {'|diff|':>9s} "
             f"{'KS p cols':>9s} {'KS p proj':>9s} {'GC-MI bmi':>9s} {'GC-MI ours':>10s} "
-            f"{'GC diff':>8s} {'bmi s1-s0':>9s}")
+            f"{'GC diff':>8s} {'bmi s1-s0':>9s} {'rho_s |x|,|y| bmi/ours':>22s}")
     print(head)
     print("-" * len(head))
     worst, missing, low_p = 0.0, [], []
@@ -108,7 +116,8 @@ def main(argv=None) -> int:
             low_p.append(bt.id)
         dims = f"{xb.shape[1]}x{yb.shape[1]}"
         print(f"{bt.id:48s} {dims:>6s} {truth_bmi:11.6f} {ours.truth:11.6f} {diff:9.1e} "
-              f"{p_cols:9.3f} {p_proj:9.3f} {gb:9.4f} {go:10.4f} {go - gb:+8.4f} {gb1 - gb:+9.4f}",
+              f"{p_cols:9.3f} {p_proj:9.3f} {gb:9.4f} {go:10.4f} {go - gb:+8.4f} {gb1 - gb:+9.4f} "
+              f"{norm_rank_corr(xb, yb):11.4f}/{norm_rank_corr(xo, yo):<10.4f}",
               flush=True)
     print("-" * len(head))
     print(f"max |truth diff| = {worst:.2e} (target <= 1e-6): "
