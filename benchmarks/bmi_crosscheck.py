@@ -52,7 +52,7 @@ def gaussian_copula_mi(x: np.ndarray, y: np.ndarray) -> float:
     z = np.hstack([scores(x), scores(y)])
     c = np.corrcoef(z.T)
     dx = x.shape[1]
-    ld = lambda m: np.linalg.slogdet(np.atleast_2d(m))[1]  # noqa: E731
+    ld = lambda m: np.linalg.slogdet(np.atleast_2d(m))[1]
     return 0.5 * (ld(c[:dx, :dx]) + ld(c[dx:, dx:]) - ld(c))
 
 

@@ -261,7 +261,7 @@ def test_bimodal_quantiles_invert_the_mixture_cdf_and_map_back():
     assert t.truth == b.truth
     # the marginal is the bimodal mixture
     x = tasks.get("1v1-bimodal-0.75").sample(20_000, seed=0, standardize=False)["x"][:, 0]
-    mix_cdf = lambda v: 0.3 * stats.norm.cdf(v) + 0.7 * stats.norm.cdf(v - 5)  # noqa: E731
+    mix_cdf = lambda v: 0.3 * stats.norm.cdf(v) + 0.7 * stats.norm.cdf(v - 5)
     assert stats.kstest(x, mix_cdf).pvalue > 1e-3
 
 
@@ -415,7 +415,7 @@ def test_label_truth_1d_by_adaptive_quadrature(name):
     def p(v):
         return float(np.sum(w * phi(v, mu)))
 
-    mi = sum(wk * integrate.quad(lambda v: phi(v, m) * np.log(phi(v, m) / p(v)),
+    mi = sum(wk * integrate.quad(lambda v, m=m: phi(v, m) * np.log(phi(v, m) / p(v)),
                                  m - 12 * s, m + 12 * s, epsabs=1e-12, limit=200)[0]
              for m, wk in zip(mu, w))
     assert t.truth == pytest.approx(mi, abs=1e-9)
@@ -502,7 +502,7 @@ def test_cube_of_gaussian_constant_and_monte_carlo():
     from infocli.tasks.entropy import CUBE_GAUSSIAN_PER_DIM
 
     # h(X^3) = h(X) + E log|3 X^2|, the expectation by quadrature
-    f = lambda v: stats.norm.pdf(v) * np.log(3 * v * v)  # noqa: E731  (log singularity at 0)
+    f = lambda v: stats.norm.pdf(v) * np.log(3 * v * v)  # log singularity at 0
     e_log = 2 * (integrate.quad(f, 0, 1, limit=200, epsabs=1e-13)[0]
                  + integrate.quad(f, 1, 40, limit=200, epsabs=1e-13)[0])
     assert CUBE_GAUSSIAN_PER_DIM == pytest.approx(0.5 * np.log(2 * np.pi * np.e) + e_log,
@@ -567,3 +567,13 @@ def test_at_dims_builds_bmi_style_tasks_at_the_users_dimensions():
         tasks.at_dims(2, 0)
     with pytest.raises(KeyError):  # built on demand, never registered
         tasks._REGISTRY["multinormal-dense-4-6-0.5"]
+
+
+def test_family_builders_stay_usable_after_registration():
+    from infocli.tasks import cmi, entropy, labels, staircase
+
+    assert entropy.gaussian(3).truth == pytest.approx(1.5 * np.log(2 * np.pi * np.e))
+    assert entropy.uniform([2.0, 0.5]).truth == pytest.approx(0.0, abs=1e-15)
+    assert staircase.gaussian_pairs(4, 3.0).truth == pytest.approx(3.0)
+    assert cmi.pairs(2, 0.7).truth == pytest.approx(0.7)
+    assert labels.cluster_task("two", [[0.0], [50.0]]).truth == pytest.approx(np.log(2))

@@ -24,8 +24,13 @@ import numpy as np
 from scipy.special import logsumexp
 
 from . import Task, register
-from ._closed import (EULER_GAMMA, gauss_hermite_grid, gaussian_entropy, logdet,
-                      student_entropy)
+from ._closed import (
+    EULER_GAMMA,
+    gauss_hermite_grid,
+    gaussian_entropy,
+    logdet,
+    student_entropy,
+)
 
 FAMILY = "entropy"
 
@@ -37,7 +42,8 @@ def _rng(name: str) -> np.random.Generator:
     return np.random.default_rng(zlib.crc32(name.encode()))
 
 
-def _task(name: str, truth: float, d: int, sampler, tags, description: str, **kw) -> Task:
+def _entropy_task(name: str, truth: float, d: int, sampler, tags, description: str,
+                  **kw) -> Task:
     return Task(name=name, measure="entropy", family=FAMILY, truth=float(truth), dims={"x": d},
                 sampler=sampler, tags=tuple(tags), description=description, **kw)
 
@@ -124,7 +130,7 @@ def _mixture_task(name, weights, means, covs, truth, error, how, tags=()):
     means = np.atleast_2d(np.asarray(means, dtype=np.float64))
     chols = [np.linalg.cholesky(np.atleast_2d(c)) for c in covs]
     d = means.shape[1]
-    return _task(name, truth, d,
+    return _entropy_task(name, truth, d,
                  partial(_sample_mixture, weights=weights, means=means, chols=chols),
                  ("gaussian-mixture", "multimodal") + tuple(tags),
                  f"{len(weights)}-component Gaussian mixture in {d}-D; h by {how}",
@@ -145,7 +151,7 @@ def _corr_covariance(d: int) -> np.ndarray:
 def gaussian(d: int, correlated: bool = False) -> Task:
     cov = _corr_covariance(d) if correlated else np.eye(d)
     name = f"entropy-gaussian-{d}" + ("-corr" if correlated else "")
-    return _task(name, gaussian_entropy(cov), d,
+    return _entropy_task(name, gaussian_entropy(cov), d,
                  partial(_sample_gaussian, chol=np.linalg.cholesky(cov)),
                  ("gaussian",) + (("correlated",) if correlated else ()),
                  f"N(0, {'S (AR(1) 0.6, scales 0.5-2)' if correlated else 'I'}) in {d}-D; "
@@ -155,7 +161,7 @@ def gaussian(d: int, correlated: bool = False) -> Task:
 def uniform(sides) -> Task:
     sides = np.asarray(sides, dtype=np.float64)
     d = len(sides)
-    return _task(f"entropy-uniform-{d}", float(np.log(sides).sum()), d,
+    return _entropy_task(f"entropy-uniform-{d}", float(np.log(sides).sum()), d,
                  partial(_sample_uniform, sides=sides), ("uniform", "bounded"),
                  f"uniform box with sides {', '.join(f'{a:g}' for a in sides)}; h = sum log a_i",
                  params={"sides": sides})
@@ -164,7 +170,7 @@ def uniform(sides) -> Task:
 def student(d: int, df: float, correlated: bool = False) -> Task:
     disp = _corr_covariance(d) if correlated else np.eye(d)
     name = f"entropy-student-{d}-{df:g}" + ("-corr" if correlated else "")
-    return _task(name, student_entropy(d, df, logdet(disp)), d,
+    return _entropy_task(name, student_entropy(d, df, logdet(disp)), d,
                  partial(_sample_student, chol=np.linalg.cholesky(disp), df=float(df)),
                  ("student", "heavy-tailed"),
                  f"Student-t in {d}-D, dof {df:g}, "
@@ -173,7 +179,7 @@ def student(d: int, df: float, correlated: bool = False) -> Task:
 
 
 def cube_gaussian(d: int) -> Task:
-    return _task(f"entropy-cube-gaussian-{d}", d * CUBE_GAUSSIAN_PER_DIM, d,
+    return _entropy_task(f"entropy-cube-gaussian-{d}", d * CUBE_GAUSSIAN_PER_DIM, d,
                  partial(_sample_cube, d=d), ("transformed", "heavy-tailed", "cube"),
                  f"X^3 of N(0, I_{d}); h = {d} (1/2 log 2 pi e + log 3 - gamma - log 2)",
                  params={"d": d})
