@@ -552,6 +552,22 @@ class Engine:
         return text
 
 
+def _engine_of(c: Any) -> Engine:
+    """What the client's cluster is: workers, the common memory limit, retries."""
+    import dask.utils
+
+    info = c.scheduler_info()
+    limits = {w.get("memory_limit") for w in info["workers"].values()}
+    limit = (dask.utils.format_bytes(next(iter(limits)))
+             if len(limits) == 1 and not {None, 0} & limits else None)
+    try:
+        failures = int(c.run_on_scheduler(lambda dask_scheduler: dask_scheduler.allowed_failures))
+    except Exception:  # noqa: BLE001 - an older or restricted scheduler: say less
+        failures = None
+    return Engine(client=c, n_workers=len(info["workers"]), dashboard=c.dashboard_link,
+                  address=c.scheduler.address, memory_limit=limit, allowed_failures=failures)
+
+
 def _dashboard_available() -> bool:
     try:
         import bokeh  # noqa: F401
@@ -575,8 +591,7 @@ def open_engine(workers: int | None = None, scheduler: str | None = None, *,
     95% of it) and ``allowed_failures`` retries of a task whose worker died.
     """
     if client is not None:
-        yield Engine(client=client, n_workers=len(client.scheduler_info()["workers"]),
-                     dashboard=client.dashboard_link, address=client.scheduler.address)
+        yield _engine_of(client)
         return
     if workers is not None and (isinstance(workers, bool) or workers < 0):
         raise ParameterError(f"workers {workers!r}: expected 0 (in-process) or more")
@@ -598,8 +613,7 @@ def open_engine(workers: int | None = None, scheduler: str | None = None, *,
             raise ParameterError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
         try:
             c.register_plugin(_worker_plugin())
-            yield Engine(client=c, n_workers=len(c.scheduler_info()["workers"]),
-                         dashboard=c.dashboard_link, address=c.scheduler.address)
+            yield _engine_of(c)
         finally:
             c.close()
         return
@@ -622,13 +636,10 @@ def open_engine(workers: int | None = None, scheduler: str | None = None, *,
             c = distributed.Client(cluster)
             try:
                 c.register_plugin(_worker_plugin())
-                limits = {w.get("memory_limit") for w in c.scheduler_info()["workers"].values()}
-                limit = (dask.utils.format_bytes(limits.pop())
-                         if len(limits) == 1 and None not in limits else None)
-                yield Engine(client=c, n_workers=n,
-                             dashboard=c.dashboard_link if _dashboard_available() else None,
-                             address=cluster.scheduler_address, memory_limit=limit,
-                             allowed_failures=int(allowed_failures))
+                engine = _engine_of(c)
+                if not _dashboard_available():
+                    engine.dashboard = None
+                yield engine
             finally:
                 c.close(timeout=5)
         finally:
@@ -822,14 +833,8 @@ def _execute(todo: list[Job], engine: Engine, sink: _Sink, progress) -> Iterator
             job = futures.pop(fut.key)[1]
             try:
                 record = fut.result()
-            except distributed.KilledWorker:
-                limit = f" of {engine.memory_limit}" if engine.memory_limit else ""
-                tries = (f" {engine.allowed_failures + 1} times"
-                         if engine.allowed_failures is not None else "")
-                record = error_record(
-                    job, 3, f"the worker running this job died{tries}: most likely the job "
-                    f"needs more than the worker memory limit{limit} (give the workers more "
-                    "memory with --memory-limit, or fewer rows), or it crashed the process")
+            except distributed.KilledWorker as exc:
+                record = error_record(job, 3, killed_message(c, exc, engine, "job"))
             except Exception as exc:  # noqa: BLE001
                 record = error_record(job, 1, f"{type(exc).__name__}: {exc}")
             fut.release()
@@ -839,6 +844,25 @@ def _execute(todo: list[Job], engine: Engine, sink: _Sink, progress) -> Iterator
         if futures:
             with contextlib.suppress(Exception):
                 c.cancel([f for f, _ in futures.values()])
+
+
+def killed_message(client: Any, exc: BaseException, engine: Engine, what: str) -> str:
+    """Why a task's workers died: the memory limit when Dask's nanny says it
+    restarted that worker for memory, else a crash."""
+    tries = (f" {engine.allowed_failures + 1} times" if engine.allowed_failures is not None
+             else "")
+    limit = f" of {engine.memory_limit}" if engine.memory_limit else ""
+    worker = getattr(getattr(exc, "last_worker", None), "address", None)
+    try:
+        events = client.get_events("worker-restart-memory")
+    except Exception:  # noqa: BLE001 - no event log: say what is likely
+        events = ()
+    if any(isinstance(ev, dict) and ev.get("worker") == worker for _, ev in events):
+        return (f"this {what} needs more than the worker memory limit{limit}: Dask restarted "
+                f"its worker at 95% of the limit{tries}; give the workers more memory "
+                "(--memory-limit, or fewer workers) or the job fewer rows")
+    return (f"the worker running this {what} died{tries}: most likely it needs more than the "
+            f"worker memory limit{limit} (--memory-limit), or it crashed the process")
 
 
 def exit_code(records: Iterable[dict]) -> int:

@@ -358,12 +358,14 @@ def _distributed(engine, data, variables, labels, pairs, opts, pairs_per_task, r
             chunk = futures.pop(fut)
             try:
                 result = fut.result()
-            except distributed.KilledWorker:
+            except distributed.KilledWorker as exc:
+                from .batch import killed_message
+
+                message = killed_message(c, exc, engine, "pair")
                 result = [{"x": variables[i][0], "y": None if j is None else variables[j][0],
                            "value": None, "stderr": None, "p_value": None,
                            "n_samples": len(data), "interval": None, "reliable": None,
-                           "warnings": [], "error": "the worker computing this pair died "
-                           "(memory limit exceeded, or a crash)"} for i, j in chunk]
+                           "warnings": [], "error": message} for i, j in chunk]
             for (i, j), row in zip(chunk, result):
                 rows[(i, j)] = row
             done += len(chunk)
@@ -398,17 +400,20 @@ def plot_matrix(result: MatrixResult, path: str) -> None:
         ax.set_xticks(range(n), names, rotation=90 if n > 8 else 0)
         ax.set_ylabel(label)
     else:
-        m = result.square().to_numpy(dtype=float)
+        m = np.array(result.square().to_numpy(dtype=float))
+        np.fill_diagonal(m, np.nan)  # I(X;X) is infinite (nmi 1): grey, not the scale's top
         side = max(4.5, 0.32 * n + 2.5)
         fig, ax = plt.subplots(figsize=(side + 1.2, side))
-        masked = np.ma.masked_invalid(m)
         cmap = plt.get_cmap("viridis").copy()
         cmap.set_bad("#dddddd")
-        vmax = 1.0 if result.measure == "nmi" else max(np.nanmax(np.where(
-            np.eye(n, dtype=bool), np.nan, m)) if n > 1 else 1.0, 1e-12)
-        im = ax.imshow(masked, cmap=cmap, vmin=0.0, vmax=vmax, interpolation="nearest")
+        finite = m[np.isfinite(m)]
+        vmax = 1.0 if result.measure == "nmi" else max(float(finite.max()) if finite.size else 1.0,
+                                                        1e-12)
+        im = ax.imshow(np.ma.masked_invalid(m), cmap=cmap, vmin=0.0, vmax=vmax,
+                       interpolation="nearest")
         fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label=label)
-        ax.set_xticks(range(n), names, rotation=90)
+        long = n > 8 or max(len(s) for s in names) > 3
+        ax.set_xticks(range(n), names, rotation=90 if long else 0)
         ax.set_yticks(range(n), names)
         if n <= 16:
             for a in range(n):
@@ -416,7 +421,9 @@ def plot_matrix(result: MatrixResult, path: str) -> None:
                     if a != b and np.isfinite(m[a, b]):
                         ax.text(b, a, f"{m[a, b]:.2f}", ha="center", va="center", fontsize=8,
                                 color="white" if m[a, b] < 0.6 * vmax else "black")
-    ax.set_title(f"{result.measure} matrix - {result.estimator}, "
+    title = {"mi": "mutual information", "nmi": "information coefficient",
+             "entropy": "entropy"}[result.measure]
+    ax.set_title(f"{title} - {result.estimator}, "
                  f"n = {result.rows[0]['n_samples'] if result.rows else 0}")
     fig.tight_layout()
     try:
