@@ -404,8 +404,7 @@ def plot_matrix(result: MatrixResult, path: str) -> None:
         np.fill_diagonal(m, np.nan)  # I(X;X) is infinite (nmi 1): grey, not the scale's top
         side = max(4.5, 0.32 * n + 2.5)
         fig, ax = plt.subplots(figsize=(side + 1.2, side))
-        cmap = plt.get_cmap("viridis").copy()
-        cmap.set_bad("#dddddd")
+        cmap = plt.get_cmap("viridis").with_extremes(bad="#dddddd")
         finite = m[np.isfinite(m)]
         vmax = 1.0 if result.measure == "nmi" else max(float(finite.max()) if finite.size else 1.0,
                                                         1e-12)
