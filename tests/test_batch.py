@@ -307,8 +307,8 @@ def test_a_sigkilled_worker_loses_and_duplicates_nothing(data_dir, dask_engine, 
     client = dask_engine.client
     client.wait_for_workers(2, timeout=120)
     jobs = batch.parse_jobs([(i + 1, {"measure": "mi", "x": "t.csv", "x_cols": "a",
-                                      "y_cols": "b", "permutations": 15, "seed": i})
-                             for i in range(10)], base=str(data_dir))
+                                      "y_cols": "b", "permutations": 60, "seed": i})
+                             for i in range(12)], base=str(data_dir))
     out = tmp_path / "k.jsonl"
     killed = []
     for record in batch.run_iter(jobs, client=client, output=str(out)):
@@ -352,7 +352,7 @@ def test_sigterm_keeps_finished_records_and_resume_completes(data_dir, dask_engi
     client.wait_for_workers(2, timeout=120)
     manifest = tmp_path / "jobs.jsonl"
     manifest.write_text("".join(json.dumps({"measure": "mi", "x": str(data_dir / "t.csv"),
-                                            "x_cols": "a", "y_cols": "b", "permutations": 20,
+                                            "x_cols": "a", "y_cols": "b", "permutations": 80,
                                             "seed": i}) + "\n" for i in range(12)))
     out = tmp_path / "out.jsonl"
     cmd = [sys.executable, "-m", "infocli", "batch", str(manifest), "-o", str(out),

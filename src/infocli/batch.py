@@ -305,7 +305,7 @@ def read_manifest(path: str) -> list[Job]:
     base = os.path.dirname(os.path.abspath(path))
     if suffix in (".csv", ".tsv"):
         rows = _csv_rows(path, text, "\t" if suffix == ".tsv" else ",")
-    elif suffix in (".jsonl", ".ndjson", ".json"):
+    elif suffix in (".jsonl", ".ndjson"):
         rows = _jsonl_rows(path, text)
     elif suffix in (".yaml", ".yml"):
         rows = _yaml_rows(path, text)
