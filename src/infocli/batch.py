@@ -630,7 +630,7 @@ def open_engine(workers: int | None = None, scheduler: str | None = None, *,
             logging.getLogger(name).setLevel(logging.CRITICAL)
         cluster = distributed.LocalCluster(
             n_workers=n, threads_per_worker=1, processes=True, memory_limit=memory_limit,
-            dashboard_address=":0" if _dashboard_available() else None,
+            dashboard_address=":0",  # a free port: never collide with another cluster
             host="127.0.0.1", env=dict(THREAD_ENV), silence_logs=logging.CRITICAL)
         try:
             c = distributed.Client(cluster)
