@@ -52,6 +52,14 @@ def _log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
+def _children_cpu() -> float:
+    """CPU seconds of every finished child process (and their children)."""
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def case_batch(n_jobs: int, n: int, folder: str, loop_jobs: int | None = None) -> list[tuple]:
     rng = np.random.default_rng(SEED)
     files = []
@@ -68,10 +76,12 @@ def case_batch(n_jobs: int, n: int, folder: str, loop_jobs: int | None = None) -
         f.writelines(f"mi,{p},0,1,ksg\n" for p in files)
     out = os.path.join(folder, "out.jsonl")
     _log(f"batch: infocli batch, {n_jobs} jobs, --workers {WORKERS}")
+    cpu0 = _children_cpu()
     t = time.perf_counter()
     subprocess.run([sys.executable, "-m", "infocli", "batch", manifest, "-o", out, "--workers",
                     str(WORKERS), "--quiet"], env=_env(), check=True)
     t_batch = time.perf_counter() - t
+    cpu_batch = _children_cpu() - cpu0
     with open(out) as f:
         assert sum(1 for _ in f) == n_jobs
     loop_files = files[:loop_jobs] if loop_jobs else files
@@ -79,26 +89,41 @@ def case_batch(n_jobs: int, n: int, folder: str, loop_jobs: int | None = None) -
     loop = ("for f in " + " ".join(loop_files) + "; do "
             f'"{sys.executable}" -m infocli mi "$f" --x-cols 0 --y-cols 1 --json > /dev/null; '
             "done")
+    cpu0 = _children_cpu()
     t = time.perf_counter()
     subprocess.run(["bash", "-c", loop], env=_env(), check=True)
     t_loop = time.perf_counter() - t
+    cpu_loop = _children_cpu() - cpu0
     _log(f"batch: loop {t_loop:.1f} s")
     what = f"bash loop of {n_jobs} x infocli mi"
     if len(loop_files) < n_jobs:  # measured on the first calls, scaled to all of them
         what += f" (measured {len(loop_files)} calls: {t_loop:.1f} s, scaled x{n_jobs / len(loop_files):g})"
         t_loop *= n_jobs / len(loop_files)
+        cpu_loop *= n_jobs / len(loop_files)
     return [
         (f"batch: {n_jobs} x mi (ksg, n={n:,}, 1x1)", f"infocli batch --workers {WORKERS}",
-         t_batch, 1.0, ""),
+         t_batch, 1.0, "", "", cpu_batch),
         ("", what, t_loop, t_loop / t_batch, "PASS" if t_loop / t_batch >= 5 else "FAIL",
-         ">= 5x"),
+         ">= 5x", cpu_loop),
     ]
+
+
+def _worker_cpu(client) -> float:
+    """CPU seconds (user + system) used so far by the cluster's worker processes."""
+    import psutil
+
+    def cpu() -> float:
+        t = psutil.Process().cpu_times()
+        return t.user + t.system
+
+    return float(sum(client.run(cpu).values()))
 
 
 def case_matrix(n_cols: int, n: int) -> list[tuple]:
     import pandas as pd
 
     import infocli
+    from infocli import batch
 
     rng = np.random.default_rng(SEED)
     latent = rng.standard_normal((n, max(2, n_cols // 5)))
@@ -108,39 +133,42 @@ def case_matrix(n_cols: int, n: int) -> list[tuple]:
     frame = pd.DataFrame(values, columns=[f"c{j:02d}" for j in range(n_cols)])
     pairs = n_cols * (n_cols - 1) // 2
 
-    _log(f"matrix: mi_matrix workers={WORKERS}, {pairs} pairs")
+    _log(f"matrix: start a {WORKERS}-worker LocalCluster, then {pairs} pairs")
     t = time.perf_counter()
-    parallel = infocli.mi_matrix(frame, workers=WORKERS)
-    t_par = time.perf_counter() - t
-    _log(f"matrix: parallel {t_par:.1f} s; serial in one process")
+    with batch.open_engine(WORKERS) as engine:
+        # what `infocli matrix --workers 2` pays before the first pair: start-up and imports
+        infocli.mi_matrix(frame.iloc[:200, :3], client=engine.client)
+        t_start = time.perf_counter() - t
+        cpu0, own0 = _worker_cpu(engine.client), time.process_time()
+        t = time.perf_counter()
+        parallel = infocli.mi_matrix(frame, client=engine.client)
+        t_warm = time.perf_counter() - t
+        cpu_par = _worker_cpu(engine.client) - cpu0 + time.process_time() - own0
+    t_par = t_start + t_warm
+    _log(f"matrix: start-up {t_start:.1f} s, pairs {t_warm:.1f} s; serial in one process")
     os.environ["INFOCLI_NUM_THREADS"] = "1"  # one core, as one worker has
     try:
+        own0 = time.process_time()
         t = time.perf_counter()
         serial = infocli.mi_matrix(frame, workers=0)
         t_ser = time.perf_counter() - t
+        cpu_ser = time.process_time() - own0
     finally:
         del os.environ["INFOCLI_NUM_THREADS"]
     assert [r["value"] for r in serial.rows] == [r["value"] for r in parallel.rows]
-    _log(f"matrix: serial {t_ser:.1f} s; parallel on an already running cluster")
-    from infocli import batch
-
-    with batch.open_engine(WORKERS) as engine:
-        infocli.mi_matrix(frame.iloc[:200, :3], client=engine.client)  # workers import infocli
-        t = time.perf_counter()
-        warm = infocli.mi_matrix(frame, client=engine.client)
-        t_warm = time.perf_counter() - t
-    assert [r["value"] for r in warm.rows] == [r["value"] for r in serial.rows]
-    _log(f"matrix: running cluster {t_warm:.1f} s; scikit-learn loop")
+    _log(f"matrix: serial {t_ser:.1f} s; scikit-learn loop")
     from sklearn.feature_selection import mutual_info_regression
 
     x = frame.to_numpy()
     sk = []
+    own0 = time.process_time()
     t = time.perf_counter()
     for i in range(n_cols):
         for j in range(i + 1, n_cols):
             sk.append(mutual_info_regression(x[:, [i]], x[:, j], n_neighbors=3,
                                              random_state=SEED)[0])
     t_sk = time.perf_counter() - t
+    cpu_sk = time.process_time() - own0
     _log(f"matrix: scikit-learn {t_sk:.1f} s")
     ours = np.array([r["value"] for r in parallel.rows])
     diff = float(np.mean(np.abs(np.maximum(ours, 0) - np.array(sk))))
@@ -148,16 +176,16 @@ def case_matrix(n_cols: int, n: int) -> list[tuple]:
     eff, eff_warm = t_par / per_worker, t_warm / per_worker
     label = f"matrix: {n_cols} columns, n={n:,} ({pairs:,} pairs, ksg)"
     return [
-        (label, f"infocli matrix --workers {WORKERS} (cluster start-up included)", t_par, 1.0,
-         ""),
-        ("", f"infocli matrix on a running {WORKERS}-worker cluster", t_warm, t_warm / t_par, ""),
+        (label, f"infocli matrix --workers {WORKERS} (start-up {t_start:.1f} s + pairs "
+                f"{t_warm:.1f} s)", t_par, 1.0, "", "", cpu_par),
         ("", "loop over pairs: sklearn mutual_info_regression", t_sk, t_sk / t_par,
-         "PASS" if t_sk / t_par >= 3 else "FAIL", ">= 3x"),
+         "PASS" if t_sk / t_par >= 3 else "FAIL", ">= 3x", cpu_sk),
         ("", f"same pairs serially in one process / {WORKERS}", per_worker, per_worker / t_par,
          "PASS" if eff <= 1.5 else "FAIL",
-         f"parallel <= 1.5x (is {eff:.2f}x; {eff_warm:.2f}x on a running cluster)"),
-        ("", f"(serial in one process, undivided: {t_ser:.1f} s; mean |infocli - sklearn| "
-             f"= {diff:.4f} nats)", None, None, "", ""),
+         f"parallel <= 1.5x (is {eff:.2f}x; {eff_warm:.2f}x without start-up)", cpu_ser),
+        ("", f"(serial undivided: {t_ser:.1f} s; mean |infocli - sklearn| = {diff:.4f} nats; "
+             f"CPU of the parallel pairs / serial = {cpu_par / cpu_ser:.2f})", None, None, "", "",
+         None),
     ]
 
 
@@ -181,11 +209,12 @@ def main() -> None:
     load1 = os.getloadavg()
     print(f"machine: {os.cpu_count()} cores; load average (1 min) {load0[0]:.1f} at start, "
           f"{load1[0]:.1f} at end; {WORKERS} workers")
-    print("ratio = that method's seconds / infocli's seconds (> 1: infocli is faster)")
-    header = ("case", "method", "seconds", "ratio", "verdict", "target")
+    print("ratio = that method's seconds / infocli's seconds (> 1: infocli is faster); "
+          "CPU s = user + system seconds of every process of that method")
+    header = ("case", "method", "seconds", "ratio", "verdict", "target", "CPU s")
     table = [header] + [(r[0], r[1], "" if r[2] is None else f"{r[2]:.1f}",
-                         "" if r[3] is None else f"{r[3]:.2f}", r[4] if len(r) > 4 else "",
-                         r[5] if len(r) > 5 else "") for r in rows]
+                         "" if r[3] is None else f"{r[3]:.2f}", r[4], r[5],
+                         "" if r[6] is None else f"{r[6]:.1f}") for r in rows]
     widths = [max(len(str(row[c])) for row in table) for c in range(len(header))]
     print("| " + " | ".join(h.ljust(w) for h, w in zip(header, widths)) + " |")
     print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
