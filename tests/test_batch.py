@@ -419,6 +419,8 @@ def test_cli_runs_writes_a_table_and_maps_exit_codes(data_dir, tmp_path):
     (["--resume"], "--resume needs --output"),
     (["--retry-failed", "-o", "r.jsonl"], "--retry-failed needs --resume"),
     (["--workers", "2", "--scheduler", "tcp://127.0.0.1:1"], "give one of them"),
+    (["--workers", "2", "--memory-limit", "lots"], "--memory-limit 'lots'"),
+    (["--scheduler", "nowhere"], "--scheduler 'nowhere'"),
 ])
 def test_cli_bad_options_exit_2(data_dir, args, message):
     result = _cli(data_dir / "ok.csv", *args)

@@ -600,6 +600,7 @@ def open_engine(workers: int | None = None, scheduler: str | None = None, *,
         return
     distributed = _need_distributed()
     import dask
+    import dask.utils
 
     if scheduler is not None:
         kwargs = ({"scheduler_file": scheduler} if os.path.isfile(scheduler)
@@ -618,6 +619,12 @@ def open_engine(workers: int | None = None, scheduler: str | None = None, *,
             c.close()
         return
     n = workers or os.cpu_count() or 1
+    if memory_limit not in (None, "auto"):
+        try:
+            dask.utils.parse_bytes(memory_limit)
+        except (ValueError, TypeError):
+            raise ParameterError(f"--memory-limit {memory_limit!r}: expected a size such as "
+                                 "4GB or 700MiB, or auto") from None
     with dask.config.set({"distributed.scheduler.allowed-failures": int(allowed_failures),
                           "distributed.nanny.pre-spawn-environ": {
                               **dask.config.get("distributed.nanny.pre-spawn-environ", {}),
