@@ -88,3 +88,25 @@ def render_plane(plane, console: Console | None = None) -> None:
     console.print(f"time: {plane.seconds:.1f} s", highlight=False)
     for w in plane.warnings:
         console.print(f"[yellow]warning:[/yellow] {w}", highlight=False)
+
+
+def render_matrix(result, console: Console | None = None) -> None:
+    """The tidy rows of a matrix (infocli matrix), strongest first."""
+    console = console or Console()
+    unit = f" [{result.unit}]" if result.unit else ""
+    table = Table(title=f"{result.measure}{unit} - {result.estimator}, "
+                  f"{len(result.variables)} variables", title_justify="left")
+    pair = result.measure != "entropy"
+    for col in (("x", "y") if pair else ("x",)) + ("value", "stderr", "p-value"):
+        table.add_column(col, justify="left" if col in ("x", "y") else "right")
+    rows = sorted(result.rows, key=lambda r: -(r["value"] if r["value"] is not None else -1e300))
+    for r in rows:
+        cells = [r["x"]] + ([r["y"]] if pair else [])
+        if r.get("error"):
+            cells += ["error", r["error"], ""]
+        else:
+            cells += [_fmt(r["value"]), _fmt(r["stderr"]) if r["stderr"] is not None else "-",
+                      f"{r['p_value']:.4g}" if r["p_value"] is not None else "-"]
+        table.add_row(*cells)
+    console.print(table)
+    console.print(f"time: {result.seconds:.1f} s", highlight=False)

@@ -12,6 +12,7 @@ Exit codes (also listed in the README):
 1    internal error (a bug: please report it with ``--traceback``)
 2    bad input or usage: files, columns, values, parameters, device
 3    estimation failed at run time (numerical failure, divergence)
+4    ``infocli batch`` / ``infocli matrix``: some jobs or pairs failed (error records)
 130  interrupted (Ctrl-C)
 ===  ==========================================================
 """
