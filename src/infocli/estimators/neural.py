@@ -93,7 +93,7 @@ def _standardise(a: np.ndarray, train: np.ndarray, ctx: Context, var: str) -> np
     sd = a[train].std(axis=0)
     for j in np.flatnonzero(sd == 0):
         raise InputError(
-            f"{ctx.name(var)}: column {j} is constant in the training rows; a constant "
+            f"{ctx.name(var)}: {ctx.column(var, int(j))} is constant in the training rows; a constant "
             "carries no information - drop the column"
         )
     return (a - mean) / sd
