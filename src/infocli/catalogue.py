@@ -38,7 +38,8 @@ register(EstimatorSpec(
               choices=("euclidean", "chebyshev")),
         Param("weights", str, "none",
               "'bsy': Berrett-Samworth-Yuan weighted estimator over neighbours 1..k "
-              "(first neighbour for d <= 4, debiased weights for d > 4; needs k > d/4)",
+              "(for d <= 4 the unweighted estimator with this k; debiased weights over "
+              "neighbours 1..k for d > 4, needing k > d/4)",
               choices=("none", "bsy")),
         Param("whiten_data", bool, False,
               "whiten with the sample covariance first (adds 1/2 log det back); with "
