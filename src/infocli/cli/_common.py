@@ -116,8 +116,9 @@ def _cli_warnings(result, command: str | None):
 
     warnings = list(result.warnings)
     for h in hints:
-        cli = _cli_hint(Hint(h["kind"], h["var"], h.get("column")), command)
-        suffix = f"; {h['text']}"
+        hint = Hint(h["kind"], h["var"], h.get("column"))
+        cli = _cli_hint(hint, command)
+        suffix = f"; {hint.api_text()}"
         for i, w in enumerate(warnings):
             if w.endswith(suffix):
                 warnings[i] = w[: -len(suffix)] + (f"; {cli}" if cli else "")

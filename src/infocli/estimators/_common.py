@@ -71,8 +71,7 @@ class Context:
             self.warnings.append(message)
             if hint is not None:
                 self.details.setdefault("hints", []).append(
-                    {"kind": hint.kind, "var": hint.var, "column": hint.column,
-                     "text": hint.api_text()})
+                    {"kind": hint.kind, "var": hint.var, "column": hint.column})
 
 
 @dataclass(frozen=True)
