@@ -260,7 +260,7 @@ def test_sample_uniform_entropy_states_its_bias(runner):
 def test_no_internal_wording_outside_the_readme():
     files = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True,
                            check=True).stdout.split()
-    internal = ("../shared/METHODS.md", "the issue's target", "on our machines")
+    internal = ("METHODS.md", "the issue's target", "on our machines")
     found = []
     for name in files:
         if name == "README.md" or name == "tests/test_defects.py" or not name.endswith(

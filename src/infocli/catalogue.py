@@ -43,7 +43,8 @@ register(EstimatorSpec(
               choices=("none", "bsy")),
         Param("whiten_data", bool, False,
               "whiten with the sample covariance first (adds 1/2 log det back); with "
-              "weights=bsy and k=5 this is the WKL estimator of Butakov et al."),
+              "weights=bsy and k=5 this is the WKL estimator of Butakov et al. for d > 4 "
+              "(the compressed estimator's WKL uses the first neighbour for d <= 4)"),
         _STANDARDIZE, _TIES, _BACKEND,
     ),
     reference="Kozachenko & Leonenko 1987; Berrett, Samworth & Yuan, Ann. Statist. 2019",
