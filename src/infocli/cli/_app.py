@@ -30,11 +30,14 @@ _UsageError = _click_class("UsageError")
 _ClickException = _click_class("ClickException")
 
 
-def _usage_error_line(exc: Any) -> str:
-    """``infocli: error: mi: no such option: --bogus (see 'infocli mi --help')``."""
+def _usage_error_line(exc: Any, command: str = "") -> str:
+    """``infocli: error: mi: no such option: --bogus (see 'infocli mi --help')``.
+
+    ``command`` names the subcommand when Click's error carries no context.
+    """
     ctx = getattr(exc, "ctx", None)
     path = ctx.command_path.split(" ", 1)[1] if ctx is not None and " " in ctx.command_path \
-        else ""
+        else command
     message = " ".join(str(exc.format_message()).split()).rstrip(".")
     if len(message) > 1 and message[0].isupper() and message[1].islower():  # "No such option" -> "no such option"; keep "X ..." as is
         message = message[:1].lower() + message[1:]
@@ -57,7 +60,9 @@ class InfocliGroup(TyperGroup):
             if type(exc).__name__ == "NoArgsIsHelpError":  # bare `infocli`: the help
                 exc.show()
                 sys.exit(exc.exit_code)
-            typer.echo(_usage_error_line(exc), err=True)
+            argv = list(sys.argv[1:] if args is None else args)
+            command = next((a for a in argv if a in self.commands), "")
+            typer.echo(_usage_error_line(exc, command), err=True)
             sys.exit(2)
         except _ClickException as exc:  # pragma: no cover - other Click errors
             exc.show()
