@@ -288,3 +288,32 @@ def test_estimators_name_and_json(runner):
     assert res.exit_code == 0 and "algorithm" in res.stdout and "bias_correction" not in res.stdout
     listing = json.loads(invoke(runner, "estimators", "--json").stdout)
     assert {r["name"] for r in listing} == set(infocli.available_estimators())
+
+
+def test_ib_rows_as_csv_and_jsonl(runner, tmp_path):
+    from infocli import ib
+
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((200, 4))
+    y = (x[:, 0] > 0).astype(int)
+    for epoch in (1, 2):
+        folder = tmp_path / "acts" / f"epoch_{epoch}"
+        folder.mkdir(parents=True)
+        np.save(folder / "a.npy", ib.noisy(np.tanh(x @ rng.standard_normal((4, 3))), 1e-3,
+                                           np.random.default_rng(epoch)))
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "y.npy", y)
+    base = ["ib", tmp_path / "acts", "--x", tmp_path / "x.npy", "--y", tmp_path / "y.npy",
+            "--x-dim", "2", "--t-dim", "2"]
+    res = invoke(runner, *base, "--format", "csv")
+    assert res.exit_code == 0, res.output
+    table = pd.read_csv(io.StringIO(res.stdout))
+    assert list(table.columns) == ["epoch", "layer", "I_XT", "I_XT_stderr", "I_TY",
+                                   "I_TY_stderr", "unit"]
+    assert list(table["epoch"]) == [1, 2] and set(table["unit"]) == {"nats"}
+    lines = invoke(runner, *base, "--format", "jsonl").stdout.splitlines()
+    rows = [json.loads(ln) for ln in lines]
+    assert [r["I_XT"] for r in rows] == list(table["I_XT"])  # same seeded run, same numbers
+    assert [r["I_TY"] for r in rows] == list(table["I_TY"])
+    bad = invoke(runner, *base, "--format", "value")
+    assert bad.exit_code == 2 and "the information plane has many values" in bad.stderr

@@ -11,7 +11,8 @@ Exit codes (also listed in the README):
 0    success
 1    internal error (a bug: please report it with ``--traceback``)
 2    bad input or usage: files, columns, values, parameters, device
-3    estimation failed at run time (numerical failure, divergence)
+3    estimation failed at run time (numerical failure, divergence, a
+     neural bound no trained critic can honestly give)
 130  interrupted (Ctrl-C)
 ===  ==========================================================
 """
