@@ -567,9 +567,11 @@ def test_estimators_table(runner):
     res = invoke(runner, "estimators")
     assert res.exit_code == 0, res.output
     out = res.stdout
-    for name, measures in (("kl", "H(X), H(X|Z)"), ("ksg", "I(X;Y), I(X;Y|Z)"),
-                           ("gaussian", "H(X), H(X|Z),")):
-        assert re.search(rf"│ {name}\s+│ {re.escape(measures)}", out), name
+    for name, measures, labels in (("kl", "H, H|Z", "H|Z"), ("ksg", "I, I|Z", "I, I|Z"),
+                                   ("gaussian", "H, H|Z, I, I|Z", "H|Z, I, I|Z"),
+                                   ("dse", "H", "-")):
+        assert re.search(rf"│ {name}\s+│ {re.escape(measures)}\s+│ {re.escape(labels)}\s+│",
+                         out), name
     # compact: one row per estimator, no parameter tables
     assert "jackknife_groups" not in out
     assert out.count("\n") < 6 * len(infocli.available_estimators()) + 10

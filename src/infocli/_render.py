@@ -155,16 +155,32 @@ def format_rows(rows, columns, sep: str, *, header: bool = True) -> str:
     return buf.getvalue()
 
 
+_TINY = {
+    "entropy": "H",
+    "conditional_entropy": "H|Z",
+    "mutual_information": "I",
+    "conditional_mutual_information": "I|Z",
+}
+
+
 def render_estimator_summary(specs, console: Console | None = None) -> None:
-    """`infocli estimators`: one compact row per estimator."""
+    """`infocli estimators`: one line per estimator (measures abbreviated, see the caption)."""
     console = console or Console()
-    table = Table(title="infocli estimators (infocli estimators NAME for parameters)",
-                  title_justify="left")
-    for col in ("name", "measures", "labels in", "description"):
-        table.add_column(col, overflow="fold")
+    table = Table(title="infocli estimators (`infocli estimators NAME` shows one in full)",
+                  title_justify="left",
+                  caption="H = H(X), H|Z = H(X|Z), I = I(X;Y), I|Z = I(X;Y|Z); "
+                          "labels in: measures that accept class labels for Y or Z",
+                  caption_justify="left")
+    width = max(len(s.name) for s in specs)
+    table.add_column("name", no_wrap=True, min_width=width)
+    table.add_column("measures", no_wrap=True, min_width=14)
+    table.add_column("labels in", no_wrap=True, min_width=11)
+    table.add_column("description", no_wrap=True)  # one line each, cut to the terminal
+    room = max(20, console.width - width - 14 - 11 - 13)  # 13: borders and padding
     for s in specs:
-        table.add_row(s.name, ", ".join(_SHORT[m] for m in s.measures),
-                      ", ".join(_SHORT[m] for m in s.discrete) or "-", _one_line(s.summary))
+        table.add_row(s.name, ", ".join(_TINY[m] for m in s.measures),
+                      ", ".join(_TINY[m] for m in s.discrete) or "-",
+                      _one_line(s.summary, limit=room))
     console.print(table)
 
 
@@ -173,7 +189,7 @@ def _one_line(summary: str, limit: int = 60) -> str:
     text = summary.split(";")[0].strip()
     if len(text) <= limit:
         return text
-    return text[:limit].rsplit(" ", 1)[0] + " ..."
+    return text[:limit - 4].rsplit(" ", 1)[0] + " ..."
 
 
 def render_estimator_detail(spec, console: Console | None = None) -> None:

@@ -37,9 +37,9 @@ register(EstimatorSpec(
         Param("metric", str, "euclidean", "norm of the neighbour distances",
               choices=("euclidean", "chebyshev")),
         Param("weights", str, "none",
-              "'bsy': Berrett-Samworth-Yuan weighted estimator over neighbours 1..k "
-              "(for d <= 4 the unweighted estimator with this k; debiased weights over "
-              "neighbours 1..k for d > 4, needing k > d/4)",
+              "'bsy': Berrett-Samworth-Yuan weighted estimator: for d <= 4 the unweighted "
+              "estimator with this k, for d > 4 debiased weights over neighbours 1..k "
+              "(needs k > d/4)",
               choices=("none", "bsy")),
         Param("whiten_data", bool, False,
               "whiten with the sample covariance first (adds 1/2 log det back); with "
