@@ -288,7 +288,7 @@ def dsmi(z: Any, y: Any, *, sigma: float | str = "auto", t: float = 1.0, repeats
 def dse_spectrum(z: Any, *, sigma: float | str = "auto", t: float = 1.0, max_n: int = 10000,
                  unit: str = "nats", seed: int = 0, device: str = "auto",
                  progress: ProgressFn | None = None, names: dict[str, str] | None = None,
-                 **params: Any) -> tuple[Estimate, np.ndarray]:
+                 dropna: bool = False, **params: Any) -> tuple[Estimate, np.ndarray]:
     """:func:`dse` and the eigenvalues it used (ascending, float64), for plotting.
 
     The eigenvalues are those of K on the points actually decomposed (the seeded
@@ -300,7 +300,7 @@ def dse_spectrum(z: Any, *, sigma: float | str = "auto", t: float = 1.0, max_n: 
     kept: dict[str, Any] = {}
     est = _estimate("entropy", "dse", {"x": z}, {}, unit, seed, device,
                     {**params, "sigma": str(sigma), "t": t, "max_n": max_n, "approx": False},
-                    progress, names, artifacts=kept)
+                    progress, names, artifacts=kept, dropna=dropna)
     return est, kept["eigenvalues"]
 
 

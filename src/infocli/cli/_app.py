@@ -111,7 +111,14 @@ class InfocliCommand(TyperCommand):
                 formatter.write_dl(opts)
 
 
-app = typer.Typer(
+class _Typer(typer.Typer):
+    """Every ``@app.command()`` uses :class:`InfocliCommand` unless it names another cls."""
+
+    def command(self, *args: Any, cls: Any = None, **kwargs: Any):
+        return super().command(*args, cls=cls or InfocliCommand, **kwargs)
+
+
+app = _Typer(
     name="infocli",
     cls=InfocliGroup,
     help="Estimate differential entropy, conditional entropy and mutual information from data "
@@ -124,8 +131,8 @@ app = typer.Typer(
 
 
 def command(**kwargs: Any):
-    """``app.command`` with infocli's command class."""
-    return app.command(cls=InfocliCommand, **kwargs)
+    """``app.command`` (with infocli's command class, as every ``app.command``)."""
+    return app.command(**kwargs)
 
 
 def _version(value: bool) -> None:

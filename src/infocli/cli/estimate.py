@@ -99,7 +99,7 @@ def entropy(
             if spectrum is not None:
                 result, eigenvalues = api.dse_spectrum(
                     x, unit=unit, seed=seed, device=device, progress=progress, names=names,
-                    **params)
+                    **({"dropna": True} if dropna else {}), **params)
             else:
                 result = api.entropy(x, given=z, estimator=est,
                                      discrete_given=True if discrete_given else None, unit=unit,
