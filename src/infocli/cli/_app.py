@@ -67,6 +67,9 @@ class InfocliGroup(TyperGroup):
         except _ClickException as exc:  # pragma: no cover - other Click errors
             exc.show()
             sys.exit(exc.exit_code)
+        except typer.Abort:  # pragma: no cover - end of input at a prompt
+            typer.echo("infocli: aborted", err=True)
+            sys.exit(1)
         sys.exit(rv if isinstance(rv, int) else 0)
 
     def format_commands(self, ctx, formatter) -> None:
