@@ -223,3 +223,13 @@ def test_build_is_offline():
     plugins = MKDOCS.split("\nplugins:\n", 1)[1].split("\n\n", 1)[0]
     for name in ("privacy", "social", "git-revision", "git-committers", "import:"):
         assert name not in plugins
+
+
+def test_getting_started_lists_every_extra():
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    section = pyproject.split("[project.optional-dependencies]", 1)[1].split("\n[", 1)[0]
+    extras = re.findall(r"^([A-Za-z0-9_-]+)\s*=\s*\[", section, re.M)
+    assert {"test", "docs"} <= set(extras)
+    page = (DOCS / "getting-started.md").read_text(encoding="utf-8")
+    missing = [e for e in extras if f"| `{e}` |" not in page]
+    assert not missing, f"docs/getting-started.md's extras table lacks {missing}"
