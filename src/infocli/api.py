@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from . import registry
+from . import diagnostics, registry
 from ._device import check_device
 from ._validation import as_continuous, as_labels, check_rows, is_non_numeric
 from ._version import __version__
@@ -34,6 +34,7 @@ def entropy(
     params: dict[str, Any] | None = None,
     progress: ProgressFn | None = None,
     names: dict[str, str] | None = None,
+    check: str | None = None,
     **kwargs: Any,
 ) -> Estimate:
     """Differential entropy H(X), or conditional entropy H(X|Z) with ``given=z``.
@@ -57,6 +58,10 @@ def entropy(
     progress : callable(description, completed, total), optional
     names : dict, optional
         Labels for ``x``/``z`` in messages and warnings (e.g. file names).
+    check : {"off", "fast", "full"}, optional
+        Reliability check level (:mod:`infocli.diagnostics`): the result's
+        ``interval`` and ``reliable`` verdict. Default ``"fast"`` (kNN and
+        gaussian: at most ~5x one estimate); ``"off"`` skips it.
 
     Returns
     -------
@@ -64,10 +69,10 @@ def entropy(
     """
     if given is None:
         return _estimate("entropy", estimator, {"x": x}, {}, unit, seed, device,
-                         {**(params or {}), **kwargs}, progress, names)
+                         {**(params or {}), **kwargs}, progress, names, check=check)
     return _estimate("conditional_entropy", estimator, {"x": x, "z": given},
                      {"z": discrete_given}, unit, seed, device, {**(params or {}), **kwargs},
-                     progress, names)
+                     progress, names, check=check)
 
 
 def mutual_information(
@@ -83,6 +88,7 @@ def mutual_information(
     params: dict[str, Any] | None = None,
     progress: ProgressFn | None = None,
     names: dict[str, str] | None = None,
+    check: str | None = None,
     **kwargs: Any,
 ) -> Estimate:
     """Mutual information I(X;Y) between vectors x and y (or labels y).
@@ -94,7 +100,7 @@ def mutual_information(
     """
     return _estimate("mutual_information", estimator, {"x": x, "y": y}, {"y": discrete_y},
                      unit, seed, device, {**(params or {}), **kwargs}, progress, names,
-                     permutations=permutations)
+                     permutations=permutations, check=check)
 
 
 def conditional_mutual_information(
@@ -110,17 +116,19 @@ def conditional_mutual_information(
     params: dict[str, Any] | None = None,
     progress: ProgressFn | None = None,
     names: dict[str, str] | None = None,
+    check: str | None = None,
     **kwargs: Any,
 ) -> Estimate:
     """Conditional mutual information I(X;Y|Z); ``z`` may be class labels."""
     return _estimate("conditional_mutual_information", estimator, {"x": x, "y": y, "z": z},
                      {"z": discrete_given}, unit, seed, device,
-                     {**(params or {}), **kwargs}, progress, names)
+                     {**(params or {}), **kwargs}, progress, names, check=check)
 
 
 def _estimate(measure, estimator, raw_arrays, discrete_flags, unit, seed, device, params,
-              progress, names, permutations=0, artifacts=None) -> Estimate:
+              progress, names, permutations=0, artifacts=None, check=None) -> Estimate:
     start = time.perf_counter()
+    check = diagnostics.resolve_level(check)
     spec = registry.get(estimator)
     impl = spec.implementation(measure)
     effective = spec.resolve_params(params)
@@ -189,6 +197,8 @@ def _estimate(measure, estimator, raw_arrays, discrete_flags, unit, seed, device
         p_value=p_value,
         details=details,
     )
+    result = diagnostics.assess(result, impl=impl, arrays=arrays, ctx=ctx, params=effective,
+                                seed=seed, check=check, progress=progress)
     return result.to(unit)
 
 

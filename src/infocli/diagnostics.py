@@ -1,0 +1,620 @@
+"""The reliability verdict and the bias-aware interval of every estimate.
+
+One place, over any estimator's output: :func:`assess` takes the result of an
+implementation (an :class:`~infocli.result.Estimate` in nats), the
+implementation itself and the arrays it was given, and returns the same
+record with
+
+* ``interval`` - a 95 % interval for the *true* quantity: the noise plus every
+  bias component this check can assess (``hi`` None: "at least lo"; ``lo``
+  None: "at most hi");
+* ``reliable`` - False whenever a diagnostic says the value may be off by more
+  than that interval; each reason is a sentence in ``warnings`` and a code in
+  ``details["diagnostics"]``;
+* ``stderr`` - still the noise part, but with the subsampling ladder it is the
+  larger of the estimator's own standard error and the ladder's (kNN
+  per-sample terms are not independent: their stderr is 15-35 % too small);
+  the estimator's own value stays in ``details["stderr_estimator"]``;
+* ``details["check"]`` (the level that ran), ``details["diagnostics"]`` (codes)
+  and ``details["reliability"]`` (the numbers behind the verdict, in nats).
+
+Evidence, by estimator family (the level that runs it in brackets)
+-------------------------------------------------------------------
+* **subsampling ladder** (kNN, compressed with PCA: fast; every estimator:
+  full). After Holmes & Nemenman, Phys. Rev. E 100, 022404 (2019): the rows
+  are split (seeded permutation, without replacement) into gamma = 2, 3, 4
+  (full: 2..8) disjoint parts and the implementation is re-run on each part.
+  The spread of the part estimates, scaled by the part size, pools into a
+  noise variance (sum_g (g - 1) s_g^2 / g / sum_g (g - 1)). The drift of the
+  part means m_g against the full-data value m_1 measures the bias: with
+  bias(n) = c n^-alpha, m_g - m_1 = beta (g^alpha - 1), beta the remaining
+  bias of the value. beta is fitted at alpha = 1/2 (kNN bias decays slowly in
+  high dimension, Berrett-Samworth-Yuan; Gao et al.), and for a joint
+  dimension d > 4 at alpha = 2/d. The interval is the hull of the value and
+  the extrapolated value value - beta, widened by 1.96 noise stderrs. A drift
+  that is significant (> 3 of its standard errors) *and* large (> 5 % of the
+  value + 0.01 nats, or the extrapolation at alpha = 2/d moves the value by
+  more than 10 % + 0.02 nats) marks ``not_converged``: the extrapolation is
+  then not trusted and the interval becomes one-sided in the drift's
+  direction.
+* **k against 2k** (kNN, full): a kNN value that moves by more than its noise
+  when k doubles carries a k-dependent bias; the interval covers both.
+* **bounds** (every level but off): MI and CMI >= 0 (a value below
+  -1.96 stderr - 0.01 nats is ``impossible_value``); I(X;Y) <= H(Y) for class
+  labels y (plug-in H(Y) + (C - 1) / 2n, Miller-Madow); DSE in
+  [0, log n]. Intervals are clipped to the feasible range.
+* **non-Gaussianity** (gaussian, fast): Mardia's multivariate kurtosis of the
+  rank-Gaussianised (copula) data, which catches dependence a covariance
+  cannot see (a Student-t's shared scale), and the plug-in re-run on the
+  rank-Gaussianised data, which catches non-Gaussian margins; either marks
+  ``non_gaussian``. The Gaussian entropy is then an upper bound; the
+  Gaussian MI of Gaussian margins a lower bound.
+* **fitted estimators** (knife, neural bounds; fast): the flags they report
+  (InfoNCE ``capped``, DV ``batch_drop``, training ``diverged`` or unstable,
+  KNIFE still improving at max_epochs: ``not_converged``), the gap between the
+  validation and the held-out test value (``train_test_gap``), and what the
+  estimator is: a variational lower bound (neural, KNIFE with labels:
+  interval ``[lo, None]``, or ``[lo, H(Y)]``) or a cross-entropy upper bound
+  (KNIFE entropies: ``[None, hi]``).
+* **too few rows**: a level needs rows for its parts; with fewer the check
+  falls back to fewer parts, then to the bounds only (``too_few_rows``, said
+  in ``warnings``). It never fails where the plain estimator works.
+
+Randomness: every sub-run takes its own generator derived from the seed
+(``np.random.default_rng([seed, TAG, ...])``); the main estimate's stream is
+untouched, so ``check="off"`` gives today's value and stderr bit for bit.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable
+
+import numpy as np
+
+from .errors import InfocliError, ParameterError
+
+__all__ = ["LEVELS", "DEFAULT_LEVEL", "resolve_level", "assess"]
+
+#: Check levels, cheapest first.
+LEVELS = ("off", "fast", "full")
+#: Level used when ``check`` is not given: the cheapest that meets the targets
+#: (kNN and gaussian: at most ~5x one estimate; fitted estimators: their own flags).
+DEFAULT_LEVEL = "fast"
+
+Z95 = 1.959963984540054
+_TAG = 0x7472  # "tr": sub-seeds of the check, apart from every other stream
+_NEURAL = ("mine", "nwj", "infonce", "smile", "js")
+_KNN = ("kl", "ksg")
+#: drift significance (in standard errors) and size (relative, absolute nats)
+_Z_DRIFT = 3.0
+_REL_TOL, _ABS_TOL = 0.05, 0.01
+_GAP_REL, _GAP_ABS = 0.10, 0.02
+
+
+def resolve_level(check: str | None) -> str:
+    """``None`` -> the default level; a known level unchanged; else ParameterError."""
+    if check is None:
+        return DEFAULT_LEVEL
+    if check not in LEVELS:
+        raise ParameterError(f"check {check!r}: expected one of {', '.join(LEVELS)}")
+    return check
+
+
+# --------------------------------------------------------------------------- findings
+
+
+@dataclass
+class _Findings:
+    """What the checks found, accumulated while they run (values in nats)."""
+
+    value: float
+    noise: float | None  # noise stderr
+    lo: float | None = None
+    hi: float | None = None
+    codes: list[str] = field(default_factory=list)
+    sentences: list[str] = field(default_factory=list)
+    numbers: dict[str, Any] = field(default_factory=dict)
+    ran: str = "off"
+    notes: list[str] = field(default_factory=list)  # said in warnings but not a failure
+
+    def flag(self, code: str, sentence: str) -> None:
+        if code not in self.codes:
+            self.codes.append(code)
+        if sentence not in self.sentences:
+            self.sentences.append(sentence)
+
+    def widen(self, lo: float | None = None, hi: float | None = None) -> None:
+        """Grow the interval to include [lo, hi] (None: unbounded on that side)."""
+        if lo is None:
+            self.lo = None
+        elif self.lo is not None:
+            self.lo = min(self.lo, lo)
+        if hi is None:
+            self.hi = None
+        elif self.hi is not None:
+            self.hi = max(self.hi, hi)
+
+    def one_sided(self, direction: int) -> None:
+        """Open the interval upward (+1: truth above) or downward (-1)."""
+        if direction > 0:
+            self.hi = None
+        else:
+            self.lo = None
+
+
+@dataclass(frozen=True)
+class _Job:
+    """Everything needed to re-run the implementation."""
+
+    measure: str
+    estimator: str
+    impl: Callable[..., Any]
+    arrays: dict[str, np.ndarray]
+    discrete: dict[str, bool]
+    names: dict[str, str]
+    classes: dict[str, list]
+    device: str
+    params: dict[str, Any]
+    seed: int
+    details: dict[str, Any]
+    warnings: tuple[str, ...]
+
+    @property
+    def n(self) -> int:
+        return len(next(iter(self.arrays.values())))
+
+    def joint_dim(self) -> int:
+        return sum(int(a.shape[1]) for v, a in self.arrays.items()
+                   if not self.discrete.get(v) and a.ndim == 2)
+
+    def run(self, arrays: dict[str, np.ndarray], key: tuple[int, ...],
+            params: dict[str, Any] | None = None) -> float:
+        from .estimators._common import Context
+
+        ctx = Context(rng=np.random.default_rng([self.seed, _TAG, *key]), device=self.device,
+                      progress=None, discrete=self.discrete, names=self.names,
+                      classes=self.classes, write_files=False)
+        return float(self.impl(ctx, *arrays.values(), **(params or self.params)).value)
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def assess(result, *, impl: Callable[..., Any], arrays: dict[str, np.ndarray], ctx,
+           params: dict[str, Any], seed: int, check: str | None,
+           progress: Callable[[str, float, float], None] | None = None):
+    """The record ``result`` (in nats) with ``interval``, ``reliable``, the noise
+    ``stderr`` and the check's details and warnings; ``check="off"`` returns it
+    with only ``details["check"] = "off"``.
+
+    ``impl``, ``arrays`` (as handed to the implementation), ``ctx`` (its
+    context: discrete flags, names, classes, device) and ``params`` (the
+    effective parameters) let the check re-run the estimator on parts of the
+    data; ``seed`` derives the sub-seeds.
+    """
+    level = resolve_level(check)
+    details = dict(result.details)
+    details["check"] = level
+    if level == "off":
+        return replace(result, details=details)
+    start = time.perf_counter()
+    job = _Job(measure=result.measure, estimator=result.estimator, impl=impl, arrays=arrays,
+               discrete=dict(ctx.discrete), names=dict(ctx.names), classes=dict(ctx.classes),
+               device=ctx.device, params=dict(params), seed=int(seed), details=details,
+               warnings=tuple(result.warnings))
+    f = _Findings(value=float(result.value), noise=result.stderr)
+    f.ran = level
+    _dispatch(job, f, level, progress)
+    _finish_interval(f)
+    _bounds(job, f)
+
+    details["check"] = f.ran
+    if f.ran != level:
+        details["check_requested"] = level
+    details["diagnostics"] = list(f.codes)
+    details["reliability"] = {k: v for k, v in f.numbers.items()}
+    stderr = result.stderr
+    if f.noise is not None and (stderr is None or f.noise != stderr):
+        details["stderr_estimator"] = stderr
+        details["stderr_method"] = (f"{details.get('stderr_method') or 'none'}; raised to the "
+                                    "spread of disjoint subsamples (scaled by their size)"
+                                    if stderr is not None else
+                                    "spread of disjoint subsamples, scaled by their size")
+        stderr = f.noise
+    reliable = not f.codes
+    warnings = list(result.warnings)
+    for s in f.notes + f.sentences:
+        if s not in warnings:
+            warnings.append(s)
+    interval = (None if f.lo is None else float(f.lo), None if f.hi is None else float(f.hi))
+    if interval == (None, None):
+        interval = None if reliable else (None, None)
+    return replace(result, stderr=stderr, interval=interval, reliable=reliable,
+                   warnings=tuple(warnings), details=details,
+                   seconds=result.seconds + (time.perf_counter() - start))
+
+
+def _dispatch(job: _Job, f: _Findings, level: str, progress) -> None:
+    name = job.estimator
+    full = level == "full"
+    if name in _KNN:
+        rungs = tuple(range(2, 9)) if full else (2, 3, 4)
+        _ladder(job, f, rungs, min_rows=max(50, 10 * (job.params.get("k", 3) + 1)),
+                required=True, progress=progress)
+        if full:
+            _k_vs_2k(job, f)
+    elif name == "gaussian":
+        _non_gaussian(job, f)
+        if full:
+            _ladder(job, f, tuple(range(2, 9)), min_rows=max(50, 5 * job.joint_dim()),
+                    required=False, progress=progress)
+    elif name in _NEURAL:
+        _neural_flags(job, f)
+        if full:
+            _ladder(job, f, (2, 3), min_rows=500, required=False, progress=progress)
+    elif name == "knife":
+        _knife_flags(job, f)
+        if full:
+            _ladder(job, f, (2, 3), min_rows=200, required=False, progress=progress)
+    elif name == "compressed":
+        _compressed_flags(job, f)
+        cheap = all(job.params.get(s) in ("pca", "none") for s in ("x_compressor", "y_compressor"))
+        if full or cheap:
+            _ladder(job, f, tuple(range(2, 5)), min_rows=max(50, 10 * (job.params.get("k", 5) + 1)),
+                    required=False, progress=progress)
+    elif name in ("dse", "dsmi"):
+        # spectral statistics of the sample itself: only their bounds apply
+        f.notes.append(f"{name}: the reliability check covers its bounds only (the value is a "
+                       "property of the sample and of sigma, not an estimate of a population "
+                       "quantity with a known bias)")
+    else:  # an estimator the check does not know: the generic ladder
+        _ladder(job, f, (2, 3, 4) if full else (2,), min_rows=50, required=True,
+                progress=progress)
+
+
+# --------------------------------------------------------------------------- the ladder
+
+
+def _parts(n: int, gamma: int, seed: int) -> list[np.ndarray]:
+    order = np.random.default_rng([seed, _TAG, 0, gamma]).permutation(n)
+    return np.array_split(order, gamma)
+
+
+def _ladder(job: _Job, f: _Findings, rungs: tuple[int, ...], *, min_rows: int,
+            required: bool, progress) -> None:
+    """Re-estimate on gamma disjoint parts; pool the noise, fit the drift."""
+    n = job.n
+    usable = [g for g in rungs if n // g >= min_rows]
+    if len(usable) < len(rungs):
+        if usable:
+            f.notes.append(f"reliability check: {n} rows allow subsamples of at least "
+                           f"{min_rows} rows only up to {max(usable)} parts (asked "
+                           f"{max(rungs)}); fewer parts were used")
+    means: dict[int, float] = {1: f.value}
+    spreads: dict[int, float] = {}
+    total = sum(usable)
+    done = 0
+    for g in usable:
+        try:
+            vals = [job.run({k: a[rows] for k, a in job.arrays.items()}, (1, g, j))
+                    for j, rows in enumerate(_parts(n, g, job.seed))]
+        except InfocliError:
+            break  # a part too small for the estimator (classes, k): stop climbing
+        means[g] = float(np.mean(vals))
+        spreads[g] = float(np.var(vals, ddof=1))
+        done += g
+        if progress is not None:
+            progress("reliability check", done, total)
+    rungs_run = sorted(g for g in means if g > 1)
+    f.numbers["ladder_parts"] = rungs_run
+    f.numbers["ladder_means"] = [means[g] for g in [1, *rungs_run]]
+    if not rungs_run:
+        f.ran = "bounds"
+        if required:
+            f.flag("too_few_rows",
+                   f"too few rows ({n}) for the reliability check's subsamples (at least "
+                   f"{2 * min_rows} rows are needed): only the bounds were checked, and the "
+                   "bias of this estimate could not be assessed")
+        return
+    # noise: part variances scaled to the full size, pooled by degrees of freedom
+    dof = sum(g - 1 for g in rungs_run)
+    pooled = sum((g - 1) * spreads[g] / g for g in rungs_run) / dof
+    noise = math.sqrt(max(pooled, 0.0))
+    f.numbers["stderr_subsample"] = noise
+    if f.noise is None or noise > f.noise:
+        f.noise = noise
+    sigma = f.noise
+    f.numbers["stderr_noise"] = sigma
+
+    d = job.joint_dim()
+    diffs = np.array([means[g] - f.value for g in rungs_run])
+    gam = np.array(rungs_run, dtype=float)
+
+    def beta_at(alpha: float) -> tuple[float, float]:
+        w = gam ** alpha - 1.0
+        # m_g - m_1 = beta (g^alpha - 1); the differences' noise ~ sigma each
+        return float(diffs @ w / (w @ w)), float(sigma / math.sqrt(w @ w))
+
+    beta, se_beta = beta_at(0.5)
+    z = abs(beta) / se_beta if se_beta > 0 else (math.inf if beta else 0.0)
+    f.numbers.update(drift=float(diffs[-1]), bias_half=beta, bias_half_se=se_beta,
+                     drift_z=z)
+    truth_guess = f.value - beta
+    tol = _REL_TOL * abs(f.value) + _ABS_TOL
+    slow = None
+    if d > 4:
+        slow, _ = beta_at(2.0 / d)
+        f.numbers["bias_slow"] = slow
+        f.numbers["alpha_slow"] = 2.0 / d
+    significant = z > _Z_DRIFT
+    if significant and (abs(beta) > tol or
+                        (slow is not None and abs(slow) > _GAP_REL * abs(f.value) + _GAP_ABS)):
+        rising = beta < 0  # the part means lie below the value: it rises with n
+        f.flag("not_converged",
+               f"not converged: the estimate moves with sample size (on {max(rungs_run)} "
+               f"disjoint parts it averages {means[max(rungs_run)]:.4g} against "
+               f"{f.value:.4g} nats on all rows, {z:.1f} standard errors); its remaining "
+               f"bias cannot be extrapolated - the true value is likely "
+               f"{'above' if rising else 'below'} it")
+        if d > 10:
+            f.flag("high_dimension",
+                   f"high dimension: {d} joint dimensions for {job.n} rows; kNN-type bias "
+                   "decays too slowly here to be corrected by extrapolation")
+        f.lo = f.value - Z95 * sigma
+        f.hi = f.value + Z95 * sigma
+        far = truth_guess if slow is None else f.value - slow
+        f.widen(min(far, truth_guess), max(far, truth_guess))
+        f.one_sided(+1 if rising else -1)
+        return
+    # converged enough: the hull of the value and its extrapolation, plus noise
+    lo = min(f.value, truth_guess) - Z95 * sigma
+    hi = max(f.value, truth_guess) + Z95 * sigma
+    f.lo = lo if f.lo is None else min(f.lo, lo)
+    f.hi = hi if f.hi is None else max(f.hi, hi)
+
+
+def _k_vs_2k(job: _Job, f: _Findings) -> None:
+    k = job.params.get("k")
+    if not isinstance(k, int) or job.n <= 2 * k + 1:
+        return
+    try:
+        v2 = job.run(job.arrays, (2, 2 * k), {**job.params, "k": 2 * k})
+    except InfocliError:
+        return
+    f.numbers["value_2k"] = v2
+    diff = f.value - v2
+    if f.noise is not None and abs(diff) > 2 * f.noise:
+        # the k-dependent bias: kNN bias grows with k, so the truth lies beyond
+        # the value on the side away from the 2k value
+        f.widen(f.value + diff - Z95 * f.noise if diff < 0 else None,
+                f.value + diff + Z95 * f.noise if diff > 0 else None)
+        if f.lo is None or f.hi is None:
+            pass
+        if abs(diff) > _GAP_REL * abs(f.value) + _GAP_ABS:
+            f.flag("k_sensitive",
+                   f"k-sensitive: with k={2 * k} the estimate is {v2:.4g} against "
+                   f"{f.value:.4g} nats with k={k}; the neighbour-count bias is not small")
+
+
+# --------------------------------------------------------------------------- gaussian
+
+
+def _rank_gauss(a: np.ndarray) -> np.ndarray:
+    """Each column mapped to normal scores: Phi^-1((rank - 1/2) / n), average ranks."""
+    from scipy.special import ndtri
+    from scipy.stats import rankdata
+
+    r = rankdata(a, axis=0)
+    return ndtri((r - 0.5) / a.shape[0])
+
+
+def _mardia_kurtosis(blocks: list[np.ndarray], labels: np.ndarray | None) -> tuple[float, float]:
+    """Mardia's b_2,p of the joint continuous columns (within classes when labelled):
+    its relative excess b2 / (p (p + 2)) - 1 and z-score under normality."""
+    a = np.hstack(blocks)
+    n, p = a.shape
+    groups = [np.arange(n)] if labels is None else [np.flatnonzero(labels == c)
+                                                    for c in np.unique(labels)]
+    d2 = []
+    for g in groups:
+        if g.size <= p + 1:
+            continue
+        r = a[g] - a[g].mean(axis=0)
+        cov = np.atleast_2d(np.cov(r, rowvar=False))
+        try:
+            sol = np.linalg.solve(cov, r.T).T
+        except np.linalg.LinAlgError:
+            continue
+        d2.append(np.einsum("ij,ij->i", r, sol))
+    if not d2:
+        return 0.0, 0.0
+    d2 = np.concatenate(d2)
+    m = d2.size
+    b2 = float(np.mean(d2 ** 2))
+    expected = p * (p + 2) * (m - 1) / (m + 1)
+    return b2 / (p * (p + 2)) - 1.0, (b2 - expected) / math.sqrt(8 * p * (p + 2) / m)
+
+
+def _non_gaussian(job: _Job, f: _Findings) -> None:
+    cont = [v for v in job.arrays if not job.discrete.get(v)]
+    labels = next((job.arrays[v] for v in job.arrays if job.discrete.get(v)), None)
+    gauss = {v: (_rank_gauss(a) if v in cont else a) for v, a in job.arrays.items()}
+    excess, zk = _mardia_kurtosis([gauss[v] for v in cont], labels)
+    f.numbers.update(copula_kurtosis_excess=excess, copula_kurtosis_z=zk)
+    try:
+        v_cop = job.run(gauss, (3,), {**job.params, "jackknife_groups": 2})
+    except InfocliError:
+        v_cop = None
+    f.numbers["value_copula"] = v_cop
+    sigma = f.noise or 0.0
+    tol = _GAP_REL * abs(f.value) + _GAP_ABS
+    reasons = []
+    if abs(zk) > 4 and abs(excess) > 0.05:
+        reasons.append(f"the rank-Gaussianised data have a multivariate kurtosis "
+                       f"{100 * excess:+.0f} % off the Gaussian one ({zk:.0f} standard errors)")
+    if v_cop is not None and abs(v_cop - f.value) > max(3 * math.sqrt(2) * sigma, tol):
+        reasons.append(f"on rank-Gaussianised margins the plug-in gives {v_cop:.4g} against "
+                       f"{f.value:.4g} nats")
+    f.lo, f.hi = f.value - Z95 * sigma, f.value + Z95 * sigma
+    if not reasons:
+        return
+    f.flag("non_gaussian", "non-Gaussian data: " + "; ".join(reasons)
+           + "; the Gaussian plug-in sees only linear dependence"
+           + (" and is an upper bound on the entropy" if "entropy" in job.measure else "")
+           + " (try -e ksg or -e kl)")
+    if job.measure == "entropy":
+        f.lo = None  # the Gaussian entropy is the maximum for the covariance
+    elif job.measure == "mutual_information":
+        # with Gaussian margins I >= the Gaussian MI of the normal scores
+        base = f.value if v_cop is None else min(f.value, v_cop)
+        f.lo, f.hi = base - Z95 * sigma, None
+    else:
+        f.lo = f.hi = None
+
+
+# --------------------------------------------------------------------------- fitted estimators
+
+
+def _gap_flag(f: _Findings, validation: float | None, what: str, scale: float = math.sqrt(2)):
+    if validation is None or f.noise is None:
+        return
+    gap = validation - f.value
+    f.numbers["validation_value"] = validation
+    f.numbers["train_test_gap"] = gap
+    if abs(gap) > max(3 * scale * f.noise, _GAP_REL * abs(f.value) + _GAP_ABS) + 0.05:
+        f.flag("train_test_gap",
+               f"train/test gap: the {what} is {validation:.4g} on the validation rows but "
+               f"{f.value:.4g} nats on the held-out test rows; the fit does not generalise "
+               "(more rows, a smaller model or stronger early stopping)")
+
+
+def _flag_warnings(job: _Job, f: _Findings) -> None:
+    for w in job.warnings:
+        if "diverged" in w:
+            f.flag("diverged", w)
+        elif "validation bound fell" in w or "non-finite bound" in w:
+            f.flag("unstable_training", w)
+        elif "still falling" in w or "failed to train" in w:
+            f.flag("not_converged", w)
+
+
+def _neural_flags(job: _Job, f: _Findings) -> None:
+    d = job.details
+    sigma = f.noise or 0.0
+    # a variational lower bound: the truth is at least the value (less noise)
+    f.lo, f.hi = f.value - Z95 * sigma, None
+    f.numbers["bound"] = "lower"
+    _flag_warnings(job, f)
+    if d.get("stopped") == "diverged":
+        f.flag("diverged", f"{job.estimator}: training diverged (non-finite loss)")
+    if d.get("capped"):
+        f.flag("capped", f"capped: InfoNCE cannot exceed log(eval_batch_size) = "
+                         f"{d.get('ceiling', float('nan')):.3f} nats and is held down by it; "
+                         "the true MI may be much larger")
+    drop = d.get("batch_drop")
+    if drop is not None and drop > 0.25:
+        f.flag("batch_drop", f"batch-size bias: scored in batches of "
+                             f"{d.get('large_batch_size')} rows the bound is "
+                             f"{d.get('large_batch_value'):.4g} nats ({drop:.2f} lower); the "
+                             "small-batch DV value is biased upward")
+        f.lo = min(f.lo, float(d["large_batch_value"]) - Z95 * sigma)
+    _gap_flag(f, d.get("best_validation_bound"), "bound")
+
+
+def _knife_flags(job: _Job, f: _Findings) -> None:
+    d = job.details
+    sigma = f.noise or 0.0
+    f.lo, f.hi = f.value - Z95 * sigma, f.value + Z95 * sigma
+    _flag_warnings(job, f)
+    fits = d.get("fits") or {}
+    val = {k: v.get("best_validation_loss") for k, v in fits.items()}
+    form = d.get("mi_form")
+    if job.params.get("model"):
+        return  # a saved model evaluated on all rows: no validation part here
+    if job.measure in ("entropy", "conditional_entropy"):
+        # mean -log f on unseen rows: a cross-entropy, at least the entropy
+        f.hi = f.value + Z95 * sigma
+        f.lo = None
+        f.numbers["bound"] = "upper"
+        key = "H(x)" if job.measure == "entropy" else "H(x|z)"
+        _gap_flag(f, val.get(key), "cross-entropy")
+    elif form == "pooled":
+        f.lo, f.hi = f.value - Z95 * sigma, None  # Barber-Agakov lower bound
+        f.numbers["bound"] = "lower"
+    elif form == "difference" and None not in (val.get("H(x)"), val.get("H(x|y)")):
+        _gap_flag(f, val["H(x)"] - val["H(x|y)"], "MI")
+    elif form == "three_entropies" and None not in (val.get("H(x)"), val.get("H(y)"),
+                                                     val.get("H(x,y)")):
+        _gap_flag(f, val["H(x)"] + val["H(y)"] - val["H(x,y)"], "MI")
+
+
+def _compressed_flags(job: _Job, f: _Findings) -> None:
+    _flag_warnings(job, f)
+    comp = (job.params.get("x_compressor"), job.params.get("y_compressor"))
+    dims = {v: (a.shape[1] if a.ndim == 2 else 1) for v, a in job.arrays.items()}
+    lossy = (comp[0] != "none" and job.params.get("x_dim", 0) < dims.get("x", 0)) or \
+            (comp[1] != "none" and not job.discrete.get("y")
+             and job.params.get("y_dim", 0) < dims.get("y", 0))
+    sigma = f.noise or 0.0
+    f.lo, f.hi = f.value - Z95 * sigma, f.value + Z95 * sigma
+    if lossy:
+        # data processing: MI between codes is at most the MI of the data
+        f.numbers["bound"] = "lower"
+        f.hi = None
+
+
+# --------------------------------------------------------------------------- bounds
+
+
+def _finish_interval(f: _Findings) -> None:
+    """Fill a missing interval with the noise interval (estimators with no bias check)."""
+    if f.lo is None and f.hi is None and not f.codes and f.noise is not None \
+            and "bound" not in f.numbers:
+        f.lo, f.hi = f.value - Z95 * f.noise, f.value + Z95 * f.noise
+
+
+def _label_entropy(labels: np.ndarray) -> tuple[float, int]:
+    counts = np.bincount(np.asarray(labels, dtype=np.int64))
+    counts = counts[counts > 0]
+    p = counts / counts.sum()
+    return float(-(p * np.log(p)).sum() + (counts.size - 1) / (2 * counts.sum())), counts.size
+
+
+def _bounds(job: _Job, f: _Findings) -> None:
+    sigma = f.noise or 0.0
+    if job.measure in ("mutual_information", "conditional_mutual_information"):
+        if f.value < -Z95 * sigma - 0.01:
+            f.flag("impossible_value",
+                   f"impossible value: the MI estimate {f.value:.4g} nats is negative beyond "
+                   f"its noise (stderr {sigma:.2g}); mutual information is never negative, so "
+                   "the estimator is biased here")
+            f.lo, f.hi = 0.0, None
+        if f.lo is not None and f.lo < 0:
+            f.lo = 0.0
+        if f.lo is None:
+            f.lo = 0.0
+        if f.hi is not None and f.hi < 0:
+            f.hi = 0.0
+    if job.measure == "mutual_information" and job.discrete.get("y"):
+        h_y, n_classes = _label_entropy(job.arrays["y"])
+        f.numbers["label_entropy"] = h_y
+        if f.value > h_y + Z95 * sigma + 0.01:
+            f.flag("impossible_value",
+                   f"impossible value: the MI estimate {f.value:.4g} nats exceeds the "
+                   f"entropy of the {n_classes} labels, H(Y) = {h_y:.4g} nats, which bounds it")
+        if f.hi is None or f.hi > h_y:
+            f.hi = h_y
+        if f.lo is not None and f.lo > f.hi:
+            f.lo = f.hi
+    if job.estimator == "dse" and job.measure == "entropy":
+        n_used = int(job.details.get("n_used") or job.n)
+        top = math.log(n_used)
+        if f.value < -Z95 * sigma - 1e-9 or f.value > top + Z95 * sigma + 1e-9:
+            f.flag("impossible_value",
+                   f"impossible value: DSE {f.value:.4g} nats lies outside [0, log n = "
+                   f"{top:.4g}]")
+        f.lo = max(0.0, f.value - Z95 * sigma) if f.lo is None else max(0.0, f.lo)
+        f.hi = min(top, f.value + Z95 * sigma) if f.hi is None else min(top, f.hi)
