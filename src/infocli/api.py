@@ -245,7 +245,7 @@ def dsmi(z: Any, y: Any, *, sigma: float | str = "auto", t: float = 1.0, repeats
 def dse_spectrum(z: Any, *, sigma: float | str = "auto", t: float = 1.0, max_n: int = 10000,
                  unit: str = "nats", seed: int = 0, device: str = "auto",
                  progress: ProgressFn | None = None, names: dict[str, str] | None = None,
-                 **params: Any) -> tuple[Estimate, np.ndarray]:
+                 check: str | None = None, **params: Any) -> tuple[Estimate, np.ndarray]:
     """:func:`dse` and the eigenvalues it used (ascending, float64), for plotting.
 
     The eigenvalues are those of K on the points actually decomposed (the seeded
@@ -257,7 +257,7 @@ def dse_spectrum(z: Any, *, sigma: float | str = "auto", t: float = 1.0, max_n: 
     kept: dict[str, Any] = {}
     est = _estimate("entropy", "dse", {"x": z}, {}, unit, seed, device,
                     {**params, "sigma": str(sigma), "t": t, "max_n": max_n, "approx": False},
-                    progress, names, artifacts=kept)
+                    progress, names, artifacts=kept, check=check)
     return est, kept["eigenvalues"]
 
 

@@ -243,7 +243,9 @@ def _dispatch(job: _Job, f: _Findings, level: str, progress) -> None:
     if name in _KNN:
         rungs = tuple(range(2, 9)) if full else (2, 3, 4)
         _ladder(job, f, rungs, min_rows=max(50, 10 * (job.params.get("k", 3) + 1)),
-                required=True, progress=progress)
+                required=True, progress=progress, first=True)
+        if "mutual_information" in job.measure:
+            _rank_invariance(job, f, always=full)
         if full:
             _k_vs_2k(job, f)
     elif name == "gaussian":
@@ -272,7 +274,7 @@ def _dispatch(job: _Job, f: _Findings, level: str, progress) -> None:
                        "quantity with a known bias)")
     else:  # an estimator the check does not know: the generic ladder
         _ladder(job, f, (2, 3, 4) if full else (2,), min_rows=50, required=True,
-                progress=progress)
+                progress=progress, first=True)
 
 
 # --------------------------------------------------------------------------- the ladder
@@ -284,7 +286,7 @@ def _parts(n: int, gamma: int, seed: int) -> list[np.ndarray]:
 
 
 def _ladder(job: _Job, f: _Findings, rungs: tuple[int, ...], *, min_rows: int,
-            required: bool, progress) -> None:
+            required: bool, progress, first: bool = False) -> None:
     """Re-estimate on gamma disjoint parts; pool the noise, fit the drift."""
     n = job.n
     usable = [g for g in rungs if n // g >= min_rows]
@@ -329,51 +331,77 @@ def _ladder(job: _Job, f: _Findings, rungs: tuple[int, ...], *, min_rows: int,
     sigma = f.noise
     f.numbers["stderr_noise"] = sigma
 
-    d = job.joint_dim()
-    diffs = np.array([means[g] - f.value for g in rungs_run])
-    gam = np.array(rungs_run, dtype=float)
+    verdict = ladder_verdict(f.value, [means[g] for g in rungs_run], rungs_run, sigma,
+                             job.joint_dim())
+    f.numbers.update({k: v for k, v in verdict.items() if k not in ("lo", "hi", "codes")})
+    for code in verdict["codes"]:
+        f.flag(code, _ladder_sentence(code, f.value, means, rungs_run, verdict, job))
+    lo, hi = verdict["lo"], verdict["hi"]
+    if first:
+        f.lo, f.hi = lo, hi
+    else:
+        f.widen(lo, hi)
+
+
+def ladder_verdict(value: float, means: list[float], rungs: list[int], sigma: float,
+                   dim: int) -> dict[str, Any]:
+    """Interval and codes from the ladder: part means ``means`` at ``rungs`` gammas.
+
+    With bias(n) = c n^-alpha the part means obey m_g - m_1 = beta (g^alpha - 1),
+    beta = value - truth. beta is fitted (through the origin, each difference
+    with noise ~ sigma) at alpha = 1/2 and at alpha_slow = min(1/2, 2/d): kNN
+    bias decays like n^(-2/d) for smooth densities in d dimensions. The
+    interval is the hull of the value and both extrapolations, widened by 1.96
+    sqrt(sigma^2 + se_slow^2), se_slow the standard error of the slow
+    extrapolation. Codes: ``not_converged`` when the drift is significant and
+    the slow extrapolation moves the value by more than 10 % + 0.02 nats (the
+    true decay may be slower still); ``high_dimension`` when the slow
+    extrapolation alone is too uncertain to bound the bias that well.
+    """
+    gam = np.asarray(rungs, dtype=float)
+    diffs = np.asarray(means, dtype=float) - value
 
     def beta_at(alpha: float) -> tuple[float, float]:
         w = gam ** alpha - 1.0
-        # m_g - m_1 = beta (g^alpha - 1); the differences' noise ~ sigma each
         return float(diffs @ w / (w @ w)), float(sigma / math.sqrt(w @ w))
 
+    alpha_slow = min(0.5, 2.0 / max(dim, 1))
     beta, se_beta = beta_at(0.5)
+    slow, se_slow = beta_at(alpha_slow)
     z = abs(beta) / se_beta if se_beta > 0 else (math.inf if beta else 0.0)
-    f.numbers.update(drift=float(diffs[-1]), bias_half=beta, bias_half_se=se_beta,
-                     drift_z=z)
-    truth_guess = f.value - beta
-    tol = _REL_TOL * abs(f.value) + _ABS_TOL
-    slow = None
-    if d > 4:
-        slow, _ = beta_at(2.0 / d)
-        f.numbers["bias_slow"] = slow
-        f.numbers["alpha_slow"] = 2.0 / d
-    significant = z > _Z_DRIFT
-    if significant and (abs(beta) > tol or
-                        (slow is not None and abs(slow) > _GAP_REL * abs(f.value) + _GAP_ABS)):
-        rising = beta < 0  # the part means lie below the value: it rises with n
-        f.flag("not_converged",
-               f"not converged: the estimate moves with sample size (on {max(rungs_run)} "
-               f"disjoint parts it averages {means[max(rungs_run)]:.4g} against "
-               f"{f.value:.4g} nats on all rows, {z:.1f} standard errors); its remaining "
-               f"bias cannot be extrapolated - the true value is likely "
-               f"{'above' if rising else 'below'} it")
-        if d > 10:
-            f.flag("high_dimension",
-                   f"high dimension: {d} joint dimensions for {job.n} rows; kNN-type bias "
-                   "decays too slowly here to be corrected by extrapolation")
-        f.lo = f.value - Z95 * sigma
-        f.hi = f.value + Z95 * sigma
-        far = truth_guess if slow is None else f.value - slow
-        f.widen(min(far, truth_guess), max(far, truth_guess))
-        f.one_sided(+1 if rising else -1)
-        return
-    # converged enough: the hull of the value and its extrapolation, plus noise
-    lo = min(f.value, truth_guess) - Z95 * sigma
-    hi = max(f.value, truth_guess) + Z95 * sigma
-    f.lo = lo if f.lo is None else min(f.lo, lo)
-    f.hi = hi if f.hi is None else max(f.hi, hi)
+    tol = _GAP_REL * abs(value) + _GAP_ABS
+    codes = []
+    spread = Z95 * math.sqrt(sigma ** 2 + se_slow ** 2)
+    rising = slow < 0  # part means below the value: it rises with n, truth above
+    if z > _Z_DRIFT and abs(slow) > tol:
+        codes.append("not_converged")
+    if spread > tol + Z95 * sigma:
+        codes.append("high_dimension")
+    guesses = (value, value - beta, value - slow)
+    lo, hi = min(guesses) - spread, max(guesses) + spread
+    if codes:  # the extrapolation is not trusted: open the interval on the drift's side
+        if rising:
+            hi = None
+        else:
+            lo = None
+    return {"lo": lo, "hi": hi, "codes": codes, "drift": float(diffs[-1]),
+            "bias_half": beta, "bias_half_se": se_beta, "drift_z": z,
+            "bias_slow": slow, "bias_slow_se": se_slow, "alpha_slow": alpha_slow}
+
+
+def _ladder_sentence(code, value, means, rungs, verdict, job) -> str:
+    g = max(rungs)
+    rising = verdict["bias_slow"] < 0
+    if code == "not_converged":
+        return (f"not converged: the estimate moves with sample size (on {g} disjoint parts "
+                f"it averages {means[g]:.4g} against {value:.4g} nats on all rows, "
+                f"{verdict['drift_z']:.1f} standard errors); its remaining bias cannot be "
+                f"extrapolated reliably - the true value is likely "
+                f"{'above' if rising else 'below'} it")
+    return (f"high dimension: {job.joint_dim()} joint dimensions for {job.n} rows; the bias "
+            f"of a kNN-type estimate decays too slowly here (like n^-{verdict['alpha_slow']:.2g}) "
+            "for the subsampling check to bound it - reduce the dimension (e.g. -e compressed) "
+            "or give many more rows")
 
 
 def _k_vs_2k(job: _Job, f: _Findings) -> None:
@@ -397,6 +425,51 @@ def _k_vs_2k(job: _Job, f: _Findings) -> None:
             f.flag("k_sensitive",
                    f"k-sensitive: with k={2 * k} the estimate is {v2:.4g} against "
                    f"{f.value:.4g} nats with k={k}; the neighbour-count bias is not small")
+
+
+def _heavy_margins(job: _Job) -> tuple[float, float]:
+    """Largest |skewness| and excess kurtosis over the continuous columns."""
+    from scipy.stats import kurtosis, skew
+
+    skews, kurts = [0.0], [0.0]
+    for v, a in job.arrays.items():
+        if job.discrete.get(v):
+            continue
+        skews.append(float(np.max(np.abs(skew(a, axis=0)))))
+        kurts.append(float(np.max(kurtosis(a, axis=0))))
+    return max(skews), max(kurts)
+
+
+def _rank_invariance(job: _Job, f: _Findings, *, always: bool) -> None:
+    """MI is unchanged by monotone maps of each column: compare with the estimate
+    on normal scores when the margins are skewed or heavy-tailed (or always, full).
+
+    Heavy tails slow kNN estimators down (most points crowd in the centre after
+    standardising); the normal-score estimate converges much faster there.
+    """
+    sk, ku = _heavy_margins(job)
+    f.numbers.update(max_abs_skewness=sk, max_excess_kurtosis=ku)
+    if not always and sk < 1.0 and ku < 3.0:
+        return
+    gauss = {v: (a if job.discrete.get(v) else _rank_gauss(a)) for v, a in job.arrays.items()}
+    try:
+        v_rank = job.run(gauss, (4,))
+    except InfocliError:
+        return
+    f.numbers["value_rank"] = v_rank
+    sigma = f.noise or 0.0
+    diff = f.value - v_rank
+    if abs(diff) <= 2 * math.sqrt(2) * sigma:
+        return
+    spread = Z95 * sigma
+    f.widen(v_rank - spread if f.lo is not None else None,
+            v_rank + spread if f.hi is not None else None)
+    if abs(diff) > _GAP_REL * abs(f.value) + _GAP_ABS:
+        f.flag("rank_sensitive",
+               f"not invariant: on normal scores of each column (a monotone map, which leaves "
+               f"MI unchanged) the estimate is {v_rank:.4g} against {f.value:.4g} nats; "
+               "skewed or heavy-tailed margins bias it - use transform=rank (copula) or "
+               "rank-transform the columns first")
 
 
 # --------------------------------------------------------------------------- gaussian
@@ -441,20 +514,31 @@ def _mardia_kurtosis(blocks: list[np.ndarray], labels: np.ndarray | None) -> tup
 def _non_gaussian(job: _Job, f: _Findings) -> None:
     cont = [v for v in job.arrays if not job.discrete.get(v)]
     labels = next((job.arrays[v] for v in job.arrays if job.discrete.get(v)), None)
-    gauss = {v: (_rank_gauss(a) if v in cont else a) for v, a in job.arrays.items()}
-    excess, zk = _mardia_kurtosis([gauss[v] for v in cont], labels)
-    f.numbers.update(copula_kurtosis_excess=excess, copula_kurtosis_z=zk)
-    try:
-        v_cop = job.run(gauss, (3,), {**job.params, "jackknife_groups": 2})
-    except InfocliError:
-        v_cop = None
-    f.numbers["value_copula"] = v_cop
+    v_cop = None
+    if "entropy" in job.measure:
+        # entropies are not rank-invariant: test the data as they are
+        excess, zk = _mardia_kurtosis([job.arrays[v] for v in cont], labels)
+        sk = _heavy_margins(job)[0]
+        f.numbers.update(kurtosis_excess=excess, kurtosis_z=zk, max_abs_skewness=sk)
+    else:
+        gauss = {v: (_rank_gauss(a) if v in cont else a) for v, a in job.arrays.items()}
+        excess, zk = _mardia_kurtosis([gauss[v] for v in cont], labels)
+        sk = 0.0
+        f.numbers.update(copula_kurtosis_excess=excess, copula_kurtosis_z=zk)
+        try:
+            v_cop = job.run(gauss, (3,), {**job.params, "jackknife_groups": 2})
+        except InfocliError:
+            v_cop = None
+        f.numbers["value_copula"] = v_cop
     sigma = f.noise or 0.0
     tol = _GAP_REL * abs(f.value) + _GAP_ABS
     reasons = []
     if abs(zk) > 4 and abs(excess) > 0.05:
-        reasons.append(f"the rank-Gaussianised data have a multivariate kurtosis "
-                       f"{100 * excess:+.0f} % off the Gaussian one ({zk:.0f} standard errors)")
+        reasons.append(f"the {'data' if v_cop is None else 'rank-Gaussianised data'} have a "
+                       f"multivariate kurtosis {100 * excess:+.0f} % off the Gaussian one "
+                       f"({zk:.0f} standard errors)")
+    if sk * math.sqrt(job.n / 6) > 4 and sk > 0.3:
+        reasons.append(f"a column has skewness {sk:.2f}")
     if v_cop is not None and abs(v_cop - f.value) > max(3 * math.sqrt(2) * sigma, tol):
         reasons.append(f"on rank-Gaussianised margins the plug-in gives {v_cop:.4g} against "
                        f"{f.value:.4g} nats")

@@ -44,6 +44,10 @@ PerSample = Annotated[Optional[str], typer.Option(
     "--per-sample", help="Write per-row log-densities (pointwise MI for mi) to OUT.npy; "
     "NaN on rows used for fitting (-e knife).")]
 
+Check = Annotated[Optional[str], typer.Option(
+    "--check", help="Reliability check: off, fast (default; kNN and gaussian: at most ~5x "
+    "one estimate) or full (more subsamples, k vs 2k, subsamples for fitted estimators). "
+    "Gives the interval and the reliable verdict.")]
 
 
 @contextlib.contextmanager

@@ -8,7 +8,7 @@ import typer
 
 from ..errors import ParameterError
 from ._app import app
-from ._common import (Device, DiscreteGiven, DiscreteY, Estimator, Given, GivenCols, Json,
+from ._common import (Check, Device, DiscreteGiven, DiscreteY, Estimator, Given, GivenCols, Json,
                       Model, Output, ParamOpt, PerSample, Quiet, SaveModel, Seed, Traceback,
                       Unit, XCols, YCols, _check_output, _check_unit, _emit, _errors, _Inputs,
                       _model_options, _params, _progress, _save_npy)
@@ -36,6 +36,7 @@ def entropy(
     spectrum: Annotated[Optional[str], typer.Option(
         "--spectrum", help="With -e dse: also save the eigenvalues used to this .npy file "
         "(written only on success).")] = None,
+    check: Check = None,
 ) -> None:
     """Differential entropy H(X); with --given, conditional entropy H(X|Z)."""
     with _errors(traceback):
@@ -64,12 +65,12 @@ def entropy(
             if spectrum is not None:
                 result, eigenvalues = api.dse_spectrum(
                     x, unit=unit, seed=seed, device=device, progress=progress, names=names,
-                    **params)
+                    check=check, **params)
             else:
                 result = api.entropy(x, given=z, estimator=est,
                                      discrete_given=True if discrete_given else None, unit=unit,
                                      seed=seed, device=device, params=params, progress=progress,
-                                     names=names)
+                                     names=names, check=check)
         if spectrum is not None:
             _save_npy(spectrum, eigenvalues)
         _emit(result, json_, output)
@@ -97,6 +98,7 @@ def mi(
     model: Model = None,
     per_sample: PerSample = None,
     traceback: Traceback = False,
+    check: Check = None,
 ) -> None:
     """Mutual information I(X;Y)."""
     with _errors(traceback):
@@ -117,7 +119,7 @@ def mi(
             result = api.mutual_information(
                 x, y, estimator=est, discrete_y=True if discrete_y else None,
                 permutations=permutations, unit=unit, seed=seed, device=device, params=params,
-                progress=progress, names=names)
+                progress=progress, names=names, check=check)
         _emit(result, json_, output)
 
 
@@ -140,6 +142,7 @@ def cmi(
     output: Output = None,
     quiet: Quiet = False,
     traceback: Traceback = False,
+    check: Check = None,
 ) -> None:
     """Conditional mutual information I(X;Y|Z)."""
     with _errors(traceback):
@@ -164,7 +167,7 @@ def cmi(
             result = api.conditional_mutual_information(
                 x, y, z, estimator=est, discrete_given=True if discrete_given else None,
                 unit=unit, seed=seed, device=device, params=params, progress=progress,
-                names=names)
+                names=names, check=check)
         _emit(result, json_, output)
 
 
