@@ -50,6 +50,11 @@ Check = Annotated[Optional[str], typer.Option(
     "Gives the interval and the reliable verdict.")]
 
 
+def _check_kw(check: str | None) -> dict[str, Any]:
+    """``check=`` for the library call, only when --check was given."""
+    return {} if check is None else {"check": check}
+
+
 @contextlib.contextmanager
 def _errors(show_traceback: bool) -> Iterator[None]:
     try:

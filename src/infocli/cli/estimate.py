@@ -8,10 +8,11 @@ import typer
 
 from ..errors import ParameterError
 from ._app import app
-from ._common import (Check, Device, DiscreteGiven, DiscreteY, Estimator, Given, GivenCols, Json,
+from ._common import (Device, DiscreteGiven, DiscreteY, Estimator, Given, GivenCols, Json,
                       Model, Output, ParamOpt, PerSample, Quiet, SaveModel, Seed, Traceback,
                       Unit, XCols, YCols, _check_output, _check_unit, _emit, _errors, _Inputs,
                       _model_options, _params, _progress, _save_npy)
+from ._common import Check, _check_kw
 
 
 @app.command()
@@ -65,12 +66,12 @@ def entropy(
             if spectrum is not None:
                 result, eigenvalues = api.dse_spectrum(
                     x, unit=unit, seed=seed, device=device, progress=progress, names=names,
-                    check=check, **params)
+                    **_check_kw(check), **params)
             else:
                 result = api.entropy(x, given=z, estimator=est,
                                      discrete_given=True if discrete_given else None, unit=unit,
                                      seed=seed, device=device, params=params, progress=progress,
-                                     names=names, check=check)
+                                     names=names, **_check_kw(check))
         if spectrum is not None:
             _save_npy(spectrum, eigenvalues)
         _emit(result, json_, output)
@@ -119,7 +120,7 @@ def mi(
             result = api.mutual_information(
                 x, y, estimator=est, discrete_y=True if discrete_y else None,
                 permutations=permutations, unit=unit, seed=seed, device=device, params=params,
-                progress=progress, names=names, check=check)
+                progress=progress, names=names, **_check_kw(check))
         _emit(result, json_, output)
 
 
@@ -167,7 +168,7 @@ def cmi(
             result = api.conditional_mutual_information(
                 x, y, z, estimator=est, discrete_given=True if discrete_given else None,
                 unit=unit, seed=seed, device=device, params=params, progress=progress,
-                names=names, check=check)
+                names=names, **_check_kw(check))
         _emit(result, json_, output)
 
 
