@@ -11,8 +11,8 @@ record with
 * ``reliable`` - False whenever a diagnostic says the value may be off by more
   than that interval; each reason is a sentence in ``warnings`` and a code in
   ``details["diagnostics"]``;
-* ``stderr`` - still the noise part, but with the subsampling ladder it is the
-  larger of the estimator's own standard error and the ladder's (kNN
+* ``stderr`` - still the noise part, but with the subsampling ladder it is
+  raised toward the ladder's noise estimate when that is larger (kNN
   per-sample terms are not independent: their stderr is 15-35 % too small);
   the estimator's own value stays in ``details["stderr_estimator"]``;
 * ``details["check"]`` (the level that ran), ``details["diagnostics"]`` (codes)
@@ -89,9 +89,10 @@ _TAG = 0x7472  # "tr": sub-seeds of the check, apart from every other stream
 _NEURAL = ("mine", "nwj", "infonce", "smile", "js")
 _KNN = ("kl", "ksg")
 #: drift significance (in standard errors) and size (relative, absolute nats)
-_Z_DRIFT = 3.0
+_Z_DRIFT = 2.5
 _REL_TOL, _ABS_TOL = 0.05, 0.01
 _GAP_REL, _GAP_ABS = 0.10, 0.02
+_PRIOR_DOF = 6  # pseudo degrees of freedom of the estimator's own stderr
 
 
 def resolve_level(check: str | None) -> str:
@@ -252,26 +253,29 @@ def _dispatch(job: _Job, f: _Findings, level: str, progress) -> None:
         _non_gaussian(job, f)
         if full:
             _ladder(job, f, tuple(range(2, 9)), min_rows=max(50, 5 * job.joint_dim()),
-                    required=False, progress=progress)
+                    required=False, progress=progress, rate_dim=1)
     elif name in _NEURAL:
         _neural_flags(job, f)
         if full:
-            _ladder(job, f, (2, 3), min_rows=500, required=False, progress=progress)
+            _ladder(job, f, (2, 3), min_rows=500, required=False, progress=progress, rate_dim=1)
     elif name == "knife":
         _knife_flags(job, f)
         if full:
-            _ladder(job, f, (2, 3), min_rows=200, required=False, progress=progress)
+            _ladder(job, f, (2, 3), min_rows=200, required=False, progress=progress, rate_dim=1)
     elif name == "compressed":
         _compressed_flags(job, f)
         cheap = all(job.params.get(s) in ("pca", "none") for s in ("x_compressor", "y_compressor"))
         if full or cheap:
-            _ladder(job, f, tuple(range(2, 5)), min_rows=max(50, 10 * (job.params.get("k", 5) + 1)),
-                    required=False, progress=progress)
+            codes = job.params.get("x_dim", 2) + (1 if job.discrete.get("y")
+                                                   else job.params.get("y_dim", 2))
+            _ladder(job, f, tuple(range(2, 5)),
+                    min_rows=max(50, 10 * (job.params.get("k", 5) + 1)), required=False,
+                    progress=progress, rate_dim=codes)
     elif name in ("dse", "dsmi"):
         # spectral statistics of the sample itself: only their bounds apply
-        f.notes.append(f"{name}: the reliability check covers its bounds only (the value is a "
-                       "property of the sample and of sigma, not an estimate of a population "
-                       "quantity with a known bias)")
+        f.numbers["scope"] = ("bounds only: the value is a property of the sample and of "
+                              "sigma, not an estimate of a population quantity with a known "
+                              "bias")
     else:  # an estimator the check does not know: the generic ladder
         _ladder(job, f, (2, 3, 4) if full else (2,), min_rows=50, required=True,
                 progress=progress, first=True)
@@ -286,8 +290,15 @@ def _parts(n: int, gamma: int, seed: int) -> list[np.ndarray]:
 
 
 def _ladder(job: _Job, f: _Findings, rungs: tuple[int, ...], *, min_rows: int,
-            required: bool, progress, first: bool = False) -> None:
-    """Re-estimate on gamma disjoint parts; pool the noise, fit the drift."""
+            required: bool, progress, first: bool = False, rate_dim: int | None = None) -> None:
+    """Re-estimate on gamma disjoint parts; pool the noise, fit the drift.
+
+    ``rate_dim``: the dimension behind the slow bias rate n^(-2/d) (default:
+    the joint dimension, right for kNN); 1 for estimators with a parametric
+    rate (then alpha_slow = 1/2).
+    """
+    sub_params = ({**job.params, "jackknife_groups": 2} if "jackknife_groups" in job.params
+                  else None)  # only the value of each part is needed
     n = job.n
     usable = [g for g in rungs if n // g >= min_rows]
     if len(usable) < len(rungs):
@@ -301,7 +312,7 @@ def _ladder(job: _Job, f: _Findings, rungs: tuple[int, ...], *, min_rows: int,
     done = 0
     for g in usable:
         try:
-            vals = [job.run({k: a[rows] for k, a in job.arrays.items()}, (1, g, j))
+            vals = [job.run({k: a[rows] for k, a in job.arrays.items()}, (1, g, j), sub_params)
                     for j, rows in enumerate(_parts(n, g, job.seed))]
         except InfocliError:
             break  # a part too small for the estimator (classes, k): stop climbing
@@ -326,13 +337,17 @@ def _ladder(job: _Job, f: _Findings, rungs: tuple[int, ...], *, min_rows: int,
     pooled = sum((g - 1) * spreads[g] / g for g in rungs_run) / dof
     noise = math.sqrt(max(pooled, 0.0))
     f.numbers["stderr_subsample"] = noise
-    if f.noise is None or noise > f.noise:
+    if f.noise is None:
         f.noise = noise
+    elif noise > f.noise:
+        # the part spread has few degrees of freedom: shrink it toward the estimator's
+        # own stderr (weight of 6 pseudo-dof), never below that stderr
+        f.noise = math.sqrt((dof * noise ** 2 + _PRIOR_DOF * f.noise ** 2) / (dof + _PRIOR_DOF))
     sigma = f.noise
     f.numbers["stderr_noise"] = sigma
 
     verdict = ladder_verdict(f.value, [means[g] for g in rungs_run], rungs_run, sigma,
-                             job.joint_dim())
+                             job.joint_dim() if rate_dim is None else rate_dim)
     f.numbers.update({k: v for k, v in verdict.items() if k not in ("lo", "hi", "codes")})
     for code in verdict["codes"]:
         f.flag(code, _ladder_sentence(code, f.value, means, rungs_run, verdict, job))
@@ -373,7 +388,7 @@ def ladder_verdict(value: float, means: list[float], rungs: list[int], sigma: fl
     codes = []
     spread = Z95 * math.sqrt(sigma ** 2 + se_slow ** 2)
     rising = slow < 0  # part means below the value: it rises with n, truth above
-    if z > _Z_DRIFT and abs(slow) > tol:
+    if z > _Z_DRIFT and abs(slow) > _REL_TOL * abs(value) + _ABS_TOL:
         codes.append("not_converged")
     if spread > tol + Z95 * sigma:
         codes.append("high_dimension")
