@@ -56,6 +56,18 @@ def test_entropy_interval_contains_the_truth(rng, estimator):
     assert _inside(truth, est.interval) and None not in est.interval
 
 
+def test_unconverged_ksg_is_unreliable():
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((1000, 5))
+    y = 0.8 * x + 0.6 * rng.standard_normal((1000, 5))
+    truth = -2.5 * math.log(1 - 0.64)  # 2.55 nats; KSG gives about 1.8 at n = 1000
+    est = infocli.mutual_information(x, y, seed=0)
+    assert est.value < 0.8 * truth
+    assert est.reliable is False and "not_converged" in est.details["diagnostics"]
+    assert est.interval[1] is None and _inside(truth, est.interval)
+
+
+@pytest.mark.slow  # brute-force Chebyshev distances in 50 dimensions
 def test_unconverged_high_dimensional_ksg_is_unreliable():
     x, y, truth = _sparse_25x25(2000, 0)
     est = infocli.mutual_information(x, y, estimator="ksg", seed=0)
@@ -66,6 +78,19 @@ def test_unconverged_high_dimensional_ksg_is_unreliable():
     lo, hi = est.interval
     assert hi is None and lo <= est.value  # "at least lo": the truth is above
     assert _inside(truth, est.interval)
+
+
+def test_normal_scores_and_moments_match_scipy():
+    from scipy.special import ndtri
+    from scipy.stats import kurtosis, rankdata, skew
+
+    a = np.random.default_rng(0).integers(0, 5, (200, 3)).astype(float)  # many ties
+    np.testing.assert_allclose(diagnostics._rank_gauss(a),
+                               ndtri((rankdata(a, axis=0) - 0.5) / 200), rtol=1e-12)
+    b = np.random.default_rng(1).standard_t(3, (500, 2))
+    g1, g2 = diagnostics._skew_kurtosis(b)
+    np.testing.assert_allclose(g1, skew(b, axis=0), rtol=1e-10)
+    np.testing.assert_allclose(g2, kurtosis(b, axis=0), rtol=1e-10)
 
 
 # --------------------------------------------------------------------------- impossible values
