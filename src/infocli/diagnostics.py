@@ -80,7 +80,8 @@ import numpy as np
 
 from .errors import InfocliError, ParameterError
 
-__all__ = ["LEVELS", "DEFAULT_LEVEL", "resolve_level", "assess"]
+__all__ = ["DEFAULT_LEVEL", "LEVELS", "assess", "ladder_verdict", "mi_bound_findings",
+           "resolve_level"]
 
 #: Check levels, cheapest first.
 LEVELS = ("off", "fast", "full")
@@ -305,11 +306,10 @@ def _ladder(job: _Job, f: _Findings, rungs: tuple[int, ...], *, min_rows: int,
                   else None)  # only the value of each part is needed
     n = job.n
     usable = [g for g in rungs if n // g >= min_rows]
-    if len(usable) < len(rungs):
-        if usable:
-            f.notes.append(f"reliability check: {n} rows allow subsamples of at least "
-                           f"{min_rows} rows only up to {max(usable)} parts (asked "
-                           f"{max(rungs)}); fewer parts were used")
+    if usable and len(usable) < len(rungs):
+        f.notes.append(f"reliability check: {n} rows allow subsamples of at least "
+                       f"{min_rows} rows only up to {max(usable)} parts (asked "
+                       f"{max(rungs)}); fewer parts were used")
     means: dict[int, float] = {1: f.value}
     spreads: dict[int, float] = {}
     total = sum(usable)
@@ -716,13 +716,14 @@ def mi_bound_findings(value: float, stderr: float | None,
     sigma = stderr or 0.0
     out = []
     if value < -Z95 * sigma - 0.01:
-        out.append(("impossible_value", f"impossible value: {value:.4g} nats is negative beyond "
-                                        f"its noise (stderr {sigma:.2g})"))
+        out.append(("impossible_value", (f"impossible value: {value:.4g} nats is negative "
+                                         f"beyond its noise (stderr {sigma:.2g})")))
     if labels is not None:
         h_y, c = _label_entropy(labels)
         if value > h_y + Z95 * sigma + 0.01:
-            out.append(("impossible_value", f"impossible value: {value:.4g} nats exceeds the "
-                                            f"entropy of the {c} labels, H(Y) = {h_y:.4g} nats"))
+            out.append(("impossible_value", (f"impossible value: {value:.4g} nats exceeds the "
+                                             f"entropy of the {c} labels, H(Y) = {h_y:.4g} "
+                                             "nats")))
     return out
 
 
