@@ -387,7 +387,7 @@ def test_table_output_and_output_file(runner, recorder, data, tmp_path):
                  "--permutations", "3")
     assert res.exit_code == 0, res.output
     assert "I(X;Y) - ksg" in res.stdout
-    assert re.search(r"estimate\s+│\s+0\.5 ± 0\.01 nats", res.stdout)
+    assert re.search(r"estimate\s+│\s+0\.500 ± 0\.010 nats", res.stdout)
     assert re.search(r"p-value\s+│\s+0\.25 \(3 permutations\)", res.stdout)
     assert re.search(r"samples\s+│\s+400\b", res.stdout)
     assert "warning: something to know" in res.stdout
@@ -408,7 +408,7 @@ def test_table_names_the_measure(runner, recorder, data, command, extra, measure
     res = invoke(runner, command, d / "x.npy", *extra)
     assert res.exit_code == 0, res.output
     assert res.stdout.startswith(measure + " ")
-    assert re.search(r"estimate\s+│\s+0\.5 ± 0\.01 nats", res.stdout)
+    assert re.search(r"estimate\s+│\s+0\.500 ± 0\.010 nats", res.stdout)
 
 
 class _TTYStream:
@@ -687,7 +687,8 @@ def test_stdin_npy_bytes(data):
 # --------------------------------------------------------------------------- JSON record
 
 RECORD_KEYS = {"measure", "estimator", "value", "unit", "stderr", "n_samples", "dims", "params",
-               "device", "seconds", "version", "warnings", "p_value", "details"}
+               "device", "seconds", "version", "warnings", "p_value", "details", "interval",
+               "reliable"}
 
 
 def test_json_record_subprocess_with_permutations(data, tmp_path):

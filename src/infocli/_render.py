@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from rich.console import Console
 from rich.table import Table
 
@@ -17,16 +19,52 @@ def _fmt(v: float) -> str:
     return f"{v:.6g}"
 
 
+def _decimals(scale: float | None) -> int | None:
+    """Decimals that show ``scale`` (an error bar) with two significant digits."""
+    if scale is None or not math.isfinite(scale) or scale <= 0:
+        return None
+    return max(0, 1 - math.floor(math.log10(scale)))
+
+
+def _rounded(v: float, decimals: int | None) -> str:
+    return _fmt(v) if decimals is None else f"{v:.{decimals}f}"
+
+
+def _interval_text(result) -> str | None:
+    if result.interval is None:
+        return None
+    lo, hi = result.interval
+    if lo is None and hi is None:
+        return "unknown"
+    if lo is not None and hi is not None:
+        half = (hi - lo) / 2
+        d = None if half <= 0 else max(0, -math.floor(math.log10(half)))
+        return f"[{_rounded(lo, d)}, {_rounded(hi, d)}]"
+    bound = lo if lo is not None else hi
+    d = _decimals(result.stderr)
+    return (f"at least {_rounded(bound, d)}" if hi is None else f"at most {_rounded(bound, d)}")
+
+
 def render_estimate(result, console: Console | None = None) -> None:
     console = console or Console()
     table = Table(title=f"{_MEASURE[result.measure]} - {result.estimator}", show_header=False,
                   title_justify="left")
     table.add_column(style="bold")
     table.add_column()
-    value = _fmt(result.value)
+    d = _decimals(result.stderr)
+    value = _rounded(result.value, d)
     if result.stderr is not None:
-        value += f" ± {_fmt(result.stderr)}"
+        value += f" ± {_rounded(result.stderr, d)}"
     table.add_row("estimate", f"{value} {result.unit}")
+    interval = _interval_text(result)
+    if interval is not None:
+        table.add_row("95% interval", f"{interval} {result.unit}" if interval != "unknown"
+                      else interval)
+    if result.reliable is not None:
+        codes = result.details.get("diagnostics") or []
+        table.add_row("verdict", "[bold green]reliable[/bold green]" if result.reliable else
+                      "[bold red]UNRELIABLE[/bold red]" + (f" ({', '.join(codes)})" if codes
+                                                           else ""))
     if result.p_value is not None:
         table.add_row("p-value", f"{result.p_value:.4g} ({result.details.get('permutations')} "
                       "permutations)")
@@ -37,6 +75,8 @@ def render_estimate(result, console: Console | None = None) -> None:
     table.add_row("time", f"{result.seconds:.3f} s")
     if result.stderr is not None and result.details.get("stderr_method"):
         table.add_row("stderr", str(result.details["stderr_method"]))
+    if result.details.get("check"):
+        table.add_row("check", str(result.details["check"]))
     console.print(table)
     for w in result.warnings:
         console.print(f"[yellow]warning:[/yellow] {w}", highlight=False, markup=True)

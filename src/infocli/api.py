@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from . import registry
+from . import diagnostics, registry
 from ._device import check_device
 from ._validation import (as_continuous, as_labels, check_rows, column_names, drop_missing,
                           is_non_numeric, label_like_columns)
@@ -36,6 +36,7 @@ def entropy(
     progress: ProgressFn | None = None,
     names: dict[str, str] | None = None,
     dropna: bool = False,
+    check: str | None = None,
     **kwargs: Any,
 ) -> Estimate:
     """Differential entropy H(X), or conditional entropy H(X|Z) with ``given=z``.
@@ -63,6 +64,10 @@ def entropy(
         Drop the rows with NaN/inf (or a missing label) in any variable,
         jointly, instead of refusing them; the warnings and
         ``details["dropped_rows"]`` say how many were dropped.
+    check : {"off", "fast", "full"}, optional
+        Reliability check level (:mod:`infocli.diagnostics`): the result's
+        ``interval`` and ``reliable`` verdict. Default ``"fast"`` (kNN and
+        gaussian: at most ~5x one estimate); ``"off"`` skips it.
 
     Returns
     -------
@@ -70,10 +75,11 @@ def entropy(
     """
     if given is None:
         return _estimate("entropy", estimator, {"x": x}, {}, unit, seed, device,
-                         {**(params or {}), **kwargs}, progress, names, dropna=dropna)
+                         {**(params or {}), **kwargs}, progress, names, dropna=dropna,
+                         check=check)
     return _estimate("conditional_entropy", estimator, {"x": x, "z": given},
                      {"z": discrete_given}, unit, seed, device, {**(params or {}), **kwargs},
-                     progress, names, dropna=dropna)
+                     progress, names, dropna=dropna, check=check)
 
 
 def mutual_information(
@@ -90,6 +96,7 @@ def mutual_information(
     progress: ProgressFn | None = None,
     names: dict[str, str] | None = None,
     dropna: bool = False,
+    check: str | None = None,
     **kwargs: Any,
 ) -> Estimate:
     """Mutual information I(X;Y) between vectors x and y (or labels y).
@@ -101,7 +108,7 @@ def mutual_information(
     """
     return _estimate("mutual_information", estimator, {"x": x, "y": y}, {"y": discrete_y},
                      unit, seed, device, {**(params or {}), **kwargs}, progress, names,
-                     permutations=permutations, dropna=dropna)
+                     permutations=permutations, dropna=dropna, check=check)
 
 
 def conditional_mutual_information(
@@ -118,17 +125,21 @@ def conditional_mutual_information(
     progress: ProgressFn | None = None,
     names: dict[str, str] | None = None,
     dropna: bool = False,
+    check: str | None = None,
     **kwargs: Any,
 ) -> Estimate:
     """Conditional mutual information I(X;Y|Z); ``z`` may be class labels."""
     return _estimate("conditional_mutual_information", estimator, {"x": x, "y": y, "z": z},
                      {"z": discrete_given}, unit, seed, device,
-                     {**(params or {}), **kwargs}, progress, names, dropna=dropna)
+                     {**(params or {}), **kwargs}, progress, names, dropna=dropna,
+                     check=check)
 
 
 def _estimate(measure, estimator, raw_arrays, discrete_flags, unit, seed, device, params,
-              progress, names, permutations=0, artifacts=None, dropna=False) -> Estimate:
+              progress, names, permutations=0, artifacts=None, dropna=False,
+              check=None) -> Estimate:
     start = time.perf_counter()
+    check = diagnostics.resolve_level(check)
     spec = registry.get(estimator)
     impl = spec.implementation(measure)
     effective = spec.resolve_params(params)
@@ -217,6 +228,8 @@ def _estimate(measure, estimator, raw_arrays, discrete_flags, unit, seed, device
         p_value=p_value,
         details=details,
     )
+    result = diagnostics.assess(result, impl=impl, arrays=arrays, ctx=ctx, params=effective,
+                                seed=seed, check=check, progress=progress)
     return result.to(unit)
 
 
@@ -288,7 +301,8 @@ def dsmi(z: Any, y: Any, *, sigma: float | str = "auto", t: float = 1.0, repeats
 def dse_spectrum(z: Any, *, sigma: float | str = "auto", t: float = 1.0, max_n: int = 10000,
                  unit: str = "nats", seed: int = 0, device: str = "auto",
                  progress: ProgressFn | None = None, names: dict[str, str] | None = None,
-                 dropna: bool = False, **params: Any) -> tuple[Estimate, np.ndarray]:
+                 dropna: bool = False, check: str | None = None,
+                 **params: Any) -> tuple[Estimate, np.ndarray]:
     """:func:`dse` and the eigenvalues it used (ascending, float64), for plotting.
 
     The eigenvalues are those of K on the points actually decomposed (the seeded
@@ -300,7 +314,7 @@ def dse_spectrum(z: Any, *, sigma: float | str = "auto", t: float = 1.0, max_n: 
     kept: dict[str, Any] = {}
     est = _estimate("entropy", "dse", {"x": z}, {}, unit, seed, device,
                     {**params, "sigma": str(sigma), "t": t, "max_n": max_n, "approx": False},
-                    progress, names, artifacts=kept, dropna=dropna)
+                    progress, names, artifacts=kept, dropna=dropna, check=check)
     return est, kept["eigenvalues"]
 
 

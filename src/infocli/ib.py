@@ -24,6 +24,7 @@ import numpy as np
 
 from ._validation import as_continuous, as_labels, check_rows
 from .errors import InputError, ParameterError
+from .diagnostics import mi_bound_findings
 from .estimators._common import Context, ProgressFn
 from .estimators._compress import fit_compressor
 from .estimators.compressed import mi_of_codes
@@ -177,6 +178,9 @@ def information_plane(
                                 "errors below zero; the kNN estimate is unreliable here "
                                 "(clustered or near-discrete codes) - try another t_dim, "
                                 "compressor or inner estimator")
+        for _, sentence in mi_bound_findings(i_ty.value, i_ty.stderr, labels):
+            if "exceeds" in sentence:  # the negative case is said just above
+                warnings.append(f"{label}: I(T;Y) unreliable, {sentence}")
         raw.append((epoch, layer, i_xt, i_ty, {"compressor": ct.kind, **ct.quality}))
         if progress is not None:
             progress("information plane", i + 1, len(keys))

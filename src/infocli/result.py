@@ -47,8 +47,10 @@ class Estimate:
     unit : str
         ``nats`` or ``bits``.
     stderr : float or None
-        Standard error of ``value`` in ``unit``; how it is obtained is stated in
-        ``details["stderr_method"]``.
+        Standard error of ``value`` in ``unit``: the *noise* part only (how the
+        value would scatter over fresh samples of the same size); how it is
+        obtained is stated in ``details["stderr_method"]``. It says nothing
+        about bias: see ``interval``.
     n_samples : int
         Number of rows used.
     dims : dict
@@ -67,7 +69,18 @@ class Estimate:
         Permutation p-value (MI only, when permutations were requested).
     details : dict
         Estimator-specific extras (stderr method, tie handling, null
-        distribution summary, ...). JSON-serialisable.
+        distribution summary, ...). JSON-serialisable. ``details["check"]``
+        names the reliability check level that ran and
+        ``details["diagnostics"]`` lists the codes of its findings.
+    interval : (float or None, float or None) or None
+        A 95 % interval ``(lo, hi)`` for the *true* quantity, in ``unit``: the
+        noise plus every bias component the reliability check could assess
+        (:mod:`infocli.diagnostics`). ``hi`` is None for "at least lo", ``lo``
+        None for "at most hi". None when no check ran (``check="off"``).
+    reliable : bool or None
+        False whenever a diagnostic says the value may be off by more than
+        its interval (each reason is a sentence in ``warnings`` and a code in
+        ``details["diagnostics"]``); None when no check ran.
     """
 
     measure: str
@@ -84,6 +97,8 @@ class Estimate:
     warnings: tuple[str, ...] = ()
     p_value: float | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    interval: tuple[float | None, float | None] | None = None
+    reliable: bool | None = None
 
     def to(self, unit: str) -> Estimate:
         """The same estimate expressed in ``unit`` (``nats`` or ``bits``)."""
@@ -95,10 +110,13 @@ class Estimate:
         for key in ("null_mean", "null_std"):
             if key in details and details[key] is not None:
                 details[key] = _convert(details[key], self.unit, unit)
+        interval = None if self.interval is None else tuple(
+            _convert(b, self.unit, unit) for b in self.interval)
         return replace(
             self,
             value=_convert(self.value, self.unit, unit),
             stderr=_convert(self.stderr, self.unit, unit),
+            interval=interval,
             unit=unit,
             details=details,
         )
@@ -107,6 +125,7 @@ class Estimate:
         """A JSON-ready dict (the schema documented in the README)."""
         d = asdict(self)
         d["warnings"] = list(self.warnings)
+        d["interval"] = None if self.interval is None else list(self.interval)
         return d
 
     def to_json(self, indent: int | None = 2) -> str:

@@ -139,6 +139,17 @@ def _output_format(fmt: str | None, as_json: bool, value_only: bool) -> str:
     return formats.pop() if formats else "table"
 
 
+Check = Annotated[Optional[str], typer.Option(
+    "--check", help="Reliability check: off, fast (default; kNN and gaussian: at most ~5x "
+    "one estimate) or full (more subsamples, k vs 2k, subsamples for fitted estimators). "
+    "Gives the interval and the reliable verdict.")]
+
+
+def _check_kw(check: str | None) -> dict[str, Any]:
+    """``check=`` for the library call, only when --check was given."""
+    return {} if check is None else {"check": check}
+
+
 @contextlib.contextmanager
 def _errors(show_traceback: bool, command: str | None = None) -> Iterator[None]:
     """Turn infocli's errors into one line on stderr and the documented exit code;

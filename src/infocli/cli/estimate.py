@@ -8,11 +8,11 @@ import typer
 
 from ..errors import ParameterError
 from ._app import command
-from ._common import (Device, DiscreteGiven, DiscreteY, DropNa, Estimator, Format, Given,
+from ._common import (Check, Device, DiscreteGiven, DiscreteY, DropNa, Estimator, Format, Given,
                       GivenCols, Json, Model, NoHeader, Output, ParamOpt, PerSample, Quiet,
                       SaveModel, Seed, Traceback, Unit, Value, XCols, YCols, _check_output,
                       _check_unit, _emit, _errors, _Inputs, _model_options, _output_format,
-                      _params, _progress, _save_npy)
+                      _params, _progress, _save_npy, _check_kw)
 
 _ENTROPY_EXAMPLES = """Examples:
 
@@ -66,6 +66,7 @@ def entropy(
     value: Value = False,
     no_header: NoHeader = False,
     dropna: DropNa = False,
+    check: Check = None,
 ) -> None:
     """Differential entropy H(X); with --given, conditional entropy H(X|Z).
 
@@ -99,12 +100,13 @@ def entropy(
             if spectrum is not None:
                 result, eigenvalues = api.dse_spectrum(
                     x, unit=unit, seed=seed, device=device, progress=progress, names=names,
-                    **({"dropna": True} if dropna else {}), **params)
+                    **({"dropna": True} if dropna else {}), **_check_kw(check), **params)
             else:
                 result = api.entropy(x, given=z, estimator=est,
                                      discrete_given=True if discrete_given else None, unit=unit,
                                      seed=seed, device=device, params=params, progress=progress,
-                                     names=names, **({"dropna": True} if dropna else {}))
+                                     names=names, **({"dropna": True} if dropna else {}),
+                **_check_kw(check))
         if spectrum is not None:
             _save_npy(spectrum, eigenvalues)
         _emit(result, json_, output, fmt=out_format, header=not no_header, quiet=quiet,
@@ -138,6 +140,7 @@ def mi(
     value: Value = False,
     no_header: NoHeader = False,
     dropna: DropNa = False,
+    check: Check = None,
 ) -> None:
     """Mutual information I(X;Y) between X and Y (Y may be class labels).
 
@@ -164,7 +167,8 @@ def mi(
             result = api.mutual_information(
                 x, y, estimator=est, discrete_y=True if discrete_y else None,
                 permutations=permutations, unit=unit, seed=seed, device=device, params=params,
-                progress=progress, names=names, **({"dropna": True} if dropna else {}))
+                progress=progress, names=names, **({"dropna": True} if dropna else {}),
+                **_check_kw(check))
         _emit(result, json_, output, fmt=out_format, header=not no_header, quiet=quiet,
               command="mi")
 
@@ -192,6 +196,7 @@ def cmi(
     value: Value = False,
     no_header: NoHeader = False,
     dropna: DropNa = False,
+    check: Check = None,
 ) -> None:
     """Conditional mutual information I(X;Y|Z) (Z may be class labels).
 
@@ -221,7 +226,8 @@ def cmi(
             result = api.conditional_mutual_information(
                 x, y, z, estimator=est, discrete_given=True if discrete_given else None,
                 unit=unit, seed=seed, device=device, params=params, progress=progress,
-                names=names, **({"dropna": True} if dropna else {}))
+                names=names, **({"dropna": True} if dropna else {}),
+                **_check_kw(check))
         _emit(result, json_, output, fmt=out_format, header=not no_header, quiet=quiet,
               command="cmi")
 

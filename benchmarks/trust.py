@@ -1,0 +1,356 @@
+#!/usr/bin/env python
+"""Is infocli ever confidently wrong? The acceptance numbers of issue 13.
+
+For every estimator, over known-truth tasks x seeds, one run with the default
+reliability check (``check="fast"`` unless ``--check`` says otherwise). The same
+run gives both columns, since the check never changes ``value``:
+
+* **before** - what a user had without the check: interval = value +- 1.96
+  stderr (the estimator's own stderr, ``details["stderr_estimator"]`` when the
+  check raised it), every run taken as reliable;
+* **after**  - the result's ``interval`` and ``reliable``.
+
+Printed per estimator (before -> after):
+
+* confidently wrong: reliable and truth outside the interval, % of runs (target <= 5);
+* coverage: truth inside the interval, % of reliable runs (target >= 90);
+* false alarms: of the runs whose value is within 10 % + 0.02 nats of the
+  truth, % marked unreliable (target <= 20);
+* sharp: median half-width / |value| of reliable runs, % (target <= 15; a
+  one-sided interval has infinite half-width);
+* noise: median over tasks of (seed-to-seed SD of value) / (mean noise stderr)
+  (target 0.8-1.25).
+
+Then a speed table: kl / ksg / gaussian, default check against check=off on
+the same data (best of 2), ratio (target <= 5).
+
+Tasks: every task of ``infocli.tasks`` an estimator accepts (the bmi family
+and entropy tasks once merged), plus the built-in known-truth cases below
+(Gaussian MI at several d and rho, a 25 x 25 sparse Gaussian at n = 2000,
+Student-t, a cubic transform, labels, Gaussian entropy d = 1..64, uniform and
+Student-t entropy). ``n`` is 5000 unless a task needs another size.
+
+Usage:
+  python benchmarks/trust.py                         # all estimators (slow: neural, knife)
+  python benchmarks/trust.py -e ksg -e kl -e gaussian --seeds 5
+  python benchmarks/trust.py -e knife --seeds 2 --max-tasks 8 --runs runs.jsonl
+  python benchmarks/trust.py --speed-only
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import json
+import math
+import sys
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+from scipy import integrate, special, stats
+
+import infocli
+from infocli import api, registry
+
+Z95 = 1.959963984540054
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    measure: str
+    truth: float
+    sampler: Callable[[int, np.random.Generator], dict]
+    discrete: tuple = ()
+    n: int = 5000
+    dims: int = 2
+
+
+# --------------------------------------------------------------------------- built-in cases
+
+
+def _gauss_pairs(d: int, rho: float, extra: int = 0):
+    """x, y of d coordinate pairs with correlation rho, plus extra noise columns each."""
+    def sampler(n, rng):
+        x = rng.standard_normal((n, d + extra))
+        y = rng.standard_normal((n, d + extra))
+        y[:, :d] = rho * x[:, :d] + math.sqrt(1 - rho * rho) * y[:, :d]
+        return {"x": x, "y": y}
+    return sampler
+
+
+def _t_term(dof: float, dims: tuple[int, int]) -> float:
+    """MI of a multivariate Student-t beyond its Gaussian part (scale identity)."""
+    def g(d):
+        return (special.gammaln(dof / 2) - special.gammaln((dof + d) / 2)
+                + (dof + d) / 2 * (special.digamma((dof + d) / 2) - special.digamma(dof / 2)))
+    return float(g(dims[0]) + g(dims[1]) - g(sum(dims)))
+
+
+def _student(dof: float, rho: float, d: int = 1):
+    def sampler(n, rng):
+        xy = _gauss_pairs(d, rho)(n, rng)
+        s = np.sqrt(dof / rng.chisquare(dof, size=(n, 1)))
+        return {"x": xy["x"] * s, "y": xy["y"] * s}
+    return sampler
+
+
+def _t_entropy(dof: float) -> float:
+    return float(np.log(np.sqrt(dof) * special.beta(dof / 2, 0.5))
+                 + (dof + 1) / 2 * (special.digamma((dof + 1) / 2) - special.digamma(dof / 2)))
+
+
+def _labels_mi(mu: float) -> float:
+    """I(X;Y), Y uniform on {0,1}, X|Y ~ N(+-mu, 1): H(X) - H(X|Y) by quadrature."""
+    def f(x):
+        return 0.5 * (stats.norm.pdf(x, -mu) + stats.norm.pdf(x, mu))
+    hx = integrate.quad(lambda x: -f(x) * np.log(f(x)), -mu - 12, mu + 12, limit=200)[0]
+    return hx - 0.5 * np.log(2 * np.pi * np.e)
+
+
+def _labels(mu: float):
+    def sampler(n, rng):
+        y = rng.integers(0, 2, n)
+        return {"x": (rng.standard_normal(n) + np.where(y == 1, mu, -mu))[:, None], "y": y}
+    return sampler
+
+
+def builtin_cases() -> list[Case]:
+    cases = []
+    for d, rho in ((1, 0.5), (1, 0.9), (3, 0.6), (5, 0.8), (10, 0.5)):
+        cases.append(Case(f"gauss-{d}x{d}-{rho}", "mutual_information",
+                          -0.5 * d * math.log(1 - rho * rho), _gauss_pairs(d, rho), dims=2 * d))
+    cases.append(Case("gauss-1x1-0", "mutual_information", 0.0, _gauss_pairs(1, 0.0)))
+    cases.append(Case("sparse-25x25-n2000", "mutual_information", -math.log(1 - 0.81),
+                      _gauss_pairs(2, 0.9, extra=23), n=2000, dims=50))
+    for dof in (1, 3):
+        cases.append(Case(f"student-1x1-df{dof}", "mutual_information",
+                          _t_term(dof, (1, 1)), _student(dof, 0.0)))
+    cases.append(Case("student-2x2-df2-0.5", "mutual_information",
+                      -math.log(1 - 0.25) + _t_term(2, (2, 2)), _student(2, 0.5, 2), dims=4))
+
+    def cubic(n, rng):
+        xy = _gauss_pairs(1, 0.8)(n, rng)
+        return {"x": xy["x"] ** 3, "y": xy["y"]}
+    cases.append(Case("cubic-1x1-0.8", "mutual_information", -0.5 * math.log(1 - 0.64), cubic))
+    cases.append(Case("labels-2-mu1", "mutual_information", _labels_mi(1.0), _labels(1.0),
+                      discrete=("y",), dims=1))
+    for d in (1, 2, 4, 8, 16, 32, 64):
+        cases.append(Case(f"H-gauss-d{d}", "entropy", 0.5 * d * math.log(2 * math.pi * math.e),
+                          lambda n, rng, d=d: {"x": rng.standard_normal((n, d))}, dims=d))
+    for d in (1, 2):
+        cases.append(Case(f"H-uniform-d{d}", "entropy", 0.0,
+                          lambda n, rng, d=d: {"x": rng.uniform(size=(n, d))}, dims=d))
+    cases.append(Case("H-student-df3", "entropy", _t_entropy(3),
+                      lambda n, rng: {"x": rng.standard_t(3, size=(n, 1))}, dims=1))
+    return cases
+
+
+def registry_cases(n: int) -> list[Case]:
+    """Tasks of infocli.tasks (bmi family, entropy tasks) at n rows, when present."""
+    try:
+        from infocli import tasks
+    except ImportError:
+        return []
+    out = []
+    for t in tasks.all_tasks():
+        if t.measure not in ("mutual_information", "entropy"):
+            continue
+        size = max(n, getattr(t, "min_n", 0) or 0)
+
+        def sampler(m, rng, t=t):
+            return t.sample(m, seed=int(rng.integers(2**31)))
+        out.append(Case(f"{t.family}:{t.name}", t.measure, float(t.truth), sampler,
+                        discrete=tuple(t.discrete), n=size, dims=int(sum(t.dims.values()))))
+    return out
+
+
+# --------------------------------------------------------------------------- runs
+
+
+def run_case(case: Case, estimator: str, seed: int, check: str | None) -> dict:
+    rng = np.random.default_rng([seed, 0x62, len(case.name)])
+    data = case.sampler(case.n, rng)
+    fn = api.entropy if case.measure == "entropy" else api.mutual_information
+    kw = {"discrete_y": True} if "y" in case.discrete else {}
+    t0 = time.perf_counter()
+    try:
+        r = fn(*data.values(), estimator=estimator, seed=seed, check=check, **kw)
+    except infocli.InfocliError as exc:
+        return {"task": case.name, "estimator": estimator, "seed": seed, "error": str(exc)}
+    se0 = r.details.get("stderr_estimator", r.stderr)
+    return {"task": case.name, "estimator": estimator, "seed": seed, "truth": case.truth,
+            "value": r.value, "stderr": r.stderr, "stderr_estimator": se0,
+            "interval": r.interval, "reliable": r.reliable,
+            "codes": r.details.get("diagnostics", []), "check": r.details.get("check"),
+            "reliability": r.details.get("reliability", {}),
+            "seconds": time.perf_counter() - t0}
+
+
+def _inside(truth, lo, hi):
+    return (lo is None or truth >= lo) and (hi is None or truth <= hi)
+
+
+def _half_width(value, lo, hi):
+    if lo is None or hi is None:
+        return math.inf
+    return (hi - lo) / 2 / max(abs(value), 1e-12)
+
+
+def summarise(runs: list[dict]) -> dict:
+    ok = [r for r in runs if "error" not in r]
+    out = {"runs": len(ok), "errors": len(runs) - len(ok)}
+    if not ok:
+        return out
+    for phase in ("before", "after"):
+        wrong = cover = rel = alarms = good = 0
+        widths = []
+        for r in ok:
+            v, t = r["value"], r["truth"]
+            if phase == "before":
+                se = r["stderr_estimator"]
+                lo, hi = (v - Z95 * se, v + Z95 * se) if se is not None else (v, v)
+                reliable = True
+            else:
+                lo, hi = r["interval"] if r["interval"] is not None else (None, None)
+                reliable = bool(r["reliable"])
+            inside = _inside(t, lo, hi)
+            close = abs(v - t) <= 0.1 * abs(t) + 0.02
+            good += close
+            alarms += close and not reliable
+            if reliable:
+                rel += 1
+                cover += inside
+                wrong += not inside
+                widths.append(_half_width(v, lo, hi))
+        out[phase] = {
+            "confidently_wrong": 100 * wrong / len(ok),
+            "coverage": 100 * cover / rel if rel else float("nan"),
+            "false_alarms": 100 * alarms / good if good else float("nan"),
+            "sharp": 100 * float(np.median(widths)) if widths else float("nan"),
+            "reliable": 100 * rel / len(ok),
+        }
+    ratios_before, ratios_after = [], []
+    for task in sorted({r["task"] for r in ok}):
+        rs = [r for r in ok if r["task"] == task]
+        if len(rs) < 2:
+            continue
+        sd = float(np.std([r["value"] for r in rs], ddof=1))
+        for key, acc in (("stderr_estimator", ratios_before), ("stderr", ratios_after)):
+            se = [r[key] for r in rs if r[key]]
+            if se:
+                acc.append(sd / float(np.mean(se)))
+    out["before"]["noise"] = float(np.median(ratios_before)) if ratios_before else float("nan")
+    out["after"]["noise"] = float(np.median(ratios_after)) if ratios_after else float("nan")
+    return out
+
+
+def _fmt(x, spec=".1f"):
+    return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else (
+        "inf" if x == math.inf else format(x, spec))
+
+
+def print_table(estimator: str, s: dict, n_tasks: int, n_seeds: int) -> None:
+    print(f"\n### {estimator}: {s['runs']} runs ({n_tasks} tasks x {n_seeds} seeds"
+          + (f", {s['errors']} refused" if s["errors"] else "") + ")\n")
+    print("| measure | target | before | after |")
+    print("|---|---|---|---|")
+    b, a = s.get("before", {}), s.get("after", {})
+    for key, label, target, spec in (
+            ("confidently_wrong", "confidently wrong, % of runs", "<= 5", ".1f"),
+            ("coverage", "coverage among reliable, %", ">= 90", ".1f"),
+            ("false_alarms", "false alarms, % of close runs", "<= 20", ".1f"),
+            ("sharp", "median half-width / value of reliable, %", "<= 15", ".1f"),
+            ("noise", "median seed-SD / noise stderr", "0.8-1.25", ".2f"),
+            ("reliable", "marked reliable, % of runs", "-", ".1f")):
+        print(f"| {label} | {target} | {_fmt(b.get(key), spec)} | {_fmt(a.get(key), spec)} |")
+    sys.stdout.flush()
+
+
+def speed_table(n: int, repeats: int = 2) -> None:
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((n, 3))
+    y = 0.6 * x + 0.8 * rng.standard_normal((n, 3))
+    cases = (("kl", "entropy H(X), d=3", lambda c: api.entropy(x, estimator="kl", check=c)),
+             ("ksg", "I(X;Y), 3x3", lambda c: api.mutual_information(x, y, estimator="ksg",
+                                                                      check=c)),
+             ("gaussian", "I(X;Y), 3x3", lambda c: api.mutual_information(
+                 x, y, estimator="gaussian", check=c)),
+             ("gaussian", "H(X), d=3", lambda c: api.entropy(x, estimator="gaussian", check=c)))
+    print(f"\n### speed: default check against check=off, n={n} (best of {repeats})\n")
+    print("| estimator | case | off (s) | default check (s) | level | ratio | target |")
+    print("|---|---|---|---|---|---|---|")
+    for name, label, fn in cases:
+        fn("off")  # warm-up (imports, kd-tree code paths)
+        t_off = t_on = math.inf
+        level = None
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            fn("off")
+            t_off = min(t_off, time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            r = fn(None)
+            t_on = min(t_on, time.perf_counter() - t0)
+            level = r.details["check"]
+        print(f"| {name} | {label} | {t_off:.3f} | {t_on:.3f} | {level} | {t_on / t_off:.2f}x "
+              f"| <= 5x |")
+    sys.stdout.flush()
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("-e", "--estimator", action="append",
+                    help="estimators (repeatable); default: ksg kl gaussian knife infonce nwj smile")
+    ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--n", type=int, default=5000, help="rows per task (bmi-like tasks)")
+    ap.add_argument("--tasks", default=None, help="comma-separated globs of task names")
+    ap.add_argument("--max-tasks", type=int, default=0, help="at most this many tasks per "
+                    "estimator (0: all), evenly spread")
+    ap.add_argument("--check", default=None, help="check level (default: the default level)")
+    ap.add_argument("--no-builtin", action="store_true", help="only infocli.tasks tasks")
+    ap.add_argument("--runs", default=None, help="append every run as a JSON line to this file")
+    ap.add_argument("--speed-only", action="store_true")
+    ap.add_argument("--no-speed", action="store_true")
+    args = ap.parse_args(argv)
+
+    print(f"infocli {infocli.__version__}, check={args.check or 'default'}, n={args.n}, "
+          f"seeds={args.seeds}")
+    if not args.speed_only:
+        cases = ([] if args.no_builtin else builtin_cases()) + registry_cases(args.n)
+        for c in cases:
+            if c.n == 5000:
+                object.__setattr__(c, "n", args.n)
+        if args.tasks:
+            globs = [g.strip() for g in args.tasks.split(",")]
+            cases = [c for c in cases if any(fnmatch.fnmatchcase(c.name, g) for g in globs)]
+        sink = open(args.runs, "a") if args.runs else None
+        for est in args.estimator or ["ksg", "kl", "gaussian", "knife", "infonce", "nwj",
+                                      "smile"]:
+            spec = registry.get(est)
+            mine = [c for c in cases if c.measure in spec.measures
+                    and (not c.discrete or c.measure in spec.discrete)]
+            if args.max_tasks and len(mine) > args.max_tasks:
+                pick = np.linspace(0, len(mine) - 1, args.max_tasks).round().astype(int)
+                mine = [mine[i] for i in sorted(set(pick))]
+            runs = []
+            for c in mine:
+                for seed in range(args.seeds):
+                    r = run_case(c, est, seed, args.check)
+                    runs.append(r)
+                    if sink:
+                        sink.write(json.dumps(r) + "\n")
+                        sink.flush()
+                    print(f"  {est} {c.name} seed {seed}: "
+                          + (r.get("error") or f"{r['value']:.4g} (truth {r['truth']:.4g}) "
+                             f"{r['interval']} {'reliable' if r['reliable'] else 'UNRELIABLE'} "
+                             f"{','.join(r['codes'])} {r['seconds']:.1f}s"),
+                          file=sys.stderr, flush=True)
+            print_table(est, summarise(runs), len(mine), args.seeds)
+    if not args.no_speed:
+        speed_table(args.n)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,769 @@
+"""The reliability verdict and the bias-aware interval of every estimate.
+
+One place, over any estimator's output: :func:`assess` takes the result of an
+implementation (an :class:`~infocli.result.Estimate` in nats), the
+implementation itself and the arrays it was given, and returns the same
+record with
+
+* ``interval`` - a 95 % interval for the *true* quantity: the noise plus every
+  bias component this check can assess (``hi`` None: "at least lo"; ``lo``
+  None: "at most hi");
+* ``reliable`` - False whenever a diagnostic says the value may be off by more
+  than that interval; each reason is a sentence in ``warnings`` and a code in
+  ``details["diagnostics"]``;
+* ``stderr`` - still the noise part, but with the subsampling ladder it is
+  raised toward the ladder's noise estimate when that is larger (kNN
+  per-sample terms are not independent: their stderr is 15-35 % too small);
+  the estimator's own value stays in ``details["stderr_estimator"]``;
+* ``details["check"]`` (the level that ran), ``details["diagnostics"]`` (codes)
+  and ``details["reliability"]`` (the numbers behind the verdict, in nats).
+
+Evidence, by estimator family (the level that runs it in brackets)
+-------------------------------------------------------------------
+* **subsampling ladder** (kNN, compressed with PCA: fast; every estimator:
+  full). After Holmes & Nemenman, Phys. Rev. E 100, 022404 (2019): the rows
+  are split (seeded permutation, without replacement) into gamma = 2, 3, 4
+  (full: 2..8) disjoint parts and the implementation is re-run on each part.
+  The spread of the part estimates, scaled by the part size, pools into a
+  noise variance (sum_g (g - 1) s_g^2 / g / sum_g (g - 1)). The drift of the
+  part means m_g against the full-data value m_1 measures the bias: with
+  bias(n) = c n^-alpha, m_g - m_1 = beta (g^alpha - 1), beta the remaining
+  bias of the value. beta is fitted at alpha = 1/2 and at alpha = min(1/2, 2/d)
+  (kNN bias decays slowly in high dimension, Berrett-Samworth-Yuan; Gao et
+  al.). The interval is the hull of the value and
+  both extrapolations, widened by 1.96 sqrt(sigma^2 + se_slow^2). A drift that
+  is significant (> 2.5 of its standard errors) *and* large (the slow
+  extrapolation moves the value by more than 5 % + 0.01 nats) marks
+  ``not_converged``; a slow extrapolation too uncertain to bound the bias to
+  10 % + 0.02 nats marks ``high_dimension``. Either way the extrapolation is
+  not trusted and the interval becomes one-sided in the drift's direction.
+* **rank invariance** (kNN MI, fast when a margin is skewed or heavy-tailed;
+  full always): the estimate on normal scores of every column (MI is
+  unchanged by monotone maps) widens the interval, and a difference above
+  10 % + 0.02 nats marks ``rank_sensitive``.
+* **k against 2k** (kNN, full): a kNN value that moves by more than its noise
+  when k doubles carries a k-dependent bias; the interval covers both.
+* **bounds** (every level but off): MI and CMI >= 0 (a value below
+  -1.96 stderr - 0.01 nats is ``impossible_value``); I(X;Y) <= H(Y) for class
+  labels y (plug-in H(Y) + (C - 1) / 2n, Miller-Madow); DSE in
+  [0, log n]. Intervals are clipped to the feasible range.
+* **non-Gaussianity** (gaussian, fast): Mardia's multivariate kurtosis of the
+  rank-Gaussianised (copula) data, which catches dependence a covariance
+  cannot see (a Student-t's shared scale), and the plug-in re-run on the
+  rank-Gaussianised data, which catches non-Gaussian margins; either marks
+  ``non_gaussian``. The Gaussian entropy is then an upper bound; the
+  Gaussian MI of Gaussian margins a lower bound.
+* **fitted estimators** (knife, neural bounds; fast): the flags they report
+  (InfoNCE ``capped``, DV ``batch_drop``, training ``diverged`` or unstable,
+  KNIFE still improving at max_epochs: ``not_converged``), the gap between the
+  validation and the held-out test value (``train_test_gap``), and what the
+  estimator is: a variational lower bound (neural, KNIFE with labels:
+  interval ``[lo, None]``, or ``[lo, H(Y)]``) or a cross-entropy upper bound
+  (KNIFE entropies: ``[None, hi]``).
+* **too few rows**: a level needs rows for its parts; with fewer the check
+  falls back to fewer parts, then to the bounds only (``too_few_rows``, said
+  in ``warnings``). It never fails where the plain estimator works.
+
+Randomness: every sub-run takes its own generator derived from the seed
+(``np.random.default_rng([seed, TAG, ...])``); the main estimate's stream is
+untouched, so ``check="off"`` gives today's value and stderr bit for bit.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable
+
+import numpy as np
+
+from .errors import InfocliError, ParameterError
+
+__all__ = ["DEFAULT_LEVEL", "LEVELS", "assess", "ladder_verdict", "mi_bound_findings",
+           "resolve_level"]
+
+#: Check levels, cheapest first.
+LEVELS = ("off", "fast", "full")
+#: Level used when ``check`` is not given: the cheapest that meets the targets
+#: (kNN and gaussian: at most ~5x one estimate; fitted estimators: their own flags).
+DEFAULT_LEVEL = "fast"
+
+Z95 = 1.959963984540054
+_TAG = 0x7472  # "tr": sub-seeds of the check, apart from every other stream
+_NEURAL = ("mine", "nwj", "infonce", "smile", "js")
+_KNN = ("kl", "ksg")
+#: drift significance (in standard errors) and size (relative, absolute nats)
+_Z_DRIFT = 2.5
+_REL_TOL, _ABS_TOL = 0.05, 0.01
+_GAP_REL, _GAP_ABS = 0.10, 0.02
+_PRIOR_DOF = 6  # pseudo degrees of freedom of the estimator's own stderr
+
+
+def resolve_level(check: str | None) -> str:
+    """``None`` -> the default level; a known level unchanged; else ParameterError."""
+    if check is None:
+        return DEFAULT_LEVEL
+    if check not in LEVELS:
+        raise ParameterError(f"check {check!r}: expected one of {', '.join(LEVELS)}")
+    return check
+
+
+# --------------------------------------------------------------------------- findings
+
+
+@dataclass
+class _Findings:
+    """What the checks found, accumulated while they run (values in nats)."""
+
+    value: float
+    noise: float | None  # noise stderr
+    lo: float | None = None
+    hi: float | None = None
+    codes: list[str] = field(default_factory=list)
+    sentences: list[str] = field(default_factory=list)
+    numbers: dict[str, Any] = field(default_factory=dict)
+    ran: str = "off"
+    notes: list[str] = field(default_factory=list)  # said in warnings but not a failure
+
+    def flag(self, code: str, sentence: str) -> None:
+        if code not in self.codes:
+            self.codes.append(code)
+        if sentence not in self.sentences:
+            self.sentences.append(sentence)
+
+    def widen(self, lo: float | None = None, hi: float | None = None) -> None:
+        """Grow the interval to include [lo, hi] (None: unbounded on that side)."""
+        if lo is None:
+            self.lo = None
+        elif self.lo is not None:
+            self.lo = min(self.lo, lo)
+        if hi is None:
+            self.hi = None
+        elif self.hi is not None:
+            self.hi = max(self.hi, hi)
+
+    def one_sided(self, direction: int) -> None:
+        """Open the interval upward (+1: truth above) or downward (-1)."""
+        if direction > 0:
+            self.hi = None
+        else:
+            self.lo = None
+
+
+@dataclass(frozen=True)
+class _Job:
+    """Everything needed to re-run the implementation."""
+
+    measure: str
+    estimator: str
+    impl: Callable[..., Any]
+    arrays: dict[str, np.ndarray]
+    discrete: dict[str, bool]
+    names: dict[str, str]
+    classes: dict[str, list]
+    device: str
+    params: dict[str, Any]
+    seed: int
+    details: dict[str, Any]
+    warnings: tuple[str, ...]
+
+    @property
+    def n(self) -> int:
+        return len(next(iter(self.arrays.values())))
+
+    def joint_dim(self) -> int:
+        return sum(int(a.shape[1]) for v, a in self.arrays.items()
+                   if not self.discrete.get(v) and a.ndim == 2)
+
+    def run(self, arrays: dict[str, np.ndarray], key: tuple[int, ...],
+            params: dict[str, Any] | None = None) -> float:
+        from .estimators._common import Context
+
+        ctx = Context(rng=np.random.default_rng([self.seed, _TAG, *key]), device=self.device,
+                      progress=None, discrete=self.discrete, names=self.names,
+                      classes=self.classes, write_files=False)
+        return float(self.impl(ctx, *arrays.values(), **(params or self.params)).value)
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def assess(result, *, impl: Callable[..., Any], arrays: dict[str, np.ndarray], ctx,
+           params: dict[str, Any], seed: int, check: str | None,
+           progress: Callable[[str, float, float], None] | None = None):
+    """The record ``result`` (in nats) with ``interval``, ``reliable``, the noise
+    ``stderr`` and the check's details and warnings; ``check="off"`` returns it
+    with only ``details["check"] = "off"``.
+
+    ``impl``, ``arrays`` (as handed to the implementation), ``ctx`` (its
+    context: discrete flags, names, classes, device) and ``params`` (the
+    effective parameters) let the check re-run the estimator on parts of the
+    data; ``seed`` derives the sub-seeds.
+    """
+    level = resolve_level(check)
+    details = dict(result.details)
+    details["check"] = level
+    if level == "off":
+        return replace(result, details=details)
+    start = time.perf_counter()
+    job = _Job(measure=result.measure, estimator=result.estimator, impl=impl, arrays=arrays,
+               discrete=dict(ctx.discrete), names=dict(ctx.names), classes=dict(ctx.classes),
+               device=ctx.device, params=dict(params), seed=int(seed), details=details,
+               warnings=tuple(result.warnings))
+    f = _Findings(value=float(result.value), noise=result.stderr)
+    f.ran = level
+    _dispatch(job, f, level, progress)
+    _finish_interval(f)
+    _bounds(job, f)
+
+    details["check"] = f.ran
+    if f.ran != level:
+        details["check_requested"] = level
+    details["diagnostics"] = list(f.codes)
+    details["reliability"] = {k: v for k, v in f.numbers.items()}
+    stderr = result.stderr
+    if f.noise is not None and (stderr is None or f.noise != stderr):
+        details["stderr_estimator"] = stderr
+        details["stderr_method"] = (f"{details.get('stderr_method') or 'none'}; raised to the "
+                                    "spread of disjoint subsamples (scaled by their size)"
+                                    if stderr is not None else
+                                    "spread of disjoint subsamples, scaled by their size")
+        stderr = f.noise
+    reliable = not f.codes
+    warnings = list(result.warnings)
+    for s in f.notes + f.sentences:
+        if s not in warnings:
+            warnings.append(s)
+    interval = (None if f.lo is None else float(f.lo), None if f.hi is None else float(f.hi))
+    if interval == (None, None):
+        interval = None if reliable else (None, None)
+    return replace(result, stderr=stderr, interval=interval, reliable=reliable,
+                   warnings=tuple(warnings), details=details,
+                   seconds=result.seconds + (time.perf_counter() - start))
+
+
+def _dispatch(job: _Job, f: _Findings, level: str, progress) -> None:
+    name = job.estimator
+    full = level == "full"
+    if name in _KNN:
+        rungs = tuple(range(2, 9)) if full else (2, 3, 4)
+        _ladder(job, f, rungs, min_rows=max(50, 10 * (job.params.get("k", 3) + 1)),
+                required=True, progress=progress, first=True)
+        if "mutual_information" in job.measure:
+            _rank_invariance(job, f, always=full)
+        if full:
+            _k_vs_2k(job, f)
+    elif name == "gaussian":
+        _non_gaussian(job, f)
+        if full:
+            _ladder(job, f, tuple(range(2, 9)), min_rows=max(50, 5 * job.joint_dim()),
+                    required=False, progress=progress, rate_dim=1)
+    elif name in _NEURAL:
+        _neural_flags(job, f)
+        if full:
+            _ladder(job, f, (2, 3), min_rows=500, required=False, progress=progress, rate_dim=1)
+    elif name == "knife":
+        _knife_flags(job, f)
+        if full:
+            _ladder(job, f, (2, 3), min_rows=200, required=False, progress=progress, rate_dim=1)
+    elif name == "compressed":
+        _compressed_flags(job, f)
+        cheap = all(job.params.get(s) in ("pca", "none") for s in ("x_compressor", "y_compressor"))
+        if full or cheap:
+            codes = job.params.get("x_dim", 2) + (1 if job.discrete.get("y")
+                                                   else job.params.get("y_dim", 2))
+            _ladder(job, f, tuple(range(2, 5)),
+                    min_rows=max(50, 10 * (job.params.get("k", 5) + 1)), required=False,
+                    progress=progress, rate_dim=codes)
+    elif name in ("dse", "dsmi"):
+        # spectral statistics of the sample itself: only their bounds apply
+        f.numbers["scope"] = ("bounds only: the value is a property of the sample and of "
+                              "sigma, not an estimate of a population quantity with a known "
+                              "bias")
+    else:  # an estimator the check does not know: the generic ladder
+        _ladder(job, f, (2, 3, 4) if full else (2,), min_rows=50, required=True,
+                progress=progress, first=True)
+
+
+# --------------------------------------------------------------------------- the ladder
+
+
+def _parts(n: int, gamma: int, seed: int) -> list[np.ndarray]:
+    order = np.random.default_rng([seed, _TAG, 0, gamma]).permutation(n)
+    return np.array_split(order, gamma)
+
+
+def _ladder(job: _Job, f: _Findings, rungs: tuple[int, ...], *, min_rows: int,
+            required: bool, progress, first: bool = False, rate_dim: int | None = None) -> None:
+    """Re-estimate on gamma disjoint parts; pool the noise, fit the drift.
+
+    ``rate_dim``: the dimension behind the slow bias rate n^(-2/d) (default:
+    the joint dimension, right for kNN); 1 for estimators with a parametric
+    rate (then alpha_slow = 1/2).
+    """
+    sub_params = ({**job.params, "jackknife_groups": 2} if "jackknife_groups" in job.params
+                  else None)  # only the value of each part is needed
+    n = job.n
+    usable = [g for g in rungs if n // g >= min_rows]
+    if usable and len(usable) < len(rungs):
+        f.notes.append(f"reliability check: {n} rows allow subsamples of at least "
+                       f"{min_rows} rows only up to {max(usable)} parts (asked "
+                       f"{max(rungs)}); fewer parts were used")
+    means: dict[int, float] = {1: f.value}
+    spreads: dict[int, float] = {}
+    total = sum(usable)
+    done = 0
+    for g in usable:
+        try:
+            vals = [job.run({k: a[rows] for k, a in job.arrays.items()}, (1, g, j), sub_params)
+                    for j, rows in enumerate(_parts(n, g, job.seed))]
+        except InfocliError:
+            break  # a part too small for the estimator (classes, k): stop climbing
+        means[g] = float(np.mean(vals))
+        spreads[g] = float(np.var(vals, ddof=1))
+        done += g
+        if progress is not None:
+            progress("reliability check", done, total)
+    rungs_run = sorted(g for g in means if g > 1)
+    f.numbers["ladder_parts"] = rungs_run
+    f.numbers["ladder_means"] = [means[g] for g in [1, *rungs_run]]
+    if not rungs_run:
+        f.ran = "bounds"
+        if required:
+            f.flag("too_few_rows",
+                   f"too few rows ({n}) for the reliability check's subsamples (at least "
+                   f"{2 * min_rows} rows are needed): only the bounds were checked, and the "
+                   "bias of this estimate could not be assessed")
+        return
+    # noise: part variances scaled to the full size, pooled by degrees of freedom
+    dof = sum(g - 1 for g in rungs_run)
+    pooled = sum((g - 1) * spreads[g] / g for g in rungs_run) / dof
+    noise = math.sqrt(max(pooled, 0.0))
+    f.numbers["stderr_subsample"] = noise
+    if f.noise is None:
+        f.noise = noise
+    elif noise > f.noise:
+        # the part spread has few degrees of freedom: shrink it toward the estimator's
+        # own stderr (weight of 6 pseudo-dof), never below that stderr
+        f.noise = math.sqrt((dof * noise ** 2 + _PRIOR_DOF * f.noise ** 2) / (dof + _PRIOR_DOF))
+    sigma = f.noise
+    f.numbers["stderr_noise"] = sigma
+
+    verdict = ladder_verdict(f.value, [means[g] for g in rungs_run], rungs_run, sigma,
+                             job.joint_dim() if rate_dim is None else rate_dim)
+    f.numbers.update({k: v for k, v in verdict.items() if k not in ("lo", "hi", "codes")})
+    for code in verdict["codes"]:
+        f.flag(code, _ladder_sentence(code, f.value, means, rungs_run, verdict, job))
+    lo, hi = verdict["lo"], verdict["hi"]
+    if first:
+        f.lo, f.hi = lo, hi
+    else:
+        f.widen(lo, hi)
+
+
+def ladder_verdict(value: float, means: list[float], rungs: list[int], sigma: float,
+                   dim: int) -> dict[str, Any]:
+    """Interval and codes from the ladder: part means ``means`` at ``rungs`` gammas.
+
+    With bias(n) = c n^-alpha the part means obey m_g - m_1 = beta (g^alpha - 1),
+    beta = value - truth. beta is fitted (through the origin, each difference
+    with noise ~ sigma) at alpha = 1/2 and at alpha_slow = min(1/2, 2/d): kNN
+    bias decays like n^(-2/d) for smooth densities in d dimensions. The
+    interval is the hull of the value and both extrapolations, widened by 1.96
+    sqrt(sigma^2 + se_slow^2), se_slow the standard error of the slow
+    extrapolation. Codes: ``not_converged`` when the drift is significant and
+    the slow extrapolation moves the value by more than 10 % + 0.02 nats (the
+    true decay may be slower still); ``high_dimension`` when the slow
+    extrapolation alone is too uncertain to bound the bias that well.
+    """
+    gam = np.asarray(rungs, dtype=float)
+    diffs = np.asarray(means, dtype=float) - value
+
+    def beta_at(alpha: float) -> tuple[float, float]:
+        w = gam ** alpha - 1.0
+        return float(diffs @ w / (w @ w)), float(sigma / math.sqrt(w @ w))
+
+    alpha_slow = min(0.5, 2.0 / max(dim, 1))
+    beta, se_beta = beta_at(0.5)
+    slow, se_slow = beta_at(alpha_slow)
+    z = abs(beta) / se_beta if se_beta > 0 else (math.inf if beta else 0.0)
+    tol = _GAP_REL * abs(value) + _GAP_ABS
+    codes = []
+    spread = Z95 * math.sqrt(sigma ** 2 + se_slow ** 2)
+    rising = slow < 0  # part means below the value: it rises with n, truth above
+    if z > _Z_DRIFT and abs(slow) > _REL_TOL * abs(value) + _ABS_TOL:
+        codes.append("not_converged")
+    if spread > tol + Z95 * sigma:
+        codes.append("high_dimension")
+    guesses = (value, value - beta, value - slow)
+    lo, hi = min(guesses) - spread, max(guesses) + spread
+    if codes:  # the extrapolation is not trusted: open the interval on the drift's side
+        if rising:
+            hi = None
+        else:
+            lo = None
+    return {"lo": lo, "hi": hi, "codes": codes, "drift": float(diffs[-1]),
+            "bias_half": beta, "bias_half_se": se_beta, "drift_z": z,
+            "bias_slow": slow, "bias_slow_se": se_slow, "alpha_slow": alpha_slow}
+
+
+def _ladder_sentence(code, value, means, rungs, verdict, job) -> str:
+    g = max(rungs)
+    rising = verdict["bias_slow"] < 0
+    if code == "not_converged":
+        return (f"not converged: the estimate moves with sample size (on {g} disjoint parts "
+                f"it averages {means[g]:.4g} against {value:.4g} nats on all rows, "
+                f"{verdict['drift_z']:.1f} standard errors); its remaining bias cannot be "
+                f"extrapolated reliably - the true value is likely "
+                f"{'above' if rising else 'below'} it")
+    return (f"high dimension: {job.joint_dim()} joint dimensions for {job.n} rows; the bias "
+            f"of a kNN-type estimate decays too slowly here (like n^-{verdict['alpha_slow']:.2g}) "
+            "for the subsampling check to bound it - reduce the dimension (e.g. -e compressed) "
+            "or give many more rows")
+
+
+def _k_vs_2k(job: _Job, f: _Findings) -> None:
+    k = job.params.get("k")
+    if not isinstance(k, int) or job.n <= 2 * k + 1:
+        return
+    try:
+        v2 = job.run(job.arrays, (2, 2 * k), {**job.params, "k": 2 * k})
+    except InfocliError:
+        return
+    f.numbers["value_2k"] = v2
+    diff = f.value - v2
+    if f.noise is not None and abs(diff) > 2 * f.noise:
+        # the k-dependent bias: kNN bias grows with k, so the truth lies beyond
+        # the value on the side away from the 2k value
+        f.widen(f.value + diff - Z95 * f.noise if diff < 0 else None,
+                f.value + diff + Z95 * f.noise if diff > 0 else None)
+        if f.lo is None or f.hi is None:
+            pass
+        if abs(diff) > _GAP_REL * abs(f.value) + _GAP_ABS:
+            f.flag("k_sensitive",
+                   f"k-sensitive: with k={2 * k} the estimate is {v2:.4g} against "
+                   f"{f.value:.4g} nats with k={k}; the neighbour-count bias is not small")
+
+
+def _heavy_margins(job: _Job) -> tuple[float, float]:
+    """Largest |skewness| and excess kurtosis over the continuous columns."""
+    skews, kurts = [0.0], [0.0]
+    for v, a in job.arrays.items():
+        if job.discrete.get(v):
+            continue
+        g1, g2 = _skew_kurtosis(a)
+        skews.append(float(np.max(np.abs(g1))))
+        kurts.append(float(np.max(g2)))
+    return max(skews), max(kurts)
+
+
+def _rank_invariance(job: _Job, f: _Findings, *, always: bool) -> None:
+    """MI is unchanged by monotone maps of each column: compare with the estimate
+    on normal scores when the margins are skewed or heavy-tailed (or always, full).
+
+    Heavy tails slow kNN estimators down (most points crowd in the centre after
+    standardising); the normal-score estimate converges much faster there.
+    """
+    sk, ku = _heavy_margins(job)
+    f.numbers.update(max_abs_skewness=sk, max_excess_kurtosis=ku)
+    if not always and sk < 0.5 and ku < 1.0:
+        return
+    gauss = {v: (a if job.discrete.get(v) else _rank_gauss(a)) for v, a in job.arrays.items()}
+    try:
+        v_rank = job.run(gauss, (4,))
+    except InfocliError:
+        return
+    f.numbers["value_rank"] = v_rank
+    sigma = f.noise or 0.0
+    diff = f.value - v_rank
+    if abs(diff) <= 2 * math.sqrt(2) * sigma:
+        return
+    spread = Z95 * sigma
+    f.widen(v_rank - spread if f.lo is not None else None,
+            v_rank + spread if f.hi is not None else None)
+    if abs(diff) > _GAP_REL * abs(f.value) + _GAP_ABS:
+        f.flag("rank_sensitive",
+               f"not invariant: on normal scores of each column (a monotone map, which leaves "
+               f"MI unchanged) the estimate is {v_rank:.4g} against {f.value:.4g} nats; "
+               "skewed or heavy-tailed margins bias it - use transform=rank (copula) or "
+               "rank-transform the columns first")
+
+
+# --------------------------------------------------------------------------- gaussian
+
+
+def _rank_gauss(a: np.ndarray) -> np.ndarray:
+    """Each column mapped to normal scores: Phi^-1((rank - 1/2) / n), average ranks."""
+    from scipy.special import ndtri
+
+    out = np.empty(a.shape, dtype=np.float64)
+    cols = a.reshape(len(a), -1)
+    flat = out.reshape(len(a), -1)
+    for j in range(cols.shape[1]):
+        # average ranks of tied values (scipy.stats is avoided: its import is slow)
+        _, inverse, counts = np.unique(cols[:, j], return_inverse=True, return_counts=True)
+        avg = np.cumsum(counts) - (counts - 1) / 2.0
+        flat[:, j] = avg[inverse.ravel()]
+    return ndtri((out - 0.5) / a.shape[0])
+
+
+def _skew_kurtosis(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-column skewness g1 and excess kurtosis g2 (biased moment estimators)."""
+    m = a - a.mean(axis=0)
+    s2 = (m ** 2).mean(axis=0)
+    s2 = np.where(s2 > 0, s2, np.inf)
+    return (m ** 3).mean(axis=0) / s2 ** 1.5, (m ** 4).mean(axis=0) / s2 ** 2 - 3.0
+
+
+def _mardia_kurtosis(blocks: list[np.ndarray], labels: np.ndarray | None) -> tuple[float, float]:
+    """Mardia's b_2,p of the joint continuous columns (within classes when labelled):
+    its relative excess b2 / (p (p + 2)) - 1 and z-score under normality."""
+    a = np.hstack(blocks)
+    n, p = a.shape
+    groups = [np.arange(n)] if labels is None else [np.flatnonzero(labels == c)
+                                                    for c in np.unique(labels)]
+    d2 = []
+    for g in groups:
+        if g.size <= p + 1:
+            continue
+        r = a[g] - a[g].mean(axis=0)
+        cov = np.atleast_2d(np.cov(r, rowvar=False))
+        try:
+            sol = np.linalg.solve(cov, r.T).T
+        except np.linalg.LinAlgError:
+            continue
+        d2.append(np.einsum("ij,ij->i", r, sol))
+    if not d2:
+        return 0.0, 0.0
+    d2 = np.concatenate(d2)
+    m = d2.size
+    b2 = float(np.mean(d2 ** 2))
+    expected = p * (p + 2) * (m - 1) / (m + 1)
+    return b2 / (p * (p + 2)) - 1.0, (b2 - expected) / math.sqrt(8 * p * (p + 2) / m)
+
+
+def _non_gaussian(job: _Job, f: _Findings) -> None:
+    cont = [v for v in job.arrays if not job.discrete.get(v)]
+    labels = next((job.arrays[v] for v in job.arrays if job.discrete.get(v)), None)
+    v_cop = None
+    if "entropy" in job.measure or labels is not None:
+        # entropies are not rank-invariant, and with labels the model is Gaussian
+        # within each class (not in the margins): test the data as they are
+        excess, zk = _mardia_kurtosis([job.arrays[v] for v in cont], labels)
+        if labels is None:
+            sk = _heavy_margins(job)[0]
+        else:
+            sk = max([float(np.max(np.abs(_skew_kurtosis(job.arrays[v][labels == c])[0])))
+                      for v in cont for c in np.unique(labels)
+                      if np.count_nonzero(labels == c) > 8] or [0.0])
+        f.numbers.update(kurtosis_excess=excess, kurtosis_z=zk, max_abs_skewness=sk)
+    else:
+        gauss = {v: (_rank_gauss(a) if v in cont else a) for v, a in job.arrays.items()}
+        excess, zk = _mardia_kurtosis([gauss[v] for v in cont], labels)
+        sk = 0.0
+        f.numbers.update(copula_kurtosis_excess=excess, copula_kurtosis_z=zk)
+        try:
+            v_cop = job.run(gauss, (3,), {**job.params, "jackknife_groups": 2})
+        except InfocliError:
+            v_cop = None
+        f.numbers["value_copula"] = v_cop
+    sigma = f.noise or 0.0
+    tol = _GAP_REL * abs(f.value) + _GAP_ABS
+    reasons = []
+    if abs(zk) > 4 and abs(excess) > 0.05:
+        reasons.append(f"the {'data' if v_cop is None else 'rank-Gaussianised data'} have a "
+                       f"multivariate kurtosis {100 * excess:+.0f} % off the Gaussian one "
+                       f"({zk:.0f} standard errors)")
+    if sk * math.sqrt(job.n / 6) > 4 and sk > 0.3:
+        reasons.append(f"a column has skewness {sk:.2f}")
+    if v_cop is not None and abs(v_cop - f.value) > max(3 * math.sqrt(2) * sigma, tol):
+        reasons.append(f"on rank-Gaussianised margins the plug-in gives {v_cop:.4g} against "
+                       f"{f.value:.4g} nats")
+    f.lo, f.hi = f.value - Z95 * sigma, f.value + Z95 * sigma
+    if v_cop is not None:
+        # the margins may matter: the truth may be nearer the copula value
+        f.widen(v_cop - Z95 * sigma, v_cop + Z95 * sigma)
+    if job.measure == "mutual_information" and labels is not None:
+        # H(X) - H(X|Y) with a Gaussian H(X): the mixture of the class Gaussians has
+        # less entropy than the Gaussian of its covariance, so the plug-in is at least
+        # the MI (less noise) even when every class is Gaussian: the truth lies below
+        f.lo = None
+    if not reasons:
+        return
+    f.flag("non_gaussian", "non-Gaussian data: " + "; ".join(reasons)
+           + "; the Gaussian plug-in sees only linear dependence"
+           + (" and is an upper bound on the entropy" if "entropy" in job.measure else "")
+           + " (try -e ksg or -e kl)")
+    if job.measure == "entropy":
+        f.lo = None  # the Gaussian entropy is the maximum for the covariance
+    elif job.measure == "mutual_information":
+        # with Gaussian margins I >= the Gaussian MI of the normal scores
+        base = f.value if v_cop is None else min(f.value, v_cop)
+        f.lo, f.hi = base - Z95 * sigma, None
+    else:
+        f.lo = f.hi = None
+
+
+# --------------------------------------------------------------------------- fitted estimators
+
+
+def _gap_flag(f: _Findings, validation: float | None, what: str, scale: float = math.sqrt(2)):
+    if validation is None or f.noise is None:
+        return
+    gap = validation - f.value
+    f.numbers["validation_value"] = validation
+    f.numbers["train_test_gap"] = gap
+    if abs(gap) > max(3 * scale * f.noise, _GAP_REL * abs(f.value) + _GAP_ABS) + 0.05:
+        f.flag("train_test_gap",
+               f"train/test gap: the {what} is {validation:.4g} on the validation rows but "
+               f"{f.value:.4g} nats on the held-out test rows; the fit does not generalise "
+               "(more rows, a smaller model or stronger early stopping)")
+
+
+def _flag_warnings(job: _Job, f: _Findings) -> None:
+    for w in job.warnings:
+        if "diverged" in w:
+            f.flag("diverged", w)
+        elif "validation bound fell" in w or "non-finite bound" in w:
+            f.flag("unstable_training", w)
+        elif "still falling" in w or "failed to train" in w:
+            f.flag("not_converged", w)
+
+
+def _neural_flags(job: _Job, f: _Findings) -> None:
+    d = job.details
+    sigma = f.noise or 0.0
+    # a variational lower bound: the truth is at least the value (less noise)
+    f.lo, f.hi = f.value - Z95 * sigma, None
+    f.numbers["bound"] = "lower"
+    _flag_warnings(job, f)
+    if d.get("stopped") == "diverged":
+        f.flag("diverged", f"{job.estimator}: training diverged (non-finite loss)")
+    if d.get("capped"):
+        f.flag("capped", f"capped: InfoNCE cannot exceed log(eval_batch_size) = "
+                         f"{d.get('ceiling', float('nan')):.3f} nats and is held down by it; "
+                         "the true MI may be much larger")
+    drop = d.get("batch_drop")
+    if drop is not None and drop > 0.25:
+        f.flag("batch_drop", f"batch-size bias: scored in batches of "
+                             f"{d.get('large_batch_size')} rows the bound is "
+                             f"{d.get('large_batch_value'):.4g} nats ({drop:.2f} lower); the "
+                             "small-batch DV value is biased upward")
+        f.lo = min(f.lo, float(d["large_batch_value"]) - Z95 * sigma)
+    _gap_flag(f, d.get("best_validation_bound"), "bound")
+
+
+def _knife_flags(job: _Job, f: _Findings) -> None:
+    d = job.details
+    sigma = f.noise or 0.0
+    f.lo, f.hi = f.value - Z95 * sigma, f.value + Z95 * sigma
+    _flag_warnings(job, f)
+    fits = d.get("fits") or {}
+    val = {k: v.get("best_validation_loss") for k, v in fits.items()}
+    form = d.get("mi_form")
+    if job.params.get("model"):
+        return  # a saved model evaluated on all rows: no validation part here
+    if job.measure in ("entropy", "conditional_entropy"):
+        # mean -log f on unseen rows: a cross-entropy, at least the entropy
+        f.hi = f.value + Z95 * sigma
+        f.lo = None
+        f.numbers["bound"] = "upper"
+        key = "H(x)" if job.measure == "entropy" else "H(x|z)"
+        _gap_flag(f, val.get(key), "cross-entropy")
+    elif form == "pooled":
+        f.lo, f.hi = f.value - Z95 * sigma, None  # Barber-Agakov lower bound
+        f.numbers["bound"] = "lower"
+    elif form == "difference" and None not in (val.get("H(x)"), val.get("H(x|y)")):
+        _gap_flag(f, val["H(x)"] - val["H(x|y)"], "MI")
+    elif form == "three_entropies" and None not in (val.get("H(x)"), val.get("H(y)"),
+                                                     val.get("H(x,y)")):
+        _gap_flag(f, val["H(x)"] + val["H(y)"] - val["H(x,y)"], "MI")
+
+
+def _compressed_flags(job: _Job, f: _Findings) -> None:
+    _flag_warnings(job, f)
+    comp = (job.params.get("x_compressor"), job.params.get("y_compressor"))
+    dims = {v: (a.shape[1] if a.ndim == 2 else 1) for v, a in job.arrays.items()}
+    lossy = (comp[0] != "none" and job.params.get("x_dim", 0) < dims.get("x", 0)) or \
+            (comp[1] != "none" and not job.discrete.get("y")
+             and job.params.get("y_dim", 0) < dims.get("y", 0))
+    sigma = f.noise or 0.0
+    f.lo, f.hi = f.value - Z95 * sigma, f.value + Z95 * sigma
+    if lossy:
+        # data processing: MI between codes is at most the MI of the data
+        f.numbers["bound"] = "lower"
+        f.hi = None
+
+
+# --------------------------------------------------------------------------- bounds
+
+
+def _finish_interval(f: _Findings) -> None:
+    """Fill a missing interval with the noise interval (estimators with no bias check)."""
+    if f.lo is None and f.hi is None and not f.codes and f.noise is not None \
+            and "bound" not in f.numbers:
+        f.lo, f.hi = f.value - Z95 * f.noise, f.value + Z95 * f.noise
+
+
+def _label_entropy(labels: np.ndarray) -> tuple[float, int]:
+    counts = np.bincount(np.asarray(labels, dtype=np.int64))
+    counts = counts[counts > 0]
+    p = counts / counts.sum()
+    return float(-(p * np.log(p)).sum() + (counts.size - 1) / (2 * counts.sum())), counts.size
+
+
+def mi_bound_findings(value: float, stderr: float | None,
+                      labels: np.ndarray | None = None) -> list[tuple[str, str]]:
+    """(code, sentence) for an MI value that breaks a bound: below 0 beyond its
+    noise, or above H(Y) of class ``labels``. For callers that estimate MI
+    outside :func:`infocli.api` (the information plane)."""
+    sigma = stderr or 0.0
+    out = []
+    if value < -Z95 * sigma - 0.01:
+        out.append(("impossible_value", (f"impossible value: {value:.4g} nats is negative "
+                                         f"beyond its noise (stderr {sigma:.2g})")))
+    if labels is not None:
+        h_y, c = _label_entropy(labels)
+        if value > h_y + Z95 * sigma + 0.01:
+            out.append(("impossible_value", (f"impossible value: {value:.4g} nats exceeds the "
+                                             f"entropy of the {c} labels, H(Y) = {h_y:.4g} "
+                                             "nats")))
+    return out
+
+
+def _bounds(job: _Job, f: _Findings) -> None:
+    sigma = f.noise or 0.0
+    if job.measure in ("mutual_information", "conditional_mutual_information"):
+        if f.value < -Z95 * sigma - 0.01:
+            f.flag("impossible_value",
+                   f"impossible value: the MI estimate {f.value:.4g} nats is negative beyond "
+                   f"its noise (stderr {sigma:.2g}); mutual information is never negative, so "
+                   "the estimator is biased here")
+            f.lo, f.hi = 0.0, None
+        if f.lo is not None and f.lo < 0:
+            f.lo = 0.0
+        if f.lo is None:
+            f.lo = 0.0
+        if f.hi is not None and f.hi < 0:
+            f.hi = 0.0
+    if job.measure == "mutual_information" and job.discrete.get("y"):
+        h_y, n_classes = _label_entropy(job.arrays["y"])
+        f.numbers["label_entropy"] = h_y
+        if f.value > h_y + Z95 * sigma + 0.01:
+            f.flag("impossible_value",
+                   f"impossible value: the MI estimate {f.value:.4g} nats exceeds the "
+                   f"entropy of the {n_classes} labels, H(Y) = {h_y:.4g} nats, which bounds it")
+        if f.hi is None or f.hi > h_y:
+            f.hi = h_y
+        if f.lo is not None and f.lo > f.hi:
+            f.lo = f.hi
+    if job.estimator == "dse" and job.measure == "entropy":
+        n_used = int(job.details.get("n_used") or job.n)
+        top = math.log(n_used)
+        if f.value < -Z95 * sigma - 1e-9 or f.value > top + Z95 * sigma + 1e-9:
+            f.flag("impossible_value",
+                   f"impossible value: DSE {f.value:.4g} nats lies outside [0, log n = "
+                   f"{top:.4g}]")
+        f.lo = max(0.0, f.value - Z95 * sigma) if f.lo is None else max(0.0, f.lo)
+        f.hi = min(top, f.value + Z95 * sigma) if f.hi is None else min(top, f.hi)
