@@ -43,6 +43,10 @@ Model = Annotated[Optional[str], typer.Option(
 PerSample = Annotated[Optional[str], typer.Option(
     "--per-sample", help="Write per-row log-densities (pointwise MI for mi) to OUT.npy; "
     "NaN on rows used for fitting (-e knife).")]
+Transform = Annotated[str, typer.Option(
+    "--transform", help="none, rank or copula: map each continuous column to uniform or "
+    "normal scores first (average ranks; labels untouched). MI/CMI are invariant to it; "
+    "entropy uses h(X) = sum h(X_i) + h(T(X)) - sum h(T_i(X_i)).")]
 
 
 

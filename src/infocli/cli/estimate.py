@@ -10,8 +10,8 @@ from ..errors import ParameterError
 from ._app import app
 from ._common import (Device, DiscreteGiven, DiscreteY, Estimator, Given, GivenCols, Json,
                       Model, Output, ParamOpt, PerSample, Quiet, SaveModel, Seed, Traceback,
-                      Unit, XCols, YCols, _check_output, _check_unit, _emit, _errors, _Inputs,
-                      _model_options, _params, _progress, _save_npy)
+                      Transform, Unit, XCols, YCols, _check_output, _check_unit, _emit,
+                      _errors, _Inputs, _model_options, _params, _progress, _save_npy)
 
 
 @app.command()
@@ -36,6 +36,7 @@ def entropy(
     spectrum: Annotated[Optional[str], typer.Option(
         "--spectrum", help="With -e dse: also save the eigenvalues used to this .npy file "
         "(written only on success).")] = None,
+    transform: Transform = "none",
 ) -> None:
     """Differential entropy H(X); with --given, conditional entropy H(X|Z)."""
     with _errors(traceback):
@@ -69,7 +70,7 @@ def entropy(
                 result = api.entropy(x, given=z, estimator=est,
                                      discrete_given=True if discrete_given else None, unit=unit,
                                      seed=seed, device=device, params=params, progress=progress,
-                                     names=names)
+                                     names=names, **_transform_kw(transform))
         if spectrum is not None:
             _save_npy(spectrum, eigenvalues)
         _emit(result, json_, output)
@@ -97,6 +98,7 @@ def mi(
     model: Model = None,
     per_sample: PerSample = None,
     traceback: Traceback = False,
+    transform: Transform = "none",
 ) -> None:
     """Mutual information I(X;Y)."""
     with _errors(traceback):
@@ -117,7 +119,7 @@ def mi(
             result = api.mutual_information(
                 x, y, estimator=est, discrete_y=True if discrete_y else None,
                 permutations=permutations, unit=unit, seed=seed, device=device, params=params,
-                progress=progress, names=names)
+                progress=progress, names=names, **_transform_kw(transform))
         _emit(result, json_, output)
 
 
@@ -140,6 +142,7 @@ def cmi(
     output: Output = None,
     quiet: Quiet = False,
     traceback: Traceback = False,
+    transform: Transform = "none",
 ) -> None:
     """Conditional mutual information I(X;Y|Z)."""
     with _errors(traceback):
@@ -164,7 +167,14 @@ def cmi(
             result = api.conditional_mutual_information(
                 x, y, z, estimator=est, discrete_given=True if discrete_given else None,
                 unit=unit, seed=seed, device=device, params=params, progress=progress,
-                names=names)
+                names=names, **_transform_kw(transform))
         _emit(result, json_, output)
 
 
+
+
+def _transform_kw(transform: str) -> dict:
+    """``transform=`` for the library call (omitted when none, the library default)."""
+    from ..transforms import check
+
+    return {"transform": check(transform)} if transform != "none" else {}
