@@ -29,7 +29,8 @@ column i),
 exact for any column-wise invertible T (the Jacobian term E log|T'| is the
 same with or without conditioning). h(T_i(X_i)) is known - 1/2 log(2 pi e)
 for normal scores, 0 for uniform scores - the joint term h(T(X) | Z) is
-estimated by the chosen estimator on the transformed data (where the
+estimated by the chosen estimator on the transformed data (for a single
+column, unconditionally, it is known: h(T(X)) = h(T_1(X_1))) (where the
 marginals no longer carry tails or skew, only the dependence), and the 1-D
 marginal entropies h(X_i) by the one-dimensional Kozachenko-Leonenko
 estimator with ``MARGINAL_K`` neighbours (in 1-D it is nearly unbiased even
@@ -180,6 +181,13 @@ def _decomposed(impl, out, transform, ctx, params, info):
     info["marginal_entropies"] = [float(v) for v in marg.mean(axis=0)]
 
     def run(ctx_: Context, *arrays, **p) -> Raw:
+        if d == 1 and len(arrays) == 1:
+            # T(X) of one column has exactly the law of its scores: the joint term is
+            # known, and estimating it on the (regular) grid of scores would only add
+            # the grid's bias
+            info["joint_term"] = known
+            return finite(Raw(marginal, marginal_se, "std of per-row 1-D marginal terms / "
+                              "sqrt(n) (one column: the joint term is known exactly)"))
         raw = impl(ctx_, *arrays, **p)
         info["joint_term"] = float(raw.value)
         se = None if raw.stderr is None else float(np.hypot(raw.stderr, marginal_se))
