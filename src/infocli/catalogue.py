@@ -87,6 +87,7 @@ register(EstimatorSpec(
     ),
     reference="Cover & Thomas, Elements of Information Theory, ch. 8",
     discrete=("conditional_entropy", "mutual_information", "conditional_mutual_information"),
+    devices=("cpu", "cuda"),
 ))
 
 register(EstimatorSpec(
@@ -293,4 +294,5 @@ register(EstimatorSpec(
     reference="Ince et al., Hum. Brain Mapp. 2017 (GCMI); Kraskov et al. 2004; "
               "Kozachenko & Leonenko 1987; docs/auto.md",
     discrete=("conditional_entropy", "mutual_information", "conditional_mutual_information"),
+    devices=("cpu", "cuda"),
 ))

@@ -68,6 +68,8 @@ def _run_candidates(ctx: Context, candidates: dict[str, Any], arrays: tuple) -> 
             ctx.warn(w)
         if "ties" in child.details:
             ctx.details.setdefault("ties", {}).update(child.details["ties"])
+        if child.device_used != "cpu":
+            ctx.device_used = child.device_used
         out[label] = raw
     return out
 
