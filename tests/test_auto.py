@@ -29,12 +29,12 @@ def test_auto_mi_records_both_candidates_and_takes_the_larger(rng):
     r = infocli.mutual_information(gx, y, estimator="auto", seed=5)
     auto = r.details["auto"]
     cand = auto["candidates"]
-    assert set(cand) == {"gaussian+copula", "ksg+copula"}
+    assert set(cand) == {"gaussian+copula", "ksg(k=1)+copula"}
     # the candidates are exactly the estimators a user would run by hand
     g = infocli.mutual_information(gx, y, estimator="gaussian", transform="copula")
-    k = infocli.mutual_information(gx, y, estimator="ksg", transform="copula")
+    k = infocli.mutual_information(gx, y, estimator="ksg", transform="copula", k=1)
     assert cand["gaussian+copula"]["value"] == g.value
-    assert cand["ksg+copula"]["value"] == k.value
+    assert cand["ksg(k=1)+copula"]["value"] == k.value
     assert auto["chosen"] == max(cand, key=lambda c: cand[c]["value"])
     assert r.value == cand[auto["chosen"]]["value"] == max(g.value, k.value)
     assert r.stderr == cand[auto["chosen"]]["stderr"]
@@ -51,7 +51,7 @@ def test_auto_picks_gcmi_in_high_dimension_and_ksg_for_nonlinear_dependence(rng)
     t = rng.uniform(-3, 3, size=(2000, 1))
     y2 = t ** 2 + 0.3 * rng.standard_normal((2000, 1))  # non-monotone: GCMI sees ~0
     r2 = infocli.mutual_information(t, y2, estimator="auto")
-    assert r2.details["auto"]["chosen"] == "ksg+copula"
+    assert r2.details["auto"]["chosen"] == "ksg(k=1)+copula"
     assert r2.value > 0.8 and r2.details["auto"]["candidates"]["gaussian+copula"]["value"] < 0.1
 
 
@@ -59,7 +59,7 @@ def test_auto_with_labels_runs_only_the_knn_candidate(rng):
     x = rng.standard_normal((800, 2))
     labels = np.where(x[:, 0] > 0, "a", "b")
     r = infocli.mutual_information(x, labels, estimator="auto")
-    assert list(r.details["auto"]["candidates"]) == ["ksg+copula"]
+    assert list(r.details["auto"]["candidates"]) == ["ksg(k=1)+copula"]
     assert "only candidate" in r.details["auto"]["why"]
     assert 0.4 < r.value <= math.log(2) + 3 * r.stderr
 
@@ -86,7 +86,7 @@ def test_auto_entropy_uses_the_decomposition_and_the_min_rule(rng):
     r = infocli.entropy(x, estimator="auto")
     assert r.details["transform"]["method"] == "copula"
     cand = r.details["auto"]["candidates"]
-    assert set(cand) == {"gaussian", "kl"} and "min" in r.details["auto"]["rule"]
+    assert set(cand) == {"gaussian", "kl(k=1)"} and "min" in r.details["auto"]["rule"]
     assert abs(r.value - (h_cube + 1.0)) < 3 * r.stderr + 0.05
 
 

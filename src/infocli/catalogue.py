@@ -288,7 +288,8 @@ register(EstimatorSpec(
         "conditional_mutual_information": f"{_AUTO}:auto_cmi",
     },
     params=(
-        Param("k", int, 3, "neighbours of the kNN candidates (ksg, kl)", low=1),
+        Param("k", int, 1, "neighbours of the kNN candidates (ksg, kl); 1 = the least "
+              "biased (their bias grows with k, their variance falls)", low=1),
         _TIES,
     ),
     reference="Ince et al., Hum. Brain Mapp. 2017 (GCMI); Kraskov et al. 2004; "

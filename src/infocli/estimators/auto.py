@@ -106,8 +106,8 @@ def auto_mi(ctx: Context, x, y, *, k, ties) -> Raw:
     from . import gaussian, knn
 
     arrays = _scores(ctx, {"x": x, "y": y})
-    candidates = {"ksg+copula": lambda c, a, b: knn.ksg_mi(c, a, b, algorithm=1,
-                                                            **_knn_kw(k, ties))}
+    candidates = {f"ksg(k={k})+copula": lambda c, a, b: knn.ksg_mi(c, a, b, algorithm=1,
+                                                                    **_knn_kw(k, ties))}
     if not ctx.discrete.get("y"):
         candidates = {"gaussian+copula": lambda c, a, b: gaussian.gaussian_mi(c, a, b,
                                                                               **_GAUSS_KW),
@@ -124,8 +124,8 @@ def auto_cmi(ctx: Context, x, y, z, *, k, ties) -> Raw:
     arrays = _scores(ctx, {"x": x, "y": y, "z": z})
     candidates = {
         "gaussian+copula": lambda c, a, b, d: gaussian.gaussian_cmi(c, a, b, d, **_GAUSS_KW),
-        "ksg+copula": lambda c, a, b, d: knn.ksg_cmi(c, a, b, d, algorithm=1,
-                                                     **_knn_kw(k, ties)),
+        f"ksg(k={k})+copula": lambda c, a, b, d: knn.ksg_cmi(c, a, b, d, algorithm=1,
+                                                             **_knn_kw(k, ties)),
     }
     results = _run_candidates(ctx, candidates, arrays)
     return _combine(ctx, results, max, RULE_MI,
@@ -139,12 +139,12 @@ def _entropy(ctx: Context, measure: str, arrays: dict, k: int, ties: str) -> Raw
              "standardize": True, "ties": ties, "backend": "auto"}
     if measure == "entropy":
         candidates = {"gaussian": lambda c, a: gaussian.gaussian_entropy(c, a, **_GAUSS_KW),
-                      "kl": lambda c, a: knn.kl_entropy(c, a, **kl_kw)}
+                      f"kl(k={k})": lambda c, a: knn.kl_entropy(c, a, **kl_kw)}
     else:
         candidates = {
             "gaussian": lambda c, a, b: gaussian.gaussian_conditional_entropy(c, a, b,
                                                                               **_GAUSS_KW),
-            "kl": lambda c, a, b: knn.kl_conditional_entropy(c, a, b, **kl_kw),
+            f"kl(k={k})": lambda c, a, b: knn.kl_conditional_entropy(c, a, b, **kl_kw),
         }
     results: dict[str, Raw] = {}
 
