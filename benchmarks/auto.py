@@ -104,11 +104,11 @@ def main(argv=None) -> int:
     counts = dict.fromkeys(methods, 0)
     seconds = {m: [] for m in methods}
     cpu = {m: [] for m in methods}
-    chosen: dict[str, int] = {}
+    chosen: dict[str, dict[str, int]] = {}
     for task in selected:
         means = {}
         for m in methods:
-            vals, secs = [], 0.0
+            vals, secs, cpus = [], 0.0, 0.0
             for seed in seeds:
                 key = (task.name, m, args.n, seed)
                 if key not in cache:
@@ -133,25 +133,29 @@ def main(argv=None) -> int:
                 vals.append(rec["value"])
                 if rec.get("seconds") is not None:
                     secs += rec["seconds"]
-                    cpu[m].append(rec["cpu"])
+                    cpus += rec["cpu"]
                 if m.startswith("auto"):
-                    chosen[rec["chosen"]] = chosen.get(rec["chosen"], 0) + 1
+                    tally = chosen.setdefault(m, {})
+                    tally[rec["chosen"]] = tally.get(rec["chosen"], 0) + 1
             means[m] = float(np.mean(vals))
-            if cpu[m]:
+            timed = [cache[(task.name, m, args.n, s)].get("seconds") is not None for s in seeds]
+            if all(timed):
                 seconds[m].append(secs / len(seeds))
+                cpu[m].append(cpus / len(seeds))
             counts[m] += solved(means[m], task.truth)
         cells = " ".join(f"{means[m]:>10.3f}{'*' if solved(means[m], task.truth) else ' '}"
                          for m in methods)
         print(f"{task.name:<{width}} {task.truth:>6.3f} {cells}", flush=True)
     print(f"{'solved':<{width}} {len(selected):>6d} "
           + " ".join(f"{counts[m]:>11d}" for m in methods))
-    def med(v):
-        return f"{np.median(v):>11.2f}" if v else f"{'(in auto)':>11}"
+    def med(v):  # methods read from auto's candidates were not timed on their own
+        return f"{np.median(v):>11.2f}" if len(v) * 2 > len(selected) else f"{'(in auto)':>11}"
 
     print(f"{'median s':<{width}} {'':>6} " + " ".join(med(seconds[m]) for m in methods))
     print(f"{'median cpu s':<{width}} {'':>6} " + " ".join(med(cpu[m]) for m in methods))
-    if chosen:
-        print("auto chose (over seeds and tasks): " + ", ".join(f"{k} {v}x" for k, v in sorted(chosen.items())))
+    for m, tally in chosen.items():
+        print(f"{m} chose (tasks x seeds): "
+              + ", ".join(f"{k} {v}x" for k, v in sorted(tally.items())))
     if sink:
         sink.close()
     return 0

@@ -87,7 +87,6 @@ register(EstimatorSpec(
     ),
     reference="Cover & Thomas, Elements of Information Theory, ch. 8",
     discrete=("conditional_entropy", "mutual_information", "conditional_mutual_information"),
-    devices=("cpu", "cuda"),
 ))
 
 register(EstimatorSpec(
