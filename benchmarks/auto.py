@@ -84,6 +84,9 @@ def main(argv=None) -> int:
     ap.add_argument("--tasks", default=None, help="glob(s) of task names")
     ap.add_argument("--family", default="bmi")
     ap.add_argument("--jsonl", default=None)
+    ap.add_argument("--cached-only", action="store_true",
+                    help="print only what --jsonl holds; missing runs show as '-' and are "
+                         "not counted (the count row then says how many tasks were measured)")
     args = ap.parse_args(argv)
     seeds = [int(s) for s in args.seeds.split(",")]
     methods = args.methods.split(",")
@@ -102,6 +105,7 @@ def main(argv=None) -> int:
     print(f"n = {args.n}, seeds {seeds}; * = mean within x1.5 of truth")
     print(f"{'task':<{width}} {'truth':>6} " + " ".join(f"{m:>11}" for m in methods))
     counts = dict.fromkeys(methods, 0)
+    measured = dict.fromkeys(methods, 0)
     seconds = {m: [] for m in methods}
     cpu = {m: [] for m in methods}
     chosen: dict[str, dict[str, int]] = {}
@@ -111,6 +115,9 @@ def main(argv=None) -> int:
             vals, secs, cpus = [], 0.0, 0.0
             for seed in seeds:
                 key = (task.name, m, args.n, seed)
+                if key not in cache and args.cached_only:
+                    vals = None
+                    break
                 if key not in cache:
                     cache[key] = rec = run(task, m, args.n, seed)
                     if sink:
@@ -137,17 +144,25 @@ def main(argv=None) -> int:
                 if m.startswith("auto"):
                     tally = chosen.setdefault(m, {})
                     tally[rec["chosen"]] = tally.get(rec["chosen"], 0) + 1
+            if vals is None:
+                means[m] = None
+                continue
+            measured[m] += 1
             means[m] = float(np.mean(vals))
             timed = [cache[(task.name, m, args.n, s)].get("seconds") is not None for s in seeds]
             if all(timed):
                 seconds[m].append(secs / len(seeds))
                 cpu[m].append(cpus / len(seeds))
             counts[m] += solved(means[m], task.truth)
-        cells = " ".join(f"{means[m]:>10.3f}{'*' if solved(means[m], task.truth) else ' '}"
+        cells = " ".join(f"{'-':>10} " if means[m] is None else
+                         f"{means[m]:>10.3f}{'*' if solved(means[m], task.truth) else ' '}"
                          for m in methods)
         print(f"{task.name:<{width}} {task.truth:>6.3f} {cells}", flush=True)
     print(f"{'solved':<{width}} {len(selected):>6d} "
           + " ".join(f"{counts[m]:>11d}" for m in methods))
+    if any(measured[m] < len(selected) for m in methods):
+        print(f"{'tasks measured':<{width}} {'':>6} "
+              + " ".join(f"{measured[m]:>11d}" for m in methods))
     def med(v):  # methods read from auto's candidates were not timed on their own
         return f"{np.median(v):>11.2f}" if len(v) * 2 > len(selected) else f"{'(in auto)':>11}"
 
