@@ -56,7 +56,8 @@ def _child(ctx: Context) -> Context:
     seed = int(ctx.rng.integers(2**63 - 1))
     return Context(rng=np.random.default_rng(seed), device=ctx.device, progress=None,
                    discrete=dict(ctx.discrete), names=dict(ctx.names),
-                   classes=dict(ctx.classes), write_files=False)
+                   classes=dict(ctx.classes), write_files=False,
+                   columns=dict(getattr(ctx, "columns", {})))
 
 
 def _run_candidates(ctx: Context, candidates: dict[str, Any], arrays: tuple) -> dict:
@@ -68,6 +69,9 @@ def _run_candidates(ctx: Context, candidates: dict[str, Any], arrays: tuple) -> 
             ctx.warn(w)
         if "ties" in child.details:
             ctx.details.setdefault("ties", {}).update(child.details["ties"])
+        for hint in child.details.get("hints", []):
+            if hint not in ctx.details.setdefault("hints", []):
+                ctx.details["hints"].append(hint)
         if child.device_used != "cpu":
             ctx.device_used = child.device_used
         out[label] = raw
