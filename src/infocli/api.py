@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from . import diagnostics, registry
+from . import diagnostics, registry, transforms
 from ._device import check_device
 from ._validation import (as_continuous, as_labels, check_rows, column_names, drop_missing,
                           is_non_numeric, label_like_columns)
@@ -37,6 +37,7 @@ def entropy(
     names: dict[str, str] | None = None,
     dropna: bool = False,
     check: str | None = None,
+    transform: str = "none",
     **kwargs: Any,
 ) -> Estimate:
     """Differential entropy H(X), or conditional entropy H(X|Z) with ``given=z``.
@@ -68,6 +69,11 @@ def entropy(
         Reliability check level (:mod:`infocli.diagnostics`): the result's
         ``interval`` and ``reliable`` verdict. Default ``"fast"`` (kNN and
         gaussian: at most ~5x one estimate); ``"off"`` skips it.
+    transform : {"none", "rank", "copula"}
+        ``rank``/``copula``: estimate through the marginal decomposition
+        h(X) = sum_i h(X_i) + h(T(X)) - sum_i h(T_i(X_i)), T the column-wise
+        uniform / normal-score map, the joint term by ``estimator`` on T(X) and
+        the 1-D terms by 1-D Kozachenko-Leonenko (see :mod:`infocli.transforms`).
 
     Returns
     -------
@@ -76,10 +82,11 @@ def entropy(
     if given is None:
         return _estimate("entropy", estimator, {"x": x}, {}, unit, seed, device,
                          {**(params or {}), **kwargs}, progress, names, dropna=dropna,
-                         check=check)
+                         check=check, transform=transform)
     return _estimate("conditional_entropy", estimator, {"x": x, "z": given},
                      {"z": discrete_given}, unit, seed, device, {**(params or {}), **kwargs},
-                     progress, names, dropna=dropna, check=check)
+                     progress, names, dropna=dropna,
+                     check=check, transform=transform)
 
 
 def mutual_information(
@@ -97,10 +104,15 @@ def mutual_information(
     names: dict[str, str] | None = None,
     dropna: bool = False,
     check: str | None = None,
+    transform: str = "none",
     **kwargs: Any,
 ) -> Estimate:
     """Mutual information I(X;Y) between vectors x and y (or labels y).
 
+    ``transform="rank"`` or ``"copula"`` replaces every continuous column by
+    its uniform or normal scores first (average ranks; MI is invariant under
+    increasing per-column maps; ``gaussian`` on normal scores is GCMI); labels
+    are left as they are (see :mod:`infocli.transforms`).
     ``permutations=N`` adds a permutation p-value: the estimate is recomputed
     on N seeded row-shuffles of y and p = (1 + #{null >= value}) / (N + 1).
     Other parameters as in :func:`entropy`. Negative estimates are returned
@@ -108,7 +120,7 @@ def mutual_information(
     """
     return _estimate("mutual_information", estimator, {"x": x, "y": y}, {"y": discrete_y},
                      unit, seed, device, {**(params or {}), **kwargs}, progress, names,
-                     permutations=permutations, dropna=dropna, check=check)
+                     permutations=permutations, dropna=dropna, check=check, transform=transform)
 
 
 def conditional_mutual_information(
@@ -126,20 +138,25 @@ def conditional_mutual_information(
     names: dict[str, str] | None = None,
     dropna: bool = False,
     check: str | None = None,
+    transform: str = "none",
     **kwargs: Any,
 ) -> Estimate:
-    """Conditional mutual information I(X;Y|Z); ``z`` may be class labels."""
+    """Conditional mutual information I(X;Y|Z); ``z`` may be class labels.
+
+    ``transform`` as in :func:`mutual_information` (I(X;Y|Z) is invariant
+    under increasing per-column maps of X, Y and Z)."""
     return _estimate("conditional_mutual_information", estimator, {"x": x, "y": y, "z": z},
                      {"z": discrete_given}, unit, seed, device,
                      {**(params or {}), **kwargs}, progress, names, dropna=dropna,
-                     check=check)
+                     check=check, transform=transform)
 
 
 def _estimate(measure, estimator, raw_arrays, discrete_flags, unit, seed, device, params,
               progress, names, permutations=0, artifacts=None, dropna=False,
-              check=None) -> Estimate:
+              check=None, transform="none") -> Estimate:
     start = time.perf_counter()
     check = diagnostics.resolve_level(check)
+    transforms.check(transform)
     spec = registry.get(estimator)
     impl = spec.implementation(measure)
     effective = spec.resolve_params(params)
@@ -197,6 +214,7 @@ def _estimate(measure, estimator, raw_arrays, discrete_flags, unit, seed, device
         ctx.details["dropped_rows"] = dropped
     if artifacts is not None:
         ctx.artifacts = artifacts
+    arrays, impl = transforms.apply(transform, measure, arrays, impl, ctx, effective)
     raw = impl(ctx, *arrays.values(), **effective)
 
     details: dict[str, Any] = dict(ctx.details)
@@ -220,7 +238,8 @@ def _estimate(measure, estimator, raw_arrays, discrete_flags, unit, seed, device
         stderr=raw.stderr,
         n_samples=n,
         dims={v: int(a.shape[1]) if a.ndim == 2 else 1 for v, a in arrays.items()},
-        params={**effective, "seed": int(seed)},
+        params={**effective, "seed": int(seed),
+                **({"transform": transform} if transform != "none" else {})},
         device=ctx.device_used,
         seconds=time.perf_counter() - start,
         version=__version__,

@@ -273,3 +273,28 @@ for _name, _summary, _ref, _extra in (
         discrete=("mutual_information",),
         devices=("cpu", "cuda"),
     ))
+
+# -- auto (issue 15) -------------------------------------------------------------------
+_AUTO = "infocli.estimators.auto"
+
+register(EstimatorSpec(
+    name="auto",
+    summary="copula transform, then max(gaussian, ksg) for MI/CMI (both err low) or, for "
+            "entropy, the marginal decomposition with min(gaussian, kl) (an upper bound and "
+            "a consistent estimate); details.auto says what ran and why",
+    implementations={
+        "entropy": f"{_AUTO}:auto_entropy",
+        "conditional_entropy": f"{_AUTO}:auto_conditional_entropy",
+        "mutual_information": f"{_AUTO}:auto_mi",
+        "conditional_mutual_information": f"{_AUTO}:auto_cmi",
+    },
+    params=(
+        Param("k", int, 1, "neighbours of the kNN candidates (ksg, kl); 1 = the least "
+              "biased (their bias grows with k, their variance falls)", low=1),
+        _TIES,
+    ),
+    reference="Ince et al., Hum. Brain Mapp. 2017 (GCMI); Kraskov et al. 2004; "
+              "Kozachenko & Leonenko 1987; docs/auto.md",
+    discrete=("conditional_entropy", "mutual_information", "conditional_mutual_information"),
+    devices=("cpu", "cuda"),
+))

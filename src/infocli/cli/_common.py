@@ -44,6 +44,10 @@ Model = Annotated[Optional[str], typer.Option(
 PerSample = Annotated[Optional[str], typer.Option(
     "--per-sample", metavar="FILE", help="Write per-row log-densities (pointwise MI for mi) to FILE (.npy); "
     "NaN on rows used for fitting (-e knife).")]
+Transform = Annotated[str, typer.Option(
+    "--transform", help="none, rank or copula: map each continuous column to uniform or "
+    "normal scores first (average ranks; labels untouched). MI/CMI are invariant to it; "
+    "entropy uses h(X) = sum h(X_i) + h(T(X)) - sum h(T_i(X_i)).")]
 
 # --- options added for shell-friendly output and missing values (issue 17) ---------------
 FORMATS = ("table", "json", "jsonl", "csv", "tsv", "value")

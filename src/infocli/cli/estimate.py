@@ -10,9 +10,9 @@ from ..errors import ParameterError
 from ._app import command
 from ._common import (Check, Device, DiscreteGiven, DiscreteY, DropNa, Estimator, Format, Given,
                       GivenCols, Json, Model, NoHeader, Output, ParamOpt, PerSample, Quiet,
-                      SaveModel, Seed, Traceback, Unit, Value, XCols, YCols, _check_output,
-                      _check_unit, _emit, _errors, _Inputs, _model_options, _output_format,
-                      _params, _progress, _save_npy, _check_kw)
+                      SaveModel, Seed, Traceback, Transform, Unit, Value, XCols, YCols,
+                      _check_kw, _check_output, _check_unit, _emit, _errors, _Inputs,
+                      _model_options, _output_format, _params, _progress, _save_npy)
 
 _ENTROPY_EXAMPLES = """Examples:
 
@@ -67,6 +67,7 @@ def entropy(
     no_header: NoHeader = False,
     dropna: DropNa = False,
     check: Check = None,
+    transform: Transform = "none",
 ) -> None:
     """Differential entropy H(X); with --given, conditional entropy H(X|Z).
 
@@ -106,7 +107,7 @@ def entropy(
                                      discrete_given=True if discrete_given else None, unit=unit,
                                      seed=seed, device=device, params=params, progress=progress,
                                      names=names, **({"dropna": True} if dropna else {}),
-                **_check_kw(check))
+                                     **_check_kw(check), **_transform_kw(transform))
         if spectrum is not None:
             _save_npy(spectrum, eigenvalues)
         _emit(result, json_, output, fmt=out_format, header=not no_header, quiet=quiet,
@@ -141,6 +142,7 @@ def mi(
     no_header: NoHeader = False,
     dropna: DropNa = False,
     check: Check = None,
+    transform: Transform = "none",
 ) -> None:
     """Mutual information I(X;Y) between X and Y (Y may be class labels).
 
@@ -168,7 +170,7 @@ def mi(
                 x, y, estimator=est, discrete_y=True if discrete_y else None,
                 permutations=permutations, unit=unit, seed=seed, device=device, params=params,
                 progress=progress, names=names, **({"dropna": True} if dropna else {}),
-                **_check_kw(check))
+                **_check_kw(check), **_transform_kw(transform))
         _emit(result, json_, output, fmt=out_format, header=not no_header, quiet=quiet,
               command="mi")
 
@@ -197,6 +199,7 @@ def cmi(
     no_header: NoHeader = False,
     dropna: DropNa = False,
     check: Check = None,
+    transform: Transform = "none",
 ) -> None:
     """Conditional mutual information I(X;Y|Z) (Z may be class labels).
 
@@ -227,8 +230,13 @@ def cmi(
                 x, y, z, estimator=est, discrete_given=True if discrete_given else None,
                 unit=unit, seed=seed, device=device, params=params, progress=progress,
                 names=names, **({"dropna": True} if dropna else {}),
-                **_check_kw(check))
+                **_check_kw(check), **_transform_kw(transform))
         _emit(result, json_, output, fmt=out_format, header=not no_header, quiet=quiet,
               command="cmi")
 
 
+def _transform_kw(transform: str) -> dict:
+    """``transform=`` for the library call (omitted when none, the library default)."""
+    from ..transforms import check
+
+    return {"transform": check(transform)} if transform != "none" else {}

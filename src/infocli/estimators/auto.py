@@ -1,0 +1,175 @@
+"""``auto``: a documented choice among infocli's estimators, made from the data.
+
+The rule rests on invariances and on the known sign of each candidate's
+error, not on thresholds tuned to a benchmark:
+
+1. **Copula first.** MI and CMI are invariant under increasing per-column maps,
+   so every continuous column is replaced by its normal scores
+   Phi^{-1}(r/(n+1)) (:mod:`infocli.transforms`, average ranks). This removes
+   tails, skew and scale without changing the target. Entropy is not
+   invariant; it goes through the exact marginal decomposition
+   h(X) = sum_i h(X_i) + h(Z) - d/2 log(2 pi e) (1-D Kozachenko-Leonenko
+   marginals), so only the joint term h(Z) needs a multivariate estimator.
+
+2. **Two candidates with errors of known sign, combined by max (MI) or min
+   (entropy).**
+
+   * MI, CMI: ``gaussian`` on the normal scores (GCMI, Ince et al. 2017) and
+     ``ksg`` on the normal scores (Frenzel-Pompe for CMI). GCMI is exact when
+     the copula is Gaussian and, for scalar x and y, a lower bound on I in the
+     population (with Gaussian marginals, h(X,Y) <= the Gaussian entropy of
+     its covariance); KSG is consistent but biased *downwards* when I is
+     large or the dimension high (its neighbourhoods cannot shrink fast
+     enough). Both err low, so the larger is the better: I = max(GCMI, KSG).
+   * Entropy and conditional entropy, joint term on the normal scores:
+     ``gaussian`` is an upper bound (the Gaussian has the largest entropy for
+     a covariance; for H(X|Z) that of the regression residual) and ``kl`` is
+     consistent; h = min(Gaussian, KL).
+
+3. **Labels.** With class labels y (MI) only the kNN candidate runs (Ross's
+   mixed estimator on the normal scores of x): the Gaussian class-conditional
+   plug-in has no error of known sign there. A label-valued conditioning
+   variable z is handled by both candidates per class.
+
+``details["auto"]`` records every candidate's value and stderr, which one was
+chosen and why; the estimate's stderr is the chosen candidate's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import transforms
+from ._common import Context, Raw
+
+RULE_MI = ("copula (normal scores), then max(gaussian, ksg): both err low - GCMI is exact "
+           "for a Gaussian copula and a lower bound otherwise, KSG is biased down at high "
+           "MI and dimension")
+RULE_H = ("copula marginal decomposition h = sum h(X_i) + h(Z) - d/2 log(2 pi e), joint "
+          "term min(gaussian, kl) on the normal scores: the Gaussian entropy is an upper "
+          "bound, KL is consistent")
+
+
+def _child(ctx: Context) -> Context:
+    seed = int(ctx.rng.integers(2**63 - 1))
+    return Context(rng=np.random.default_rng(seed), device=ctx.device, progress=None,
+                   discrete=dict(ctx.discrete), names=dict(ctx.names),
+                   classes=dict(ctx.classes), write_files=False,
+                   columns=dict(getattr(ctx, "columns", {})))
+
+
+def _run_candidates(ctx: Context, candidates: dict[str, Any], arrays: tuple) -> dict:
+    out = {}
+    for label, fn in candidates.items():
+        child = _child(ctx)
+        raw = fn(child, *arrays)
+        for w in child.warnings:
+            ctx.warn(w)
+        if "ties" in child.details:
+            ctx.details.setdefault("ties", {}).update(child.details["ties"])
+        for hint in child.details.get("hints", []):
+            if hint not in ctx.details.setdefault("hints", []):
+                ctx.details["hints"].append(hint)
+        if child.device_used != "cpu":
+            ctx.device_used = child.device_used
+        out[label] = raw
+    return out
+
+
+def _scores(ctx: Context, arrays: dict[str, np.ndarray]) -> tuple:
+    return tuple(a if ctx.discrete.get(v) else transforms.normal_scores(a)
+                 for v, a in arrays.items())
+
+
+def _combine(ctx: Context, results: dict[str, Raw], pick, rule: str, why_fmt: str) -> Raw:
+    chosen = pick(results, key=lambda name: results[name].value)
+    others = [n for n in results if n != chosen]
+    ctx.details["auto"] = {
+        "rule": rule,
+        "transform": f"copula: normal scores; ties: {transforms.TIES_NOTE}",
+        "candidates": {n: {"value": r.value, "stderr": r.stderr} for n, r in results.items()},
+        "chosen": chosen,
+        "why": (why_fmt.format(chosen=chosen, others=", ".join(others)) if others
+                else f"{chosen} is the only candidate for these inputs"),
+    }
+    raw = results[chosen]
+    return Raw(raw.value, raw.stderr, f"{raw.stderr_method} (of {chosen}, chosen by auto)")
+
+
+def _knn_kw(k, ties):
+    return {"k": k, "standardize": True, "ties": ties, "backend": "auto"}
+
+
+_GAUSS_KW = {"bias_correction": True, "jackknife_groups": 20}
+
+
+def auto_mi(ctx: Context, x, y, *, k, ties) -> Raw:
+    """I(X;Y): max(GCMI, KSG on normal scores); labels y: Ross's kNN on normal scores of x."""
+    from . import gaussian, knn
+
+    arrays = _scores(ctx, {"x": x, "y": y})
+    candidates = {f"ksg(k={k})+copula": lambda c, a, b: knn.ksg_mi(c, a, b, algorithm=1,
+                                                                    **_knn_kw(k, ties))}
+    if not ctx.discrete.get("y"):
+        candidates = {"gaussian+copula": lambda c, a, b: gaussian.gaussian_mi(c, a, b,
+                                                                              **_GAUSS_KW),
+                      **candidates}
+    results = _run_candidates(ctx, candidates, arrays)
+    return _combine(ctx, results, max, RULE_MI,
+                    "{chosen} gave the largest value; the others ({others}) err low")
+
+
+def auto_cmi(ctx: Context, x, y, z, *, k, ties) -> Raw:
+    """I(X;Y|Z): max(Gaussian-copula CMI, Frenzel-Pompe KSG on normal scores)."""
+    from . import gaussian, knn
+
+    arrays = _scores(ctx, {"x": x, "y": y, "z": z})
+    candidates = {
+        "gaussian+copula": lambda c, a, b, d: gaussian.gaussian_cmi(c, a, b, d, **_GAUSS_KW),
+        f"ksg(k={k})+copula": lambda c, a, b, d: knn.ksg_cmi(c, a, b, d, algorithm=1,
+                                                             **_knn_kw(k, ties)),
+    }
+    results = _run_candidates(ctx, candidates, arrays)
+    return _combine(ctx, results, max, RULE_MI,
+                    "{chosen} gave the largest value; the others ({others}) err low")
+
+
+def _entropy(ctx: Context, measure: str, arrays: dict, k: int, ties: str) -> Raw:
+    from . import gaussian, knn
+
+    kl_kw = {"k": k, "metric": "euclidean", "weights": "none", "whiten_data": False,
+             "standardize": True, "ties": ties, "backend": "auto"}
+    if measure == "entropy":
+        candidates = {"gaussian": lambda c, a: gaussian.gaussian_entropy(c, a, **_GAUSS_KW),
+                      f"kl(k={k})": lambda c, a: knn.kl_entropy(c, a, **kl_kw)}
+    else:
+        candidates = {
+            "gaussian": lambda c, a, b: gaussian.gaussian_conditional_entropy(c, a, b,
+                                                                              **_GAUSS_KW),
+            f"kl(k={k})": lambda c, a, b: knn.kl_conditional_entropy(c, a, b, **kl_kw),
+        }
+    results: dict[str, Raw] = {}
+
+    def joint(c: Context, *a) -> Raw:
+        results.update(_run_candidates(c, candidates, a))
+        return _combine(c, results, min, RULE_H,
+                        "{chosen} gave the smaller joint term; {others} is an upper "
+                        "bound or biased up")
+
+    already = ctx.details.get("transform", {}).get("method") == "copula"
+    if already:  # the API applied the decomposition; x is normal scores already
+        return joint(ctx, *arrays.values())
+    new_arrays, run = transforms.apply("copula", measure, arrays, joint, ctx, {"ties": ties})
+    return run(ctx, *new_arrays.values())
+
+
+def auto_entropy(ctx: Context, x, *, k, ties) -> Raw:
+    """H(X): copula decomposition, joint term min(Gaussian, KL) on the normal scores."""
+    return _entropy(ctx, "entropy", {"x": x}, k, ties)
+
+
+def auto_conditional_entropy(ctx: Context, x, z, *, k, ties) -> Raw:
+    """H(X|Z): copula decomposition of X, joint term min(Gaussian, KL) given Z."""
+    return _entropy(ctx, "conditional_entropy", {"x": x, "z": z}, k, ties)
