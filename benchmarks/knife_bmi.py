@@ -80,9 +80,9 @@ def main(argv=None) -> int:
             for line in f:
                 r = json.loads(line)
                 done[(r["task"], r["estimator"], r["n"], r["seed"])] = r
-    for task in selected:
-        for w in which:
-            for seed in range(args.seeds):
+    for seed in range(args.seeds):  # seed-major: a partial run covers every task
+        for task in selected:
+            for w in which:
                 key = (task.name, w, args.n, seed)
                 if key in done:
                     continue

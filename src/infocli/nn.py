@@ -569,7 +569,7 @@ def _component_log_pdf(x: Tensor, means: Tensor, scale: Tensor, diagonal: bool,
             maha = (xi * xi) @ inv_var.T - 2.0 * xi @ (means * inv_var).T + const[None]
         else:
             # C_m^-1 (x - b_m) as one (rows, d) x (d, M d) product
-            z = torch.einsum("nj,mij->nmi", xi, prec) - shift[None]
+            z = (xi @ prec.reshape(m * d, d).T).view(len(xi), m, d) - shift[None]
             maha = (z * z).sum(dim=2)
         out.append(-0.5 * (maha + logdet[None] + d * _LOG_2PI))
     return torch.cat(out) if out else x.new_zeros(0, m)
@@ -592,22 +592,26 @@ def _m_step(x: Tensor, resp: Tensor, covariance: str, shrinkage: float, reg: flo
         scale = (var + reg).sqrt()
     else:
         eye = torch.eye(d, dtype=x.dtype, device=x.device)
-        covs = []
-        for k in range(m):
-            diff = x - means[k]
-            s = (diff * resp[:, k:k + 1]).T @ diff / counts[k]
-            # MAP-style shrinkage toward the kernel's own diagonal: a kernel that
-            # owns few rows gets a covariance closer to diagonal (weight kappa / (n_k + kappa))
-            lam = shrinkage / (float(counts[k]) + shrinkage) if shrinkage > 0 else 0.0
-            s = (1.0 - lam) * s + lam * torch.diag(torch.diagonal(s))
-            covs.append(s + reg * eye)
-        scale = torch.linalg.cholesky(torch.stack(covs))
+        if d <= 16:  # second moments of all kernels as one (M, n) x (n, d^2) product
+            outer = (x[:, :, None] * x[:, None, :]).reshape(n, d * d)
+            second = (resp.T @ outer).reshape(m, d, d) / counts[:, None, None]
+            covs = second - means[:, :, None] * means[:, None, :]
+        else:
+            covs = torch.stack([((x - means[k]) * resp[:, k:k + 1]).T @ (x - means[k])
+                                for k in range(m)]) / counts[:, None, None]
+        # MAP-style shrinkage toward each kernel's own diagonal: a kernel that owns
+        # few rows gets a covariance closer to diagonal (weight kappa / (n_k + kappa))
+        lam = (shrinkage / (counts + shrinkage) if shrinkage > 0
+               else torch.zeros_like(counts))[:, None, None]
+        diag = torch.diag_embed(torch.diagonal(covs, dim1=1, dim2=2))
+        covs = (1.0 - lam) * covs + lam * diag + reg * eye
+        scale = torch.linalg.cholesky(covs)
     return {"weights": counts / counts.sum(), "means": means, "scale": scale,
             "covariance": covariance}
 
 
 def fit_mixture(x: Tensor, n_kernels: int, *, covariance: str = "full", shrinkage: float = 0.0,
-                reg: float = 1e-6, max_iter: int = 100, tol: float = 1e-3,
+                reg: float = 1e-6, max_iter: int = 60, tol: float = 1e-3,
                 generator: torch.Generator | None = None) -> dict:
     """Gaussian mixture by expectation-maximisation (float64), seeded k-means start.
 
@@ -629,12 +633,11 @@ def fit_mixture(x: Tensor, n_kernels: int, *, covariance: str = "full", shrinkag
     idx = torch.randperm(n, generator=generator)[:m].to(x.device)
     centres = x[idx].clone()
     for _ in range(10 if m > 1 else 0):
-        dist = torch.cdist(x, centres)
-        label = dist.argmin(dim=1)
-        for k in range(m):
-            rows = label == k
-            if rows.any():
-                centres[k] = x[rows].mean(dim=0)
+        label = torch.cdist(x, centres).argmin(dim=1)
+        sums = torch.zeros_like(centres).index_add_(0, label, x)
+        sizes = torch.bincount(label, minlength=m).to(x.dtype)
+        filled = sizes > 0  # an empty cluster keeps its centre
+        centres[filled] = sums[filled] / sizes[filled, None]
     if m > 1:
         label = torch.cdist(x, centres).argmin(dim=1)
     else:
