@@ -172,9 +172,10 @@ _KNIFE = "infocli.estimators.knife"
 
 register(EstimatorSpec(
     name="knife",
-    summary="KNIFE: Gaussian-kernel mixture fitted with torch (train/validation/test split, "
-            "estimate on held-out rows); H(X|Z) per class or with networks of z; "
-            "I = H(X) - H(X|Y)",
+    summary="KNIFE: Gaussian-kernel mixture, capacity (kernels, covariance, shrinkage) "
+            "chosen by validation likelihood, EM start then torch Adam, estimate on held-out "
+            "rows; H(X|Z) per class or with networks of z; I from one joint fit and its "
+            "exact marginals",
     implementations={
         "entropy": f"{_KNIFE}:knife_entropy",
         "conditional_entropy": f"{_KNIFE}:knife_conditional_entropy",

@@ -8,13 +8,30 @@ Estimator for Training Neural Networks", ICML 2022. The densities live in
    parts (stratified by class when the conditioning variable is labels);
 2. each continuous variable is standardised with its *training* mean and
    standard deviation (entropies add sum(log sd) back: h(aX + b) = h(X) + log|a|);
-3. the kernels are fitted by Adam on the training cross-entropy, with early
-   stopping on the validation cross-entropy (the best epoch is kept);
-4. the estimate is the mean of per-sample terms on the test rows only, which
-   the fit never saw: -log f(x) for H(X), -log f(x|z) for H(X|Z), and
-   log f(x|y) - log f(x) for I(X;Y) = H(X) - H(X|Y) (paper eq. 8) or
-   log f(x,y) - log f(x) - log f(y) with ``mi_form=three_entropies``; for
-   class labels y the default (``mi_form=pooled``) takes f(x) as the pooled
+3. capacity (``init=em``, the default): every candidate mixture - covariance
+   type (full, diagonal), number of kernels M = 1, 2, 4, ... (doubled while it
+   pays, at most one kernel per 2 max(d, 10) training rows) and, for full
+   covariances, the shrinkage of each kernel's covariance toward its diagonal
+   - is fitted by EM on the training rows, and the one with the highest
+   validation log-likelihood is kept (:func:`infocli.nn.select_mixture`). So
+   n and d set the capacity: 3,500 training rows in 50 dimensions buy one
+   lightly shrunk Gaussian, the same rows in 2 dimensions dozens of kernels.
+   (``init=data|random`` keep the paper's fixed M with unit-bandwidth kernels.);
+4. the kernels are then fitted by Adam on the training cross-entropy, with early
+   stopping on the validation cross-entropy (the best epoch is kept; the EM
+   start is epoch 0, so Adam can only improve it on the validation rows);
+5. the estimate is the mean of per-sample terms on the test rows only, which
+   the fit never saw: -log f(x) for H(X), -log f(x|z) for H(X|Z), and for
+   I(X;Y) with continuous y (default ``mi_form=joint``) the pointwise
+   log f(x,y) - log f(x) - log f(y) of ONE fitted joint mixture f(x,y) and its
+   exact marginals (the marginal of a Gaussian mixture is the mixture of the
+   kernels' marginals): the joint and the marginals share every kernel, so
+   their errors cancel - the expected estimate is
+   I - E_x KL(p(y|x) || f(y|x)) + KL(p(y) || f(y)), and a product-form fit
+   (one diagonal kernel) gives exactly 0. The older forms remain:
+   log f(x|y) - log f(x) with separate fits (``difference``, paper eq. 8) and
+   log f(x,y) - log f(x) - log f(y) with three fits (``three_entropies``).
+   For class labels y the default (``mi_form=pooled``) takes f(x) as the pooled
    mixture sum_c p(c) f(x|c) of the fitted class densities (itself a KNIFE
    with the union of the class kernels), so both terms share one fit:
    mean log f(x|y) / sum_c p(c) f(x|c) = mean log p(y|x) + H(Y), which never
@@ -23,7 +40,8 @@ Estimator for Training Neural Networks", ICML 2022. The densities live in
    stderr = std of those terms / sqrt(n_test).
 
 A fitted set of densities can be saved (``save_model``) and evaluated later on
-new rows without refitting (``model``); then every row is evaluated.
+new rows without refitting (``model``); then every row is evaluated. The joint
+form saves the joint and its two marginals.
 """
 
 from __future__ import annotations
@@ -60,7 +78,8 @@ def knife_conditional_entropy(ctx: Context, x, z, **params) -> Raw:
 
 
 def knife_mi(ctx: Context, x, y, **params) -> Raw:
-    """I(X;Y) = H(X) - H(X|Y) (or H(X) + H(Y) - H(X,Y)) on the test rows."""
+    """I(X;Y) on the test rows: mean log f(x,y) / f(x) f(y) of one joint fit and its
+    exact marginals (continuous y), or the pooled class form (labels y)."""
     labels = bool(ctx.discrete.get("y"))
     form = params["mi_form"]
     if form == "auto":
