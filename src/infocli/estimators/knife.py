@@ -414,7 +414,7 @@ def _recode_labels(bundle: _Bundle, path: str, ctx: Context, arrays) -> dict:
 
 
 def _fit_by_em(inputs: tuple, val_inputs: tuple | None, classes: bool, n_kernels: int | None,
-               covariance: str | None, p: dict[str, Any], generator):
+               covariance: str | None, p: dict[str, Any], generator, split: int | None = None):
     """A KNIFE (or one per class) whose capacity is chosen by validation likelihood.
 
     Each candidate (covariance type, number of kernels, shrinkage) is fitted by
@@ -449,7 +449,8 @@ def _fit_by_em(inputs: tuple, val_inputs: tuple | None, classes: bool, n_kernels
     else:
         mixes, tried = knn.select_mixture([inputs[0].cpu()], [val_inputs[0].cpu()],
                                           n_kernels=n_kernels, covariance=covariance,
-                                          max_kernels=p["max_kernels"], generator=generator)
+                                          max_kernels=p["max_kernels"], generator=generator,
+                                          split=split)
         first = mixes[0]
         module = knn.KNIFE.from_mixture(first, weights=p["weights"])
     best = max(tried, key=lambda r: r["validation_log_lik"])
@@ -503,8 +504,10 @@ def _fit(ctx: Context, measure: str, arrays: dict[str, np.ndarray], p: dict[str,
         classes = key not in ("x", "y", "xy") and ctx.discrete.get(cond_var)
         if key in ("x", "y", "xy") or classes:
             if p["init"] == "em":
+                # the joint MI form scores candidates by both conditionals (x|y, y|x)
+                split = variables["x"]["dims"] if bundle.mi_form == "joint" else None
                 module, capacity[label] = _fit_by_em(inputs, val_inputs, classes, n_kernels,
-                                                     covariance, p, generator)
+                                                     covariance, p, generator, split)
             else:
                 m = n_kernels or 128  # the paper's M when no capacity is chosen
                 init = inputs[0].cpu() if p["init"] == "data" else None
