@@ -69,6 +69,9 @@ def main(argv=None) -> int:
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--only", help="comma-separated globs of task names")
     ap.add_argument("--skip", action="append", default=[], choices=list(ESTIMATORS))
+    ap.add_argument("--only-seed", type=int, action="append",
+                    help="run only this seed (repeatable; for parallel runs, each with its "
+                         "own --cache; merge the caches and rerun without it for the table)")
     ap.add_argument("--cache", default="knife_bmi.jsonl",
                     help="JSON Lines file of finished runs (resumed; '' for none)")
     args = ap.parse_args(argv)
@@ -80,7 +83,7 @@ def main(argv=None) -> int:
             for line in f:
                 r = json.loads(line)
                 done[(r["task"], r["estimator"], r["n"], r["seed"])] = r
-    for seed in range(args.seeds):  # seed-major: a partial run covers every task
+    for seed in args.only_seed or range(args.seeds):  # seed-major: partial runs cover all
         for task in selected:
             for w in which:
                 key = (task.name, w, args.n, seed)
@@ -93,6 +96,8 @@ def main(argv=None) -> int:
                 if args.cache:
                     with open(args.cache, "a") as f:
                         f.write(json.dumps(r) + "\n")
+    if args.only_seed:
+        return 0
     header = f"{'task':58} {'truth':>7} " + " ".join(f"{w:>11}" for w in which) + \
         "  " + " ".join(f"{'s/fit ' + w:>12}" for w in which)
     print(header)
