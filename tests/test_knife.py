@@ -12,7 +12,8 @@ import torch
 
 import infocli
 from infocli.errors import EstimationError, InputError, ParameterError
-from infocli.nn import KNIFE, KNIFEMI, ClassConditionalKNIFE, ConditionalKNIFE
+from infocli.nn import (KNIFE, KNIFEMI, ClassConditionalKNIFE, ConditionalKNIFE, fit_mixture,
+                        select_mixture)
 
 from conftest import gaussian_pair
 
@@ -258,6 +259,8 @@ def test_too_few_rows_for_the_split():
     ({"covariance": "banded"}, "covariance='banded'"),
     ({"lr": 0}, "lr=0"),
     ({"n_kernels": 0}, "n_kernels=0"),
+    ({"n_kernels": "many"}, "n_kernels='many'"),
+    ({"val_fraction": 0.0}, "init=em chooses"),
     ({"val_fraction": 0.5, "test_fraction": 0.5}, "leaves no training rows"),
     ({"bandwidth": 1}, "no parameter 'bandwidth'"),
 ])
@@ -339,10 +342,116 @@ def test_pooled_form_is_default_for_labels_and_never_exceeds_label_entropy(rng):
     h_y = float(-(p * np.log(p)).sum())
     assert est.value <= h_y + 0.01
     cont = infocli.mutual_information(x, u, estimator="knife", seed=0, params=FAST)
-    assert cont.details["mi_form"] == "difference"
+    assert cont.details["mi_form"] == "joint"
 
 
 def test_pooled_form_refuses_continuous_y(rng):
     with pytest.raises(ParameterError, match="mi_form=pooled needs class labels"):
         infocli.mutual_information(rng.standard_normal((100, 1)), rng.standard_normal(100),
                                    estimator="knife", params={"mi_form": "pooled"})
+
+
+# --------------------------------------------------------------------------- capacity from n and d
+
+
+def test_twenty_by_twenty_gaussian_is_never_negative_with_defaults(rng):
+    # n = 2,000 rows in 40 dimensions: 128 full kernels (the old default) overfit
+    # into a negative MI; the capacity chosen on validation rows must not
+    x, y, truth = gaussian_pair(rng, 2000, 20, 0.3)
+    est = infocli.mutual_information(x, y, estimator="knife", seed=0)
+    assert est.details["mi_form"] == "joint"
+    assert truth / 1.5 < est.value < truth + 3 * est.stderr  # held-out: biased low, not high
+
+
+@pytest.mark.slow
+def test_twenty_by_twenty_independent_gaussians_give_about_zero(rng):
+    x = rng.standard_normal((2000, 20))
+    est = infocli.mutual_information(x, rng.standard_normal((2000, 20)), estimator="knife",
+                                     seed=0)
+    assert abs(est.value) < 0.05
+
+
+def _blobs(rng, n):
+    """Eight well separated blobs on a circle in 2-D: more kernels pay as n grows."""
+    centre = rng.integers(0, 8, n)
+    angle = 2 * np.pi * centre / 8
+    return np.column_stack([np.cos(angle), np.sin(angle)]) * 6 + 0.5 * rng.standard_normal((n, 2))
+
+
+def test_capacity_choice_is_deterministic_for_a_seed(rng):
+    x = _blobs(rng, 1000)
+    fast = {"max_epochs": 2, "covariance": "full"}
+    a = infocli.entropy(x, estimator="knife", seed=3, params=fast)
+    b = infocli.entropy(x, estimator="knife", seed=3, params=fast)
+    assert a.details["capacity"] == b.details["capacity"] and a.value == b.value
+    chosen = a.details["capacity"]["H(x)"]
+    best = max(chosen["candidates"], key=lambda c: c["validation_log_lik"])
+    assert (best["covariance"], best["n_kernels"]) == (chosen["covariance"], chosen["n_kernels"])
+
+
+def test_capacity_grows_with_n(rng):
+    # 8 blobs: 120 rows (84 for training) allow 84 / (2 * 10) = 4 kernels at most,
+    # 4,000 rows let the validation likelihood ask for all eight blobs
+    small = infocli.entropy(_blobs(rng, 120), estimator="knife", seed=0,
+                            params={"max_epochs": 2, "covariance": "full"})
+    large = infocli.entropy(_blobs(rng, 4000), estimator="knife", seed=0,
+                            params={"max_epochs": 2, "covariance": "full"})
+    m_small = small.details["capacity"]["H(x)"]["n_kernels"]
+    m_large = large.details["capacity"]["H(x)"]["n_kernels"]
+    assert m_small <= 4 and max(c["n_kernels"] for c in
+                                small.details["capacity"]["H(x)"]["candidates"]) <= 4
+    assert m_large >= 8
+    # the blobs' entropy: log 8 + h(N(0, 0.25 I_2)) when they do not overlap
+    truth = math.log(8) + LOG_2PIE + 2 * math.log(0.5)
+    assert abs(large.value - truth) < 0.1
+
+
+def test_kernel_cap_follows_the_dimension():
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(700, 50, dtype=torch.float64, generator=g)
+    _, tried = select_mixture([x[:600]], [x[600:]], covariance="diag", generator=g)
+    assert max(c["n_kernels"] for c in tried) <= 600 // 100  # 2 max(d, 10) rows per kernel
+
+
+def test_mixture_knife_and_its_marginal_are_exact():
+    from scipy.stats import multivariate_normal
+
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(1500, 3, dtype=torch.float64, generator=g) @ torch.tensor(
+        [[1.0, 0.6, 0.0], [0.0, 1.0, -0.4], [0.0, 0.0, 0.7]], dtype=torch.float64)
+    mix = fit_mixture(x, 3, covariance="full", shrinkage=2.0, generator=g)
+    module = KNIFE.from_mixture(mix)
+    covs = (mix["scale"] @ mix["scale"].transpose(1, 2)).numpy()
+    w, mu = mix["weights"].numpy(), mix["means"].numpy()
+    pts = x[:20].numpy()
+
+    def reference(idx):
+        return np.log(sum(w[k] * multivariate_normal(mu[k, idx], covs[k][np.ix_(idx, idx)])
+                          .pdf(pts[:, idx]) for k in range(3)))
+
+    got = module.log_prob(x[:20].float()).detach().double().numpy()
+    assert np.allclose(got, reference([0, 1, 2]), atol=1e-4)
+    marginal = module.marginal([0, 2])
+    got = marginal.log_prob(x[:20, [0, 2]].float()).detach().double().numpy()
+    assert marginal.dim == 2 and np.allclose(got, reference([0, 2]), atol=1e-4)
+
+
+def test_joint_form_saves_its_marginals(rng, tmp_path):
+    x, y, truth = gaussian_pair(rng, 1500, 2, 0.7)
+    model = tmp_path / "joint.pt"
+    est = infocli.mutual_information(x, y, estimator="knife", seed=2,
+                                     params={"max_epochs": 3, "save_model": str(model)})
+    assert abs(est.value - truth) < 0.15
+    saved = torch.load(model, weights_only=True)
+    assert saved["mi_form"] == "joint" and set(saved["components"]) == {"xy", "x", "y"}
+    again = infocli.mutual_information(x, y, estimator="knife", params={"model": str(model)})
+    assert again.details["mi_form"] == "joint" and abs(again.value - truth) < 0.15
+
+
+def test_paper_start_keeps_a_fixed_capacity(rng):
+    x = rng.standard_normal((800, 2))
+    est = infocli.entropy(x, estimator="knife", seed=0, params={"init": "data", "max_epochs": 30,
+                                                                 "batch_size": 64,
+                                                                 "n_kernels": 8})
+    assert "capacity" not in est.details
+    assert abs(est.value - LOG_2PIE) < 0.15

@@ -174,40 +174,55 @@ _KNIFE = "infocli.estimators.knife"
 
 register(EstimatorSpec(
     name="knife",
-    summary="KNIFE: Gaussian-kernel mixture fitted with torch (train/validation/test split, "
-            "estimate on held-out rows); H(X|Z) per class or with networks of z; "
-            "I = H(X) - H(X|Y)",
+    summary="KNIFE: Gaussian-kernel mixture, capacity (kernels, covariance, shrinkage) "
+            "chosen by validation likelihood, EM start then torch Adam, estimate on held-out "
+            "rows; H(X|Z) per class or with networks of z; I from one joint fit and its "
+            "exact marginals",
     implementations={
         "entropy": f"{_KNIFE}:knife_entropy",
         "conditional_entropy": f"{_KNIFE}:knife_conditional_entropy",
         "mutual_information": f"{_KNIFE}:knife_mi",
     },
     params=(
-        Param("n_kernels", int, 128, "kernels M of each mixture (per class for labels)", low=1),
-        Param("covariance", str, "full", "precision factors (I+L)D with triangular L, or D only",
-              choices=("full", "diag")),
+        Param("n_kernels", str, "auto",
+              "kernels M of each mixture (per class for labels): a positive integer, or auto "
+              "= 1, 2, 4, ... doubled while the validation likelihood improves, capped so that "
+              "each kernel owns on average >= 2 max(d, 10) training rows and by max_kernels "
+              "(with init=data|random, auto means 128)"),
+        Param("max_kernels", int, 128, "largest M that n_kernels=auto tries", low=1),
+        Param("covariance", str, "auto",
+              "kernel covariances: full (precision factors (I+L)D, triangular L), diag (D "
+              "only), or auto = both tried by EM and the better on validation rows kept; "
+              "full covariances are shrunk toward their diagonal with weight "
+              "kappa / (n_k + kappa), kappa = s d, s in {0.5, 2, 8} chosen by validation",
+              choices=("auto", "full", "diag")),
         Param("weights", str, "learnable", "mixture weights: learnable softmax or uniform 1/M",
               choices=("learnable", "uniform")),
         Param("lr", float, 0.01, "Adam learning rate", low=0.0, low_exclusive=True),
         Param("batch_size", int, 512, "rows per gradient step", low=1),
-        Param("max_epochs", int, 100, "most passes over the training rows", low=1),
+        Param("max_epochs", int, 100, "most passes of Adam over the training rows after the "
+              "start (0: keep the EM fit as it is)", low=0),
         Param("patience", int, 3, "stop after this many epochs without a lower validation "
               "cross-entropy (the best epoch is kept)", low=1),
         Param("val_fraction", float, 0.1, "share of rows for early stopping", low=0.0, high=0.9),
         Param("test_fraction", float, 0.2, "share of held-out rows the estimate is computed on",
               low=0.0, low_exclusive=True, high=0.9),
-        Param("init", str, "data", "initial means: random training rows, or init_std noise",
-              choices=("data", "random")),
+        Param("init", str, "em", "starting densities: em = every capacity candidate fitted "
+              "by EM on the training rows and the best on the validation rows kept (then "
+              "Adam, with the start as epoch 0); data = means at random training rows, unit "
+              "bandwidth (the paper's start); random = init_std noise",
+              choices=("em", "data", "random")),
         Param("init_std", float, 0.01, "scale of the random initial log-diagonals and "
               "triangular entries", low=0.0),
         Param("cond_kernels", int, 16, "kernels of the networks for a continuous "
               "conditioning variable", low=1),
         Param("hidden", int, 64, "hidden units of those networks", low=1),
-        Param("mi_form", str, "auto", "MI as H(X) - H(X|Y) with separate fits (difference), "
-              "H(X) + H(Y) - H(X,Y) (three_entropies, continuous y), or, for labels, "
-              "H(X|Y) against the class-pooled mixture f(x) = sum p(c) f(x|c) (pooled); "
-              "auto: pooled for labels, difference otherwise",
-              choices=("auto", "difference", "three_entropies", "pooled")),
+        Param("mi_form", str, "auto", "MI as mean log f(x,y) / f(x) f(y) with one joint fit "
+              "and its exact marginals (joint, continuous y), H(X) - H(X|Y) with separate "
+              "fits (difference), H(X) + H(Y) - H(X,Y) with three fits (three_entropies), "
+              "or, for labels, H(X|Y) against the class-pooled mixture f(x) = sum p(c) f(x|c) "
+              "(pooled); auto: pooled for labels, joint otherwise",
+              choices=("auto", "joint", "difference", "three_entropies", "pooled")),
         Param("threads", int, 1, "torch CPU threads while fitting (0: torch's default); "
               "the small batched products gain little from more", low=0),
         Param("model", str, "", "evaluate this saved model on all rows instead of fitting"),

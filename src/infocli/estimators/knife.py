@@ -8,13 +8,30 @@ Estimator for Training Neural Networks", ICML 2022. The densities live in
    parts (stratified by class when the conditioning variable is labels);
 2. each continuous variable is standardised with its *training* mean and
    standard deviation (entropies add sum(log sd) back: h(aX + b) = h(X) + log|a|);
-3. the kernels are fitted by Adam on the training cross-entropy, with early
-   stopping on the validation cross-entropy (the best epoch is kept);
-4. the estimate is the mean of per-sample terms on the test rows only, which
-   the fit never saw: -log f(x) for H(X), -log f(x|z) for H(X|Z), and
-   log f(x|y) - log f(x) for I(X;Y) = H(X) - H(X|Y) (paper eq. 8) or
-   log f(x,y) - log f(x) - log f(y) with ``mi_form=three_entropies``; for
-   class labels y the default (``mi_form=pooled``) takes f(x) as the pooled
+3. capacity (``init=em``, the default): every candidate mixture - covariance
+   type (full, diagonal), number of kernels M = 1, 2, 4, ... (doubled while it
+   pays, at most one kernel per 2 max(d, 10) training rows) and, for full
+   covariances, the shrinkage of each kernel's covariance toward its diagonal
+   - is fitted by EM on the training rows, and the one with the highest
+   validation log-likelihood is kept (:func:`infocli.nn.select_mixture`). So
+   n and d set the capacity: 3,500 training rows in 50 dimensions buy one
+   lightly shrunk Gaussian, the same rows in 2 dimensions dozens of kernels.
+   (``init=data|random`` keep the paper's fixed M with unit-bandwidth kernels.);
+4. the kernels are then fitted by Adam on the training cross-entropy, with early
+   stopping on the validation cross-entropy (the best epoch is kept; the EM
+   start is epoch 0, so Adam can only improve it on the validation rows);
+5. the estimate is the mean of per-sample terms on the test rows only, which
+   the fit never saw: -log f(x) for H(X), -log f(x|z) for H(X|Z), and for
+   I(X;Y) with continuous y (default ``mi_form=joint``) the pointwise
+   log f(x,y) - log f(x) - log f(y) of ONE fitted joint mixture f(x,y) and its
+   exact marginals (the marginal of a Gaussian mixture is the mixture of the
+   kernels' marginals): the joint and the marginals share every kernel, so
+   their errors cancel - the expected estimate is
+   I - E_x KL(p(y|x) || f(y|x)) + KL(p(y) || f(y)), and a product-form fit
+   (one diagonal kernel) gives exactly 0. The older forms remain:
+   log f(x|y) - log f(x) with separate fits (``difference``, paper eq. 8) and
+   log f(x,y) - log f(x) - log f(y) with three fits (``three_entropies``).
+   For class labels y the default (``mi_form=pooled``) takes f(x) as the pooled
    mixture sum_c p(c) f(x|c) of the fitted class densities (itself a KNIFE
    with the union of the class kernels), so both terms share one fit:
    mean log f(x|y) / sum_c p(c) f(x|c) = mean log p(y|x) + H(Y), which never
@@ -23,7 +40,8 @@ Estimator for Training Neural Networks", ICML 2022. The densities live in
    stderr = std of those terms / sqrt(n_test).
 
 A fitted set of densities can be saved (``save_model``) and evaluated later on
-new rows without refitting (``model``); then every row is evaluated.
+new rows without refitting (``model``); then every row is evaluated. The joint
+form saves the joint and its two marginals.
 """
 
 from __future__ import annotations
@@ -60,20 +78,21 @@ def knife_conditional_entropy(ctx: Context, x, z, **params) -> Raw:
 
 
 def knife_mi(ctx: Context, x, y, **params) -> Raw:
-    """I(X;Y) = H(X) - H(X|Y) (or H(X) + H(Y) - H(X,Y)) on the test rows."""
+    """I(X;Y) on the test rows: mean log f(x,y) / f(x) f(y) of one joint fit and its
+    exact marginals (continuous y), or the pooled class form (labels y)."""
     labels = bool(ctx.discrete.get("y"))
     form = params["mi_form"]
     if form == "auto":
-        form = "pooled" if labels else "difference"
-    if form == "three_entropies" and labels:
+        form = "pooled" if labels else "joint"
+    if form in ("three_entropies", "joint") and labels:
         raise ParameterError(
-            f"mi_form=three_entropies needs a continuous y, but {ctx.name('y')} holds class "
+            f"mi_form={form} needs a continuous y, but {ctx.name('y')} holds class "
             "labels (a discrete y has no differential entropy); use mi_form=pooled or "
             "difference")
     if form == "pooled" and not labels:
         raise ParameterError(
             f"mi_form=pooled needs class labels y, but {ctx.name('y')} is continuous; use "
-            "mi_form=difference or three_entropies (or --discrete-y if y holds labels)")
+            "mi_form=joint, difference or three_entropies (or --discrete-y if y holds labels)")
     ctx.details["mi_form"] = form
     return _run(ctx, "mutual_information", {"x": x, "y": y}, {**params, "mi_form": form})
 
@@ -97,6 +116,8 @@ class _Bundle:
             return ["x|z"]
         if self.mi_form == "pooled":
             return ["x|y"]
+        if self.mi_form == "joint":
+            return ["xy"]  # x and y are its exact marginals, added after the fit
         return ["x", "x|y"] if self.mi_form == "difference" else ["x", "y", "xy"]
 
     def log_scale(self, var: str) -> float:
@@ -282,7 +303,22 @@ def _column_stats(a: np.ndarray, rows: np.ndarray, label: str) -> tuple[np.ndarr
     return mean, sd
 
 
+def _kernels(value) -> int | None:
+    """``n_kernels``: a positive integer, or None for 'auto'."""
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return None
+    try:
+        m = int(value)
+    except (TypeError, ValueError):
+        m = 0
+    if isinstance(value, bool) or m < 1 or (not isinstance(value, str) and m != value):
+        raise ParameterError(f"parameter n_kernels={value!r}: expected a positive integer or "
+                             "'auto'")
+    return m
+
+
 def _run(ctx: Context, measure: str, arrays: dict[str, np.ndarray], p: dict[str, Any]) -> Raw:
+    p = {**p, "n_kernels": _kernels(p["n_kernels"])}
     if p["model"] and (p["save_model"] and os.path.abspath(p["save_model"])
                        == os.path.abspath(p["model"])):
         raise ParameterError("model and save_model name the same file")
@@ -377,6 +413,54 @@ def _recode_labels(bundle: _Bundle, path: str, ctx: Context, arrays) -> dict:
     return out
 
 
+def _fit_by_em(inputs: tuple, val_inputs: tuple | None, classes: bool, n_kernels: int | None,
+               covariance: str | None, p: dict[str, Any], generator, split: int | None = None):
+    """A KNIFE (or one per class) whose capacity is chosen by validation likelihood.
+
+    Each candidate (covariance type, number of kernels, shrinkage) is fitted by
+    EM on the training rows and scored by its log-likelihood on the validation
+    rows (see :func:`infocli.nn.select_mixture`); the winner becomes the
+    starting point of the Adam fit. Returns (module, record of the choice).
+    """
+    from .. import nn as knn
+
+    if val_inputs is None or len(val_inputs[0]) == 0:
+        raise ParameterError(
+            "init=em chooses the kernels, covariance and shrinkage by validation "
+            "likelihood, but val_fraction=0 leaves no validation rows; give val_fraction > 0 "
+            "or use init=data with a fixed n_kernels")
+    if classes:
+        x, y = inputs[0].cpu(), inputs[1].cpu()
+        xv, yv = val_inputs[0].cpu(), val_inputs[1].cpu()
+        n_classes = int(max(int(y.max()), int(yv.max()) if len(yv) else 0)) + 1
+        train = [x[y == c] for c in range(n_classes)]
+        val = [xv[yv == c] for c in range(n_classes)]
+        keep = [c for c in range(n_classes) if len(train[c])]
+        mixes, tried = knn.select_mixture([train[c] for c in keep], [val[c] for c in keep],
+                                          n_kernels=n_kernels, covariance=covariance,
+                                          max_kernels=p["max_kernels"], generator=generator)
+        by_class = dict(zip(keep, mixes))
+        first = mixes[0]
+        module = knn.ClassConditionalKNIFE(x.shape[1], n_classes, len(first["means"]),
+                                           covariance=first["covariance"],
+                                           weights=p["weights"])
+        for c, mix in by_class.items():
+            module.kernels[c] = knn.KNIFE.from_mixture(mix, weights=p["weights"])
+    else:
+        mixes, tried = knn.select_mixture([inputs[0].cpu()], [val_inputs[0].cpu()],
+                                          n_kernels=n_kernels, covariance=covariance,
+                                          max_kernels=p["max_kernels"], generator=generator,
+                                          split=split)
+        first = mixes[0]
+        module = knn.KNIFE.from_mixture(first, weights=p["weights"])
+    best = max(tried, key=lambda r: r["validation_log_lik"])
+    record = {"covariance": first["covariance"], "n_kernels": int(len(first["means"])),
+              "shrinkage": best["shrinkage"],
+              "candidates": [{k: (round(v, 6) if isinstance(v, float) else v)
+                              for k, v in r.items()} for r in tried]}
+    return module, record
+
+
 def _fit(ctx: Context, measure: str, arrays: dict[str, np.ndarray], p: dict[str, Any],
          device: str):
     import torch
@@ -408,25 +492,39 @@ def _fit(ctx: Context, measure: str, arrays: dict[str, np.ndarray], p: dict[str,
     generator = torch.Generator().manual_seed(int(ctx.rng.integers(2**62)))
     t_train = bundle.standardised({k: a[train] for k, a in arrays.items()}, device)
     t_val = bundle.standardised({k: a[val] for k, a in arrays.items()}, device)
-    common = dict(covariance=p["covariance"], weights=p["weights"], init_std=p["init_std"],
-                  generator=generator)
-    fits = {}
+    n_kernels = p["n_kernels"]
+    covariance = None if p["covariance"] == "auto" else p["covariance"]
+    common = dict(weights=p["weights"], init_std=p["init_std"], generator=generator)
+    fits, capacity = {}, {}
     for key in bundle.component_keys():
         inputs = bundle.component_inputs(key, t_train)
-        init = inputs[0].cpu() if p["init"] == "data" else None
-        if key in ("x", "y", "xy"):
-            module = knn.KNIFE(inputs[0].shape[1], p["n_kernels"], init_samples=init, **common)
-        elif ctx.discrete.get(cond_var):
-            module = knn.ClassConditionalKNIFE(
-                inputs[0].shape[1], len(variables[cond_var]["classes"]), p["n_kernels"],
-                init_samples=init, init_labels=inputs[1].cpu(), **common)
-        else:
-            module = knn.ConditionalKNIFE(
-                inputs[0].shape[1], inputs[1].shape[1], p["cond_kernels"], hidden=p["hidden"],
-                init_samples=init, **common)
-        module.to(device)
+        val_inputs = bundle.component_inputs(key, t_val) if val.size else None
         label = {"x": "H(x)", "y": "H(y)", "xy": "H(x,y)", "x|z": "H(x|z)",
                  "x|y": "H(x|y)"}[key]
+        classes = key not in ("x", "y", "xy") and ctx.discrete.get(cond_var)
+        if key in ("x", "y", "xy") or classes:
+            if p["init"] == "em":
+                # the joint MI form scores candidates by both conditionals (x|y, y|x)
+                split = variables["x"]["dims"] if bundle.mi_form == "joint" else None
+                module, capacity[label] = _fit_by_em(inputs, val_inputs, classes, n_kernels,
+                                                     covariance, p, generator, split)
+            else:
+                m = n_kernels or 128  # the paper's M when no capacity is chosen
+                init = inputs[0].cpu() if p["init"] == "data" else None
+                if classes:
+                    module = knn.ClassConditionalKNIFE(
+                        inputs[0].shape[1], len(variables[cond_var]["classes"]), m,
+                        covariance=covariance or "full", init_samples=init,
+                        init_labels=inputs[1].cpu(), **common)
+                else:
+                    module = knn.KNIFE(inputs[0].shape[1], m, covariance=covariance or "full",
+                                       init_samples=init, **common)
+        else:
+            init = inputs[0].cpu() if p["init"] in ("data", "em") else None
+            module = knn.ConditionalKNIFE(
+                inputs[0].shape[1], inputs[1].shape[1], p["cond_kernels"], hidden=p["hidden"],
+                covariance=covariance or "full", init_samples=init, **common)
+        module.to(device)
         scale = bundle.log_scale("x") + (bundle.log_scale("y") if key == "xy" else 0.0)
         if key == "y":
             scale = bundle.log_scale("y")
@@ -437,15 +535,27 @@ def _fit(ctx: Context, measure: str, arrays: dict[str, np.ndarray], p: dict[str,
                 text += f"  val {val_loss + scale:.4f}"
             ctx.report(text + " nats", epoch, total)
 
-        knn.fit_density(module, inputs, bundle.component_inputs(key, t_val) if val.size else None,
-                        lr=p["lr"], batch_size=p["batch_size"], max_epochs=p["max_epochs"],
-                        patience=p["patience"], generator=generator, on_epoch=on_epoch)
+        if p["max_epochs"] > 0:
+            knn.fit_density(module, inputs, val_inputs, lr=p["lr"], batch_size=p["batch_size"],
+                            max_epochs=p["max_epochs"], patience=p["patience"],
+                            generator=generator, on_epoch=on_epoch)
+            best = module.best_val_loss_
+            fits[label] = {"epochs": module.epochs_run_, "best_epoch": module.best_epoch_,
+                           "best_validation_loss": None if best is None else best + scale}
+            if (module.epochs_run_ == p["max_epochs"]
+                    and module.best_epoch_ == p["max_epochs"]):
+                ctx.warn(f"KNIFE {label}: the validation loss was still falling after "
+                         f"max_epochs={p['max_epochs']}; more epochs may lower the estimate")
+        else:
+            module.eval()
+            fits[label] = {"epochs": 0, "best_epoch": 0, "best_validation_loss": None}
         bundle.components[key] = module
-        best = module.best_val_loss_
-        fits[label] = {"epochs": module.epochs_run_, "best_epoch": module.best_epoch_,
-                       "best_validation_loss": None if best is None else best + scale}
-        if module.epochs_run_ == p["max_epochs"] and module.best_epoch_ == p["max_epochs"]:
-            ctx.warn(f"KNIFE {label}: the validation loss was still falling after "
-                     f"max_epochs={p['max_epochs']}; more epochs may lower the estimate")
+    if bundle.mi_form == "joint":
+        joint = bundle.components["xy"]
+        dx = variables["x"]["dims"]
+        bundle.components["x"] = joint.marginal(range(dx)).to(device).eval()
+        bundle.components["y"] = joint.marginal(range(dx, joint.dim)).to(device).eval()
+    if capacity:
+        ctx.details["capacity"] = capacity
     ctx.details["fits"] = fits
     return bundle, test
