@@ -88,3 +88,70 @@ def render_plane(plane, console: Console | None = None) -> None:
     console.print(f"time: {plane.seconds:.1f} s", highlight=False)
     for w in plane.warnings:
         console.print(f"[yellow]warning:[/yellow] {w}", highlight=False)
+
+
+# -- infocli bench -------------------------------------------------------------------
+
+
+def _num(v, digits: int = 3) -> str:
+    if v is None or v != v:
+        return "-"
+    if v in (float("inf"), float("-inf")):
+        return "inf"
+    return f"{v:.{digits}f}"
+
+
+def render_task_list(tasks, console: Console | None = None) -> None:
+    """The task suite: name, family, measure, dims, truth (nats), tags."""
+    console = console or Console()
+    table = Table(title=f"infocli bench tasks ({len(tasks)})", title_justify="left")
+    for col in ("task", "family", "measure", "dims", "truth (nats)", "tags"):
+        table.add_column(col, justify="right" if col == "truth (nats)" else "left",
+                         overflow="fold")
+    for t in tasks:
+        table.add_row(t.name, t.family, _SHORT.get(t.measure, t.measure),
+                      ", ".join(f"{k}: {v}" for k, v in t.dims.items()), f"{t.truth:.4f}",
+                      ", ".join(t.tags))
+    console.print(table)
+
+
+def render_bench(summary, console: Console | None = None) -> None:
+    """Per estimator: tasks solved, median |log ratio|, time; per task: mean ± sd
+    against the truth for every estimator (green: solved, red: failed runs)."""
+    console = console or Console()
+    ns = sorted({e.n for e in summary.estimators})
+    table = Table(title="infocli bench: estimators", title_justify="left")
+    for col in ("estimator", "n", "solved", "median |log ratio|", "time total (s)",
+                "time / run (s)", "failed runs"):
+        table.add_column(col, justify="left" if col == "estimator" else "right")
+    for e in summary.estimators:
+        table.add_row(e.estimator, str(e.n), f"{e.solved}/{e.tasks}",
+                      _num(e.median_abs_log_ratio), f"{e.seconds_total:.1f}",
+                      f"{e.seconds_median:.3f}", str(e.failures) if e.failures else "-")
+    console.print(table)
+    first = {c: i for i, c in enumerate(dict.fromkeys((t.estimator, t.n) for t in summary.tasks))}
+    columns = sorted(first, key=lambda c: (ns.index(c[1]), first[c]))
+    cell = {(t.task, t.estimator, t.n): t for t in summary.tasks}
+    tasks = list(dict.fromkeys(t.task for t in summary.tasks))
+    truths = {t.task: t.truth for t in summary.tasks}
+    per_task = Table(title="per task: mean ± sd over seeds (nats); green: solved (within x1.5)",
+                     title_justify="left")
+    per_task.add_column("task")
+    per_task.add_column("truth", justify="right")
+    for est, n in columns:
+        per_task.add_column(est if len(ns) == 1 else f"{est} n={n}", justify="right")
+    for name in tasks:
+        row = [name, _num(truths[name])]
+        for est, n in columns:
+            t = cell.get((name, est, n))
+            if t is None:
+                row.append("")
+            elif t.mean is None:
+                row.append("[red]failed[/red]")
+            else:
+                text = _num(t.mean) + (f" ± {_num(t.sd)}" if t.sd is not None else "")
+                if t.failures:
+                    text += f" [red]({t.failures} failed)[/red]"
+                row.append(f"[green]{text}[/green]" if t.solved else text)
+        per_task.add_row(*row)
+    console.print(per_task)

@@ -858,8 +858,8 @@ def plot_heatmap(results: Summary | Iterable[RunRecord], path: str, *,
     tasks = list(dict.fromkeys(t.task for t in summary.tasks))
     truths = {t.task: t.truth for t in summary.tasks}
     ns = sorted({t.n for t in summary.tasks})
-    columns = list(dict.fromkeys((t.estimator, t.n) for t in summary.tasks))
-    columns.sort(key=lambda c: (ns.index(c[1]), columns.index(c)))
+    first = {c: i for i, c in enumerate(dict.fromkeys((t.estimator, t.n) for t in summary.tasks))}
+    columns = sorted(first, key=lambda c: (ns.index(c[1]), first[c]))
     cell = {(t.task, t.estimator, t.n): t for t in summary.tasks}
     grid = np.full((len(tasks), len(columns)), np.nan)
     for i, name in enumerate(tasks):
@@ -874,8 +874,7 @@ def plot_heatmap(results: Summary | Iterable[RunRecord], path: str, *,
     fig = Figure(figsize=(width, height), dpi=100)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
-    cmap = mpl.colormaps["RdBu_r"].copy()
-    cmap.set_bad("0.85")
+    cmap = mpl.colormaps["RdBu_r"].with_extremes(bad="0.85")
     norm = Normalize(-HEATMAP_LIMIT, HEATMAP_LIMIT)
     image = ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, norm=norm, aspect="auto")
     for i, name in enumerate(tasks):
