@@ -55,6 +55,19 @@ class Task:
         Free-form descriptors (``gaussian``, ``heavy-tailed``, ``sparse``, ...).
     description : str
         One line: the distribution and where its truth comes from.
+    min_n : int
+        Smallest sample size a benchmark should use (default: total number of
+        columns + 2, so that a sample covariance is full rank);
+        :meth:`check_n` raises below it.
+    standardize : bool
+        Whether :meth:`sample` rescales every continuous column to zero mean and
+        unit variance (sample statistics) by default. bmi's v1 benchmark does
+        this for all its tasks (``transform_rescale``); it leaves MI unchanged.
+    params : dict
+        The parameters the task was built from (correlations, dof, ...).
+    truth_error : float
+        Stated absolute error of ``truth`` (0 for closed forms; quadrature or
+        Monte Carlo error otherwise).
     """
 
     name: str
@@ -66,15 +79,54 @@ class Task:
     discrete: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     description: str = ""
+    min_n: int | None = None
+    standardize: bool = False
+    params: dict = field(default_factory=dict, compare=False)
+    truth_error: float = 0.0
 
-    def sample(self, n: int, seed: int = 0) -> dict[str, np.ndarray]:
-        """``n`` rows, deterministic for ``seed``: ``{"x": ..., "y": ...}``."""
+    def __post_init__(self) -> None:
+        if self.min_n is None:
+            object.__setattr__(self, "min_n", int(sum(self.dims.values())) + 2)
+
+    @property
+    def dim_total(self) -> int:
+        return int(sum(self.dims.values()))
+
+    def check_n(self, n: int) -> None:
+        """Raise :class:`ParameterError` if ``n`` is not an integer >= ``min_n``."""
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
             raise ParameterError(f"task {self.name}: n={n!r}: expected a positive integer")
+        if n < self.min_n:
+            dims = " + ".join(f"{k}: {v}" for k, v in self.dims.items())
+            raise ParameterError(f"task {self.name}: n={n} is too small for its "
+                                 f"{self.dim_total} columns ({dims}); expected n >= {self.min_n}")
+
+    def sample(self, n: int, seed: int = 0, *,
+               standardize: bool | None = None) -> dict[str, np.ndarray]:
+        """``n`` rows, deterministic for ``seed``: ``{"x": ..., "y": ...}``.
+
+        ``standardize`` (default: the task's own setting) rescales every
+        continuous column to zero mean and unit variance, as bmi's benchmark
+        does; ``standardize=False`` gives the raw distribution.
+        """
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise ParameterError(f"task {self.name}: n={n!r}: expected a positive integer")
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ParameterError(f"task {self.name}: seed={seed!r}: expected a non-negative integer")
         rng = np.random.default_rng([int(seed), _name_key(self.name)])
         out = self.sampler(int(n), rng)
-        return {k: (v if k in self.discrete else np.asarray(v, dtype=np.float64))
+        scale = self.standardize if standardize is None else standardize
+        return {k: (np.asarray(v) if k in self.discrete
+                    else _standardized(np.asarray(v, dtype=np.float64)) if scale
+                    else np.asarray(v, dtype=np.float64))
                 for k, v in out.items()}
+
+
+def _standardized(a: np.ndarray) -> np.ndarray:
+    # as sklearn.preprocessing.scale: population std, constant columns only centred
+    centred = a - a.mean(axis=0)
+    std = centred.std(axis=0)
+    return centred / np.where(std > 0, std, 1.0)
 
 
 def _name_key(name: str) -> int:

@@ -1,0 +1,276 @@
+"""The known-truth task suite: registry, sampling, and every family's truth
+against an independent computation (hand closed forms, quadrature, Monte Carlo
+of the log-density ratio, exact inversion of the MI-preserving transforms)."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+from scipy import integrate, stats
+from scipy.special import ndtri
+
+from infocli import tasks
+from infocli.errors import ParameterError
+from infocli.tasks import bmi as bmi_tasks
+
+# bmi's BENCHMARK_TASKS_LIST (src/bmi/benchmark/task_list.py), in order
+BMI_V1_IDS = [
+    "1v1-normal-0.75", "normal_cdf-1v1-normal-0.75", "1v1-additive-0.1", "1v1-additive-0.75",
+    "1v1-bimodal-0.75", "wiggly-1v1-normal-0.75", "half_cube-1v1-normal-0.75",
+    "student-identity-1-1-1", "asinh-student-identity-1-1-1",
+    "swissroll_x-normal_cdf-1v1-normal-0.75",
+    "multinormal-dense-2-2-0.5", "multinormal-dense-3-3-0.5", "multinormal-dense-5-5-0.5",
+    "multinormal-dense-25-25-0.5", "multinormal-dense-50-50-0.5",
+    "multinormal-sparse-2-2-2-2.0", "multinormal-sparse-3-3-2-2.0",
+    "multinormal-sparse-5-5-2-2.0", "multinormal-sparse-25-25-2-2.0",
+    "student-identity-2-2-1", "student-identity-2-2-2", "student-identity-3-3-2",
+    "student-identity-3-3-3", "student-identity-5-5-2", "student-identity-5-5-3",
+    "normal_cdf-multinormal-sparse-3-3-2-2.0", "normal_cdf-multinormal-sparse-5-5-2-2.0",
+    "normal_cdf-multinormal-sparse-25-25-2-2.0", "half_cube-multinormal-sparse-3-3-2-2.0",
+    "half_cube-multinormal-sparse-5-5-2-2.0", "half_cube-multinormal-sparse-25-25-2-2.0",
+    "spiral-multinormal-sparse-3-3-2-2.0", "spiral-multinormal-sparse-5-5-2-2.0",
+    "spiral-multinormal-sparse-25-25-2-2.0", "spiral-normal_cdf-multinormal-sparse-3-3-2-2.0",
+    "spiral-normal_cdf-multinormal-sparse-5-5-2-2.0",
+    "spiral-normal_cdf-multinormal-sparse-25-25-2-2.0", "asinh-student-identity-2-2-1",
+    "asinh-student-identity-3-3-2", "asinh-student-identity-5-5-2",
+]
+
+
+def _equicorrelation_logdet(m: int, c: float) -> float:
+    # det(I (1 - c) + c 11^T) = (1 - c)^(m-1) (1 + (m - 1) c)
+    return (m - 1) * np.log(1 - c) + np.log(1 + (m - 1) * c)
+
+
+# ------------------------------------------------------------------ registry
+
+
+def test_bmi_family_is_bmis_v1_list_in_order():
+    names = [t.name for t in tasks.select(family="bmi")]
+    assert names == BMI_V1_IDS
+    assert all(t.measure == "mutual_information" for t in tasks.select(family="bmi"))
+
+
+def test_select_by_pattern_family_measure_and_errors():
+    assert [t.name for t in tasks.select("1v1-*", family="bmi")] == [
+        n for n in BMI_V1_IDS if n.startswith("1v1-")]
+    both = tasks.select("student-identity-2-2-*,asinh-student-identity-2-2-1")
+    assert [t.name for t in both] == ["student-identity-2-2-1", "student-identity-2-2-2",
+                                      "asinh-student-identity-2-2-1"]
+    assert all(t.measure == "mutual_information"
+               for t in tasks.select(measure="mutual_information"))
+    with pytest.raises(ParameterError, match="unknown task family 'nope'"):
+        tasks.select(family="nope")
+    with pytest.raises(ParameterError, match="no task matches pattern='zzz"):
+        tasks.select("zzz*")
+    with pytest.raises(ParameterError, match="unknown task 'zzz'"):
+        tasks.get("zzz")
+    with pytest.raises(ValueError, match="registered twice"):
+        tasks.register(tasks.get("1v1-normal-0.75"))
+
+
+def test_every_task_has_consistent_metadata():
+    for t in tasks.all_tasks():
+        assert t.family in tasks.families()
+        assert np.isfinite(t.truth), t.name
+        if t.measure != "entropy":  # differential entropies may be negative
+            assert t.truth >= 0, t.name
+        assert t.min_n >= 2 and t.description, t.name
+        assert set(t.discrete) <= set(t.dims), t.name
+
+
+# ------------------------------------------------------------------ sampling
+
+
+@pytest.mark.parametrize("name", BMI_V1_IDS)
+def test_bmi_sampling_shapes_seeds_and_standardization(name):
+    t = tasks.get(name)
+    a, b, c = t.sample(300, seed=1), t.sample(300, seed=1), t.sample(300, seed=2)
+    assert set(a) == set(t.dims)
+    for key, d in t.dims.items():
+        assert a[key].shape == (300, d) and a[key].dtype == np.float64
+        np.testing.assert_array_equal(a[key], b[key])
+        assert not np.allclose(a[key], c[key])
+        # bmi's v1 rescaling: every column zero mean, unit variance
+        np.testing.assert_allclose(a[key].mean(axis=0), 0.0, atol=1e-12)
+        np.testing.assert_allclose(a[key].std(axis=0), 1.0, atol=1e-12)
+    raw = t.sample(300, seed=1, standardize=False)
+    assert raw["x"].shape == a["x"].shape
+    np.testing.assert_allclose((raw["x"] - raw["x"].mean(0)) / raw["x"].std(0), a["x"])
+
+
+def test_sample_and_check_n_reject_bad_values():
+    t = tasks.get("multinormal-dense-5-5-0.5")
+    assert t.min_n == 12
+    t.check_n(12)
+    with pytest.raises(ParameterError, match=r"n=11 is too small for its 10 columns"):
+        t.check_n(11)
+    for bad in (0, -3, 2.5, True):
+        with pytest.raises(ParameterError, match="expected a positive integer"):
+            t.sample(bad)
+    with pytest.raises(ParameterError, match="seed=-1"):
+        t.sample(10, seed=-1)
+
+
+def test_tasks_pickle_and_sample_identically():
+    for name in ("1v1-bimodal-0.75", "spiral-normal_cdf-multinormal-sparse-5-5-2-2.0",
+                 "asinh-student-identity-3-3-2"):
+        t = tasks.get(name)
+        u = pickle.loads(pickle.dumps(t))
+        np.testing.assert_array_equal(u.sample(50, 3)["y"], t.sample(50, 3)["y"])
+        assert u.truth == t.truth
+
+
+def test_same_seed_different_tasks_are_independent_streams():
+    a = tasks.get("multinormal-sparse-3-3-2-2.0").sample(100, 0, standardize=False)["x"]
+    b = tasks.get("normal_cdf-multinormal-sparse-3-3-2-2.0").sample(
+        100, 0, standardize=False)["x"]
+    assert not np.allclose(ndtri(b), a)
+
+
+# ------------------------------------------------------------------ bmi truths
+
+
+def test_bmi_truths_against_hand_computed_values():
+    truth = {t.name: t.truth for t in tasks.select(family="bmi")}
+    assert truth["1v1-normal-0.75"] == pytest.approx(-0.5 * np.log(1 - 0.75 ** 2), abs=1e-12)
+    # 2-pair: correlation lambda^2 / (1 + lambda^2) = 0.8 on two pairs
+    assert truth["multinormal-sparse-25-25-2-2.0"] == pytest.approx(-np.log(1 - 0.64), abs=1e-12)
+    for m in (2, 3, 5, 25, 50):
+        want = 0.5 * (2 * _equicorrelation_logdet(m, 0.5) - _equicorrelation_logdet(2 * m, 0.5))
+        assert truth[f"multinormal-dense-{m}-{m}-0.5"] == pytest.approx(want, abs=1e-10)
+    # bivariate Cauchy: 2 h(Cauchy) - h(2-D t_1) = 2 log(4 pi) - (log(2 pi) + 3) = log(8 pi) - 3
+    assert truth["student-identity-1-1-1"] == pytest.approx(np.log(8 * np.pi) - 3, abs=1e-12)
+    # df = 2, 2 x 2: 2 (log 2pi + 2) - (2 log 2pi - log 2 + 9/2) = log 2 - 1/2
+    assert truth["student-identity-2-2-2"] == pytest.approx(np.log(2) - 0.5, abs=1e-12)
+    assert truth["1v1-additive-0.1"] == pytest.approx(0.1 - np.log(0.2), abs=1e-12)
+    assert truth["1v1-additive-0.75"] == pytest.approx(1 / 3, abs=1e-12)
+    # every transformed task carries its base's truth
+    assert truth["asinh-student-identity-5-5-2"] == truth["student-identity-5-5-2"]
+    assert truth["swissroll_x-normal_cdf-1v1-normal-0.75"] == truth["1v1-normal-0.75"]
+
+
+@pytest.mark.parametrize("eps", [0.1, 0.3, 0.75, 2.0])
+def test_additive_uniform_truth_by_quadrature(eps):
+    # I = h(Y) - h(Y | X) = h(Y) - log(2 eps), h(Y) by quadrature of the convolution density
+    def p(y):
+        return (min(1.0, y + eps) - max(0.0, y - eps)) / (2 * eps)
+
+    def integrand(y):
+        v = p(y)
+        return -v * np.log(v) if v > 0 else 0.0
+
+    breaks = sorted({-eps, eps, 1 - eps, 1 + eps})
+    h_y = sum(integrate.quad(integrand, a, b, epsabs=1e-13)[0] for a, b in zip(breaks, breaks[1:]))
+    assert bmi_tasks.additive_uniform(eps).truth == pytest.approx(h_y - np.log(2 * eps), abs=1e-9)
+
+
+@pytest.mark.parametrize("dx,dy,df", [(1, 1, 1), (2, 2, 1), (3, 3, 2), (5, 5, 3)])
+def test_student_truth_by_monte_carlo_of_the_log_density_ratio(dx, dy, df):
+    t = bmi_tasks.student_identity(dx, dy, df)
+    d = t.sample(100_000, seed=7, standardize=False)
+    xy = np.hstack([d["x"], d["y"]])
+    log_ratio = (stats.multivariate_t(np.zeros(dx + dy), np.eye(dx + dy), df=df).logpdf(xy)
+                 - stats.multivariate_t(np.zeros(dx), np.eye(dx), df=df).logpdf(d["x"])
+                 - stats.multivariate_t(np.zeros(dy), np.eye(dy), df=df).logpdf(d["y"]))
+    se = log_ratio.std() / np.sqrt(len(log_ratio))
+    assert abs(log_ratio.mean() - t.truth) < 4 * se + 1e-3, (log_ratio.mean(), t.truth, se)
+
+
+def test_student_marginals_are_t_distributed():
+    d = tasks.get("student-identity-3-3-3").sample(20_000, seed=3, standardize=False)
+    for col in np.hstack([d["x"], d["y"]]).T:
+        assert stats.kstest(col, stats.t(df=3).cdf).pvalue > 1e-3
+
+
+@pytest.mark.parametrize("name", ["multinormal-dense-5-5-0.5", "multinormal-sparse-5-5-2-2.0"])
+def test_gaussian_sample_covariance_matches_the_model(name):
+    t = tasks.get(name)
+    d = t.sample(200_000, seed=0, standardize=False)
+    cov = np.cov(np.hstack([d["x"], d["y"]]).T)
+    want = (bmi_tasks.dense_covariance(5, 5) if "dense" in name
+            else bmi_tasks.sparse_correlation(5, 5))
+    np.testing.assert_allclose(cov, want, atol=0.015)
+    if "sparse" in name:
+        assert want[0, 5] == pytest.approx(0.8) and want[2, 7] == 0.0
+
+
+# --------------------------------------- the transforms preserve MI: exact inverses
+
+
+def _base_and_transformed(name, base_name, n=2000):
+    # feed the same generator state to both samplers: the transformed sample must be
+    # the image of the base sample under the (invertible, per-variable) map
+    t, base = tasks.get(name), tasks.get(base_name)
+    return (t.sampler(n, np.random.default_rng(11)), base.sampler(n, np.random.default_rng(11)),
+            t, base)
+
+
+@pytest.mark.parametrize("name,base_name,inv_x,inv_y", [
+    ("normal_cdf-multinormal-sparse-5-5-2-2.0", "multinormal-sparse-5-5-2-2.0", ndtri, ndtri),
+    ("half_cube-multinormal-sparse-5-5-2-2.0", "multinormal-sparse-5-5-2-2.0",
+     lambda a: np.sign(a) * np.abs(a) ** (2 / 3), lambda a: np.sign(a) * np.abs(a) ** (2 / 3)),
+    ("asinh-student-identity-3-3-2", "student-identity-3-3-2", np.sinh, np.sinh),
+    ("swissroll_x-normal_cdf-1v1-normal-0.75", "normal_cdf-1v1-normal-0.75",
+     # t = 21 |p| (the radius grows with t), u = (t / (3 pi / 2) - 1) / 2
+     lambda p: ((21 * np.linalg.norm(p, axis=1) / (1.5 * np.pi) - 1) / 2)[:, None],
+     lambda a: a),
+])
+def test_transformed_sample_maps_back_to_the_base_sample(name, base_name, inv_x, inv_y):
+    got, base, t, b = _base_and_transformed(name, base_name)
+    assert t.truth == b.truth
+    np.testing.assert_allclose(inv_x(got["x"]), base["x"], rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(inv_y(got["y"]), base["y"], rtol=1e-7, atol=1e-9)
+
+
+def test_spiral_is_a_norm_preserving_rotation_and_inverts():
+    got, base, t, b = _base_and_transformed("spiral-multinormal-sparse-5-5-2-2.0",
+                                            "multinormal-sparse-5-5-2-2.0")
+    for key, plane in (("x", (0, 1)), ("y", (1, 2))):
+        a, z = got[key], base[key]
+        np.testing.assert_allclose(np.linalg.norm(a, axis=1), np.linalg.norm(z, axis=1))
+        # undo: rotate back by -||x||^2 / d (the norm is unchanged, so the angle is known)
+        back = bmi_tasks.spiral(a, plane=plane, speed=-1.0 / 5)
+        np.testing.assert_allclose(back, z, atol=1e-12)
+        untouched = [i for i in range(5) if i not in plane]
+        np.testing.assert_array_equal(a[:, untouched], z[:, untouched])
+        assert np.abs(a[:, list(plane)] - z[:, list(plane)]).max() > 0.1
+
+
+def test_wiggly_maps_are_strictly_increasing_and_applied():
+    grid = np.linspace(-12, 12, 200_001)
+    for f in (bmi_tasks.wiggly_x, bmi_tasks.wiggly_y):
+        assert np.all(np.diff(f(grid)) > 0)
+    got, base, _, _ = _base_and_transformed("wiggly-1v1-normal-0.75", "1v1-normal-0.75")
+    np.testing.assert_array_equal(got["x"], bmi_tasks.wiggly_x(base["x"]))
+    np.testing.assert_array_equal(got["y"], bmi_tasks.wiggly_y(base["y"]))
+
+
+def test_bimodal_quantiles_invert_the_mixture_cdf_and_map_back():
+    u = np.linspace(0.001, 0.999, 999)
+    q = bmi_tasks.mixture_quantile(u, weights=(0.3, 0.7), means=(0.0, 5.0))
+    cdf = 0.3 * stats.norm.cdf(q) + 0.7 * stats.norm.cdf(q - 5.0)
+    np.testing.assert_allclose(cdf, u, atol=1e-13)
+    assert np.all(np.diff(q) > 0)
+    got, base, t, b = _base_and_transformed("1v1-bimodal-0.75", "1v1-normal-0.75")
+    back_x = ndtri(0.3 * stats.norm.cdf(got["x"]) + 0.7 * stats.norm.cdf(got["x"] - 5))
+    back_y = ndtri(0.5 * stats.norm.cdf(got["y"] + 1) + 0.5 * stats.norm.cdf(got["y"] - 3))
+    np.testing.assert_allclose(back_x, base["x"], atol=1e-6)
+    np.testing.assert_allclose(back_y, base["y"], atol=1e-6)
+    assert t.truth == b.truth
+    # the marginal is the bimodal mixture
+    x = tasks.get("1v1-bimodal-0.75").sample(20_000, seed=0, standardize=False)["x"][:, 0]
+    mix_cdf = lambda v: 0.3 * stats.norm.cdf(v) + 0.7 * stats.norm.cdf(v - 5)  # noqa: E731
+    assert stats.kstest(x, mix_cdf).pvalue > 1e-3
+
+
+def test_gaussian_pre_image_mi_matches_truth():
+    # the normal-CDF task's pre-image is Gaussian: its sample-covariance MI is the truth
+    t = tasks.get("normal_cdf-multinormal-sparse-3-3-2-2.0")
+    d = t.sample(100_000, seed=5, standardize=False)
+    z = ndtri(np.hstack([d["x"], d["y"]]))
+    c = np.corrcoef(z.T)
+    mi = 0.5 * (np.linalg.slogdet(c[:3, :3])[1] + np.linalg.slogdet(c[3:, 3:])[1]
+                - np.linalg.slogdet(c)[1])
+    assert mi == pytest.approx(t.truth, abs=0.01)
