@@ -448,3 +448,34 @@ def test_cli_all_runs_failing_exits_3(runner, suite, tmp_path):
     assert res.exit_code == 3, res.output
     assert "3 of 3 runs failed" in res.stderr and "every run failed" in res.stderr
     assert len((tmp_path / "r.csv").read_text().splitlines()) == 4  # header + 3 failed runs
+
+
+# --------------------------------------------------------------------------- --dims
+
+
+def test_dims_rebuild_resizable_bmi_tasks_with_exact_truths():
+    assert bench.parse_dims("10x10, 4X2,3") == [(10, 10), (4, 2), (3, 3)]
+    with pytest.raises(ParameterError, match="expected DXxDY"):
+        bench.parse_dims("10by10")
+    dense = tasks.get("multinormal-dense-2-2-0.5")
+    (big,) = bench.resize_tasks([dense, tasks.get("1v1-normal-0.75")], [(4, 3)])
+    assert big.name == "multinormal-dense-4-3-0.5" and big.dims == {"x": 4, "y": 3}
+    cov = np.full((7, 7), 0.5) + 0.5 * np.eye(7)
+    logdet = lambda m: np.linalg.slogdet(m)[1]  # noqa: E731
+    assert big.truth == pytest.approx(0.5 * (logdet(cov[:4, :4]) + logdet(cov[4:, 4:])
+                                             - logdet(cov)), rel=1e-12)
+    data = big.sample(50, 0)
+    assert data["x"].shape == (50, 4) and data["y"].shape == (50, 3)
+    spiral = bench.resize(tasks.get("spiral-normal_cdf-multinormal-sparse-3-3-2-2.0"), 6, 6)
+    assert spiral.name == "spiral-normal_cdf-multinormal-sparse-6-6-2-2.0"
+    assert spiral.truth == pytest.approx(-math.log(1 - 0.8 ** 2))  # two pairs of rho 0.8
+    assert bench.resize(tasks.get("1v1-additive-0.1"), 3, 3) is None
+    with pytest.raises(ParameterError, match="none of the selected tasks"):
+        bench.resize_tasks([tasks.get("1v1-additive-0.1")], [(3, 3)])
+
+
+def test_cli_dims_maps_to_resized_tasks(runner, fake_run):
+    res = invoke(runner, "--tasks", "multinormal-dense-2-2-0.5,1v1-normal-0.75", "--dims",
+                 "8x8", "-e", "gaussian", "-n", 100)
+    assert res.exit_code == 0, res.output
+    assert fake_run[0]["tasks"] == ["multinormal-dense-8-8-0.5"]

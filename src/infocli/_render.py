@@ -107,7 +107,7 @@ def render_task_list(tasks, console: Console | None = None) -> None:
     table = Table(title=f"infocli bench tasks ({len(tasks)})", title_justify="left")
     for col in ("task", "family", "measure", "dims", "truth (nats)", "tags"):
         table.add_column(col, justify="right" if col == "truth (nats)" else "left",
-                         overflow="fold")
+                         overflow="fold", no_wrap=col in ("task", "dims"))
     for t in tasks:
         table.add_row(t.name, t.family, _SHORT.get(t.measure, t.measure),
                       ", ".join(f"{k}: {v}" for k, v in t.dims.items()), f"{t.truth:.4f}",
@@ -136,7 +136,7 @@ def render_bench(summary, console: Console | None = None) -> None:
     truths = {t.task: t.truth for t in summary.tasks}
     per_task = Table(title="per task: mean ± sd over seeds (nats); green: solved (within x1.5)",
                      title_justify="left")
-    per_task.add_column("task")
+    per_task.add_column("task", no_wrap=True)
     per_task.add_column("truth", justify="right")
     for est, n in columns:
         per_task.add_column(est if len(ns) == 1 else f"{est} n={n}", justify="right")

@@ -50,7 +50,7 @@ from .errors import EstimationError, InfocliError, InputError, ParameterError
 
 __all__ = ["RunRecord", "Job", "Command", "TaskSummary", "EstimatorSummary", "Summary",
            "MEASURES", "SOLVED_FACTOR", "ZERO_TOLERANCE", "resolve_measure", "parse_params",
-           "plan", "run", "iter_runs", "run_job", "is_solved", "log_ratio", "summarize",
+           "plan", "run", "iter_runs", "run_job", "parse_dims", "resize", "resize_tasks", "is_solved", "log_ratio", "summarize",
            "RecordWriter", "plot_heatmap"]
 
 #: Short names of the measures (``--measure``) and the ``Task.measure`` they select.
@@ -535,6 +535,103 @@ def plan(tasks: Sequence, estimators: Sequence[str] = (), ns: Sequence[int] = (5
                     jobs.append(Job(t.name, c.name, n, seed, {}, command=c.argv,
                                     task_object=carried[t.name]))
     return jobs
+
+
+def parse_dims(text: str) -> list[tuple[int, int]]:
+    """``--dims`` text -> [(dim_x, dim_y), ...]: ``10x10,20x5`` or ``10`` (= 10x10)."""
+    out = []
+    for item in (t.strip() for t in text.split(",")):
+        if not item:
+            continue
+        parts = item.lower().split("x")
+        try:
+            dx, dy = (int(parts[0]), int(parts[0])) if len(parts) == 1 else map(int, parts)
+        except ValueError:
+            raise ParameterError(f"--dims {text!r}: expected DXxDY pairs like 10x10,20x5, "
+                                 f"got {item!r}") from None
+        if dx < 1 or dy < 1:
+            raise ParameterError(f"--dims {text!r}: dimensions must be positive, got {item!r}")
+        out.append((dx, dy))
+    if not out:
+        raise ParameterError(f"--dims {text!r}: expected DXxDY pairs like 10x10,20x5")
+    return out
+
+
+def _resizers():
+    from .tasks import bmi
+
+    bases = (
+        ("multinormal-dense-", lambda p, dx, dy: bmi.multinormal_dense(dx, dy, p["off_diag"])),
+        ("multinormal-sparse-", lambda p, dx, dy: bmi.multinormal_sparse(
+            dx, dy, p["n_interacting"], p["strength"])),
+        ("student-identity-", lambda p, dx, dy: bmi.student_identity(dx, dy, p["df"])),
+    )
+    transforms = {"normal_cdf-": bmi.normal_cdf, "half_cube-": bmi.half_cube_of,
+                  "asinh-": bmi.asinh_of, "wiggly-": bmi.wiggly_of, "spiral-": bmi.spiral_of}
+    return bases, transforms
+
+
+def resize(task, dim_x: int, dim_y: int):
+    """``task`` rebuilt with ``dim_x`` and ``dim_y`` columns, or None when its
+    family does not define it for other dimensions.
+
+    Resizable are bmi's dimension-parameterised tasks (``multinormal-dense``,
+    ``multinormal-sparse``, ``student-identity``) and their transforms
+    (``normal_cdf``, ``half_cube``, ``asinh``, ``wiggly``, ``spiral``), rebuilt
+    with the bmi family's own constructors, so the truth is exact at the new
+    size too. Raises :class:`ParameterError` when the size is impossible for
+    the task (a sparse task with fewer columns than interacting pairs, a
+    spiral with dim_y < 3).
+    """
+    params = getattr(task, "params", None) or {}
+    if task.family != "bmi" or "dim_x" not in params or "dim_y" not in params:
+        return None
+    bases, transforms = _resizers()
+    name, chain = task.name, []
+    while True:
+        prefix = next((p for p in transforms if name.startswith(p)), None)
+        if prefix is None:
+            break
+        chain.append(transforms[prefix])
+        name = name[len(prefix):]
+    build = next((b for p, b in bases if name.startswith(p)), None)
+    if build is None:
+        return None
+    if params.get("n_interacting", 0) > min(dim_x, dim_y):
+        raise ParameterError(f"--dims {dim_x}x{dim_y}: task {task.name} has "
+                             f"{params['n_interacting']} interacting pairs; expected at least "
+                             f"{params['n_interacting']} columns per side")
+    try:
+        out = build(params, dim_x, dim_y)
+        for transform in reversed(chain):
+            out = transform(out)
+    except ValueError as exc:
+        raise ParameterError(f"--dims {dim_x}x{dim_y}: task {task.name}: {_one_line(exc)}") \
+            from None
+    return out
+
+
+def resize_tasks(tasks: Sequence, dims: Sequence[tuple[int, int]]) -> list:
+    """The selected tasks rebuilt at every ``(dim_x, dim_y)`` (:func:`resize`);
+    tasks that cannot be resized are left out, and an empty result is an error.
+    Sizes a spiral cannot take skip the spiral tasks rather than stop the run."""
+    out: dict[str, Any] = {}
+    for dx, dy in dims:
+        for t in tasks:
+            try:
+                r = resize(t, dx, dy)
+            except ParameterError:
+                if t.name.startswith("spiral-") and len(tasks) > 1:
+                    continue
+                raise
+            if r is not None:
+                out.setdefault(r.name, r)
+    if not out:
+        raise ParameterError("--dims: none of the selected tasks is defined at other "
+                             "dimensions; resizable are bmi's multinormal-dense, "
+                             "multinormal-sparse and student-identity tasks and their "
+                             "transforms (e.g. --family bmi --tasks 'multinormal-*')")
+    return list(out.values())
 
 
 # ----------------------------------------------------------------------------- execution

@@ -46,6 +46,10 @@ def bench(
         "--family", help="Task families, comma-separated (see --list).")] = None,
     measure: Annotated[Optional[str], typer.Option(
         "--measure", help="Only tasks of this measure: mi, entropy, cmi or ce.")] = None,
+    dims: Annotated[Optional[str], typer.Option(
+        "--dims", help="Rebuild the selected tasks that are defined for any dimension "
+        "(bmi's multinormal and student-identity tasks and their transforms) at DXxDY "
+        "columns, comma-separated, e.g. 10x10,20x5 (10 = 10x10).")] = None,
     param: ParamOpt = None,
     command: Annotated[Optional[list[str]], typer.Option(
         "--command", help="External estimator 'PROG {csv} {dx} {dy}' (bmi's contract: a CSV "
@@ -74,6 +78,8 @@ def bench(
 
         selected = task_registry.select(tasks, family, lib.resolve_measure(measure)) \
             if (tasks or family or measure) else task_registry.all_tasks()
+        if dims is not None:
+            selected = lib.resize_tasks(selected, lib.parse_dims(dims))
         if list_:
             from .._render import render_task_list
 
