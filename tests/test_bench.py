@@ -252,6 +252,7 @@ def test_records_stream_to_the_file_as_they_finish(suite, tmp_path, fmt):
         rows = [json.loads(line) for line in path.read_text().splitlines()]
         got = [(r["task"], r["estimator"], r["seed"], r["value"], r["truth"]) for r in rows]
     assert sorted(got) == sorted((r.task, r.estimator, r.seed, r.value, r.truth) for r in recs)
+    assert bench.read_records(str(path)) == recs  # in-process runs finish in plan order
 
 
 def test_unwritable_output_is_refused(tmp_path):

@@ -122,12 +122,14 @@ def render_bench(summary, console: Console | None = None) -> None:
     ns = sorted({e.n for e in summary.estimators})
     table = Table(title="infocli bench: estimators", title_justify="left")
     for col in ("estimator", "n", "solved", "median |log ratio|", "time total (s)",
-                "time / run (s)", "failed runs"):
+                "time / run (s)", "CPU total (s)", "failed runs"):
         table.add_column(col, justify="left" if col == "estimator" else "right")
     for e in summary.estimators:
         table.add_row(e.estimator, str(e.n), f"{e.solved}/{e.tasks}",
                       _num(e.median_abs_log_ratio), f"{e.seconds_total:.1f}",
-                      f"{e.seconds_median:.3f}", str(e.failures) if e.failures else "-")
+                      f"{e.seconds_median:.3f}",
+                      "-" if e.cpu_seconds_total is None else f"{e.cpu_seconds_total:.1f}",
+                      str(e.failures) if e.failures else "-")
     console.print(table)
     first = {c: i for i, c in enumerate(dict.fromkeys((t.estimator, t.n) for t in summary.tasks))}
     columns = sorted(first, key=lambda c: (ns.index(c[1]), first[c]))

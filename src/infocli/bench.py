@@ -51,7 +51,7 @@ from .errors import EstimationError, InfocliError, InputError, ParameterError
 __all__ = ["RunRecord", "Job", "Command", "TaskSummary", "EstimatorSummary", "Summary",
            "MEASURES", "SOLVED_FACTOR", "ZERO_TOLERANCE", "resolve_measure", "parse_params",
            "plan", "run", "iter_runs", "run_job", "parse_dims", "resize", "resize_tasks", "is_solved", "log_ratio", "summarize",
-           "RecordWriter", "plot_heatmap"]
+           "RecordWriter", "read_records", "plot_heatmap"]
 
 #: Short names of the measures (``--measure``) and the ``Task.measure`` they select.
 MEASURES = {
@@ -90,7 +90,10 @@ class RunRecord:
 
     ``value``, ``stderr`` (and ``interval``, ``reliable`` where the estimator's
     :class:`~infocli.Estimate` has them) are in nats; ``seconds`` is the wall
-    time of the estimate (for an external program, of the program alone).
+    time of the estimate (for an external program, of the program alone) and
+    ``cpu_seconds`` the CPU time it used (all threads of the process, plus
+    child processes), which, unlike wall time, does not grow when other work
+    shares the machine.
     A failed run has ``value`` None, ``error`` its one-line message and
     ``exit_code`` the code infocli would exit with for it (2 bad input or
     parameter, 3 estimation failure or failing program, 1 unexpected error).
@@ -112,6 +115,7 @@ class RunRecord:
     reliable: bool | None = None
     warnings: tuple[str, ...] = ()
     params: dict[str, Any] = field(default_factory=dict)
+    cpu_seconds: float | None = None
 
     @property
     def ok(self) -> bool:
@@ -130,7 +134,7 @@ class RunRecord:
             "task": self.task, "family": self.family, "measure": self.measure,
             "estimator": self.estimator, "n": self.n, "seed": self.seed, "truth": self.truth,
             "value": self.value, "stderr": self.stderr, "seconds": self.seconds,
-            "error": self.error, "exit_code": self.exit_code, "interval_low": lo,
+            "cpu_seconds": self.cpu_seconds, "error": self.error, "exit_code": self.exit_code, "interval_low": lo,
             "interval_high": hi, "reliable": self.reliable,
             "warnings": " | ".join(self.warnings),
             "params": json.dumps(self.params, sort_keys=True) if self.params else "",
@@ -138,7 +142,7 @@ class RunRecord:
 
 
 CSV_FIELDS = ("task", "family", "measure", "estimator", "n", "seed", "truth", "value", "stderr",
-              "seconds", "error", "exit_code", "interval_low", "interval_high", "reliable",
+              "seconds", "cpu_seconds", "error", "exit_code", "interval_low", "interval_high", "reliable",
               "warnings", "params")
 
 
@@ -192,6 +196,45 @@ class RecordWriter:
     def __exit__(self, *exc) -> None:
         if self._own and self._file is not None:
             self._file.close()
+
+
+def read_records(path: str) -> list[RunRecord]:
+    """Run records back from a file :class:`RecordWriter` wrote (``.csv``, or
+    JSON Lines for any other name), e.g. to summarise or plot a finished run."""
+    try:
+        with open(path, newline="") as f:
+            if path.endswith(".csv"):
+                rows = [_from_row(r) for r in csv.DictReader(f)]
+            else:
+                rows = [_from_dict(json.loads(line)) for line in f if line.strip()]
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InputError(f"{path}: not a bench record file ({_one_line(exc)})") from None
+    return rows
+
+
+def _from_dict(d: dict) -> RunRecord:
+    d = dict(d)
+    d["interval"] = tuple(d["interval"]) if d.get("interval") is not None else None
+    d["warnings"] = tuple(d.get("warnings") or ())
+    return RunRecord(**d)
+
+
+def _from_row(r: dict) -> RunRecord:
+    def num(key, kind=float):
+        return kind(r[key]) if r.get(key) not in (None, "") else None
+
+    lo, hi = num("interval_low"), num("interval_high")
+    return RunRecord(
+        task=r["task"], family=r["family"], measure=r["measure"], estimator=r["estimator"],
+        n=int(r["n"]), seed=int(r["seed"]), truth=float(r["truth"]), value=num("value"),
+        stderr=num("stderr"), seconds=float(r["seconds"]), cpu_seconds=num("cpu_seconds"),
+        error=r.get("error") or None,
+        exit_code=num("exit_code", int), interval=(lo, hi) if lo is not None else None,
+        reliable=None if r.get("reliable") in (None, "") else r["reliable"] == "True",
+        warnings=tuple(w for w in (r.get("warnings") or "").split(" | ") if w),
+        params=json.loads(r["params"]) if r.get("params") else {})
 
 
 def _json_default(obj: Any) -> Any:
@@ -350,19 +393,21 @@ def run_job(job: Job) -> RunRecord:
     base = dict(task=task.name, family=task.family, measure=task.measure,
                 estimator=job.estimator, n=job.n, seed=job.seed, truth=float(task.truth),
                 params=dict(job.params))
-    start = time.perf_counter()
+    from . import api
+
+    start, cpu = time.perf_counter(), None
     try:
         data = task.sample(job.n, job.seed)
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), _cpu_now()
         if job.command is not None:
             value, seconds = _run_command(job.command, job.estimator, data, job.n, job.seed)
+            base["cpu_seconds"] = _cpu_now() - cpu
             return RunRecord(**base, value=value, stderr=None, seconds=seconds)
-        from . import api
-
         est = _CALLS[task.measure](api, data, set(task.discrete),
                                    dict(estimator=job.estimator, seed=job.seed,
                                         device=job.device, params=job.params))
         seconds = time.perf_counter() - start
+        base["cpu_seconds"] = _cpu_now() - cpu
         interval = getattr(est, "interval", None)
         if interval is not None:
             interval = (float(interval[0]), float(interval[1]))
@@ -373,7 +418,17 @@ def run_job(job: Job) -> RunRecord:
                          reliable=None if reliable is None else bool(reliable),
                          warnings=tuple(est.warnings))
     except Exception as exc:  # a bug in an estimator must not stop the benchmark either
+        if cpu is not None:
+            base["cpu_seconds"] = _cpu_now() - cpu
         return _failed(base, exc, start)
+
+
+def _cpu_now() -> float:
+    """CPU seconds of this process (every thread) and of its finished children."""
+    import resource
+
+    child = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + child.ru_utime + child.ru_stime
 
 
 def _failed(base: dict, exc: Exception, start: float) -> RunRecord:
@@ -870,6 +925,7 @@ class EstimatorSummary:
     seconds_median: float
     runs: int
     failures: int
+    cpu_seconds_total: float | None = None
 
 
 @dataclass(frozen=True)
@@ -918,7 +974,9 @@ def summarize(records: Iterable[RunRecord], *, factor: float = SOLVED_FACTOR,
             median_abs_log_ratio=float(np.median(ratios)) if ratios else math.nan,
             seconds_total=float(sum(r.seconds for r in runs)),
             seconds_median=float(np.median([r.seconds for r in runs])),
-            runs=len(runs), failures=sum(not r.ok for r in runs)))
+            runs=len(runs), failures=sum(not r.ok for r in runs),
+            cpu_seconds_total=float(sum(r.cpu_seconds for r in runs))
+            if all(r.cpu_seconds is not None for r in runs) else None))
     return Summary(estimators=tuple(est_rows), tasks=tuple(task_rows))
 
 
