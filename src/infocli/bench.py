@@ -1024,8 +1024,9 @@ def plot_heatmap(results: Summary | Iterable[RunRecord], path: str, *,
                 grid[i, j] = np.clip(t.log_ratio, -HEATMAP_LIMIT, HEATMAP_LIMIT) \
                     if not math.isnan(t.log_ratio) else np.nan
 
-    width = 3.2 + 0.85 * len(columns)
-    height = 1.6 + 0.24 * len(tasks)
+    label_width = 0.065 * max(len(f"{name} ({truths[name]:.2f})") for name in tasks)
+    width = max(6.0, label_width + 1.8 + 0.8 * len(columns))
+    height = max(3.0, 1.7 + 0.24 * len(tasks))
     fig = Figure(figsize=(width, height), dpi=100)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
@@ -1053,17 +1054,16 @@ def plot_heatmap(results: Summary | Iterable[RunRecord], path: str, *,
     ax.set_yticklabels([f"{name} ({truths[name]:.2f})" for name in tasks], fontsize=7)
     ax.tick_params(length=0)
     if title is None:
-        title = ("log(mean estimate / truth)"
-                 + (f", n = {ns[0]:,}" if len(ns) == 1 else "")
-                 + "; bold: solved (within x1.5)")
+        title = ("mean estimate vs truth" + (f", n = {ns[0]:,}" if len(ns) == 1 else "")
+                 + "\ncolour: log(estimate / truth); bold: solved (within x1.5)")
     ax.set_title(title, fontsize=9)
     factors = (1 / 3, 1 / 2, 1 / 1.5, 1.0, 1.5, 2.0, 3.0)
-    bar = fig.colorbar(image, ax=ax, fraction=0.05, pad=0.02, shrink=min(1.0, 12 / len(tasks)
-                                                                          + 0.3))
+    bar = fig.colorbar(image, ax=ax, fraction=0.08, pad=0.03,
+                       shrink=1.0 if len(tasks) < 8 else 0.4, aspect=20)
     bar.set_ticks([math.log(f) for f in factors])
     bar.set_ticklabels(["1/3", "1/2", "1/1.5", "1", "1.5", "2", "3"])
     bar.ax.tick_params(labelsize=7)
-    bar.set_label("estimate / truth (log scale)", fontsize=8)
+    bar.set_label("estimate / truth", fontsize=8)
     fig.tight_layout()
     try:
         fig.savefig(path)
