@@ -165,6 +165,16 @@ def test_ksg_records_equal_a_hand_written_ksg_on_the_same_samples(suite):
     assert by[("test-2v2-normal", "ksg", 0)] != by[("test-2v2-normal", "ksg", 1)]
 
 
+def test_bmi_subset_ksg_column_equals_the_hand_written_ksg():
+    subset = ["1v1-additive-0.1", "student-identity-2-2-1",
+              "half_cube-multinormal-sparse-3-3-2-2.0"]
+    recs = bench.run(subset, ["ksg"], [N], 2, workers=0)
+    assert [r.task for r in recs] == [name for name in subset for _ in range(2)]
+    for r in recs:
+        data = tasks.get(r.task).sample(N, r.seed)
+        assert r.ok and r.value == pytest.approx(hand_ksg(data["x"], data["y"]), abs=1e-10)
+
+
 def test_runs_are_deterministic_and_params_reach_the_estimator(suite):
     a = bench.run(suite[:1], ["ksg"], [N], [4], {"ksg": {"k": 5}}, workers=0)
     b = bench.run(suite[:1], ["ksg"], [N], [4], {"ksg": {"k": 5}}, workers=0)
