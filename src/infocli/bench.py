@@ -782,22 +782,28 @@ def iter_runs(jobs: Sequence[Job], *, workers: int | None = 0,
                 max_workers=count, mp_context=multiprocessing.get_context("spawn"),
                 initializer=_init_worker, initargs=(_modules(jobs),))
         futures = {executor.submit(run_job, job): job for job in jobs}
+        finished = False
         try:
             for fut in cf.as_completed(futures):
                 try:
                     yield fut.result()
                 except Exception as exc:
                     yield _job_failed(futures[fut], exc)
+            finished = True
         finally:
-            for fut in futures:
-                fut.cancel()
-            if own is not None:
-                procs = list(getattr(own, "_processes", {}).values())
-                own.shutdown(wait=False, cancel_futures=True)
-                for p in procs:  # an interrupted run must not leave workers computing
+            if own is None:
+                for fut in futures:
+                    fut.cancel()
+            elif finished:
+                own.shutdown(wait=True)
+            else:
+                # interrupted: stop the workers now rather than let them finish their runs
+                # (terminate first: cancelling queued futures before the pool notices its
+                # dead workers makes Python 3.11's executor thread raise InvalidStateError)
+                for p in list(getattr(own, "_processes", {}).values()):
                     with contextlib.suppress(Exception):
-                        if p.is_alive():
-                            p.terminate()
+                        p.terminate()
+                own.shutdown(wait=False)
 
 
 def run(tasks: Sequence, estimators: Sequence[str] = (), ns: Sequence[int] = (5000,),
