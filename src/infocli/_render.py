@@ -107,7 +107,8 @@ def render_task_list(tasks, console: Console | None = None) -> None:
     table = Table(title=f"infocli bench tasks ({len(tasks)})", title_justify="left")
     for col in ("task", "family", "measure", "dims", "truth (nats)", "tags"):
         table.add_column(col, justify="right" if col == "truth (nats)" else "left",
-                         overflow="fold", no_wrap=col in ("task", "dims"))
+                         overflow="fold", no_wrap=col in ("task", "family", "measure"),
+                         min_width=6 if col in ("dims", "tags") else None)
     for t in tasks:
         table.add_row(t.name, t.family, _SHORT.get(t.measure, t.measure),
                       ", ".join(f"{k}: {v}" for k, v in t.dims.items()), f"{t.truth:.4f}",
@@ -121,13 +122,16 @@ def render_bench(summary, console: Console | None = None) -> None:
     console = console or Console()
     ns = sorted({e.n for e in summary.estimators})
     table = Table(title="infocli bench: estimators", title_justify="left")
-    for col in ("estimator", "n", "solved", "median |log ratio|", "time total (s)",
-                "time / run (s)", "CPU total (s)", "failed runs"):
-        table.add_column(col, justify="left" if col == "estimator" else "right")
+    measures = len({e.measure for e in summary.estimators}) > 1
+    for col in ("estimator", "n", *(("measure",) if measures else ()), "solved",
+                "median |log ratio|", "time total (s)", "time / run (s)", "CPU total (s)",
+                "failed runs"):
+        table.add_column(col, justify="left" if col in ("estimator", "measure") else "right")
     for e in summary.estimators:
-        table.add_row(e.estimator, str(e.n), f"{e.solved}/{e.tasks}",
-                      _num(e.median_abs_log_ratio), f"{e.seconds_total:.1f}",
-                      f"{e.seconds_median:.3f}",
+        table.add_row(e.estimator, str(e.n), *((_SHORT.get(e.measure, e.measure),)
+                                               if measures else ()),
+                      f"{e.solved}/{e.tasks}", _num(e.median_abs_log_ratio),
+                      f"{e.seconds_total:.1f}", f"{e.seconds_median:.3f}",
                       "-" if e.cpu_seconds_total is None else f"{e.cpu_seconds_total:.1f}",
                       str(e.failures) if e.failures else "-")
     console.print(table)

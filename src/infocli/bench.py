@@ -915,7 +915,7 @@ class TaskSummary:
 
 @dataclass(frozen=True)
 class EstimatorSummary:
-    """One estimator at one n over all its tasks.
+    """One estimator at one n over all its tasks of one measure.
 
     ``median_abs_log_ratio`` is the median over tasks of |log(mean/truth)|
     (tasks without a mean or with truth 0 left out; inf for a mean of the wrong
@@ -924,6 +924,7 @@ class EstimatorSummary:
 
     estimator: str
     n: int
+    measure: str
     solved: int
     tasks: int
     median_abs_log_ratio: float
@@ -950,7 +951,7 @@ class Summary:
 def summarize(records: Iterable[RunRecord], *, factor: float = SOLVED_FACTOR,
               zero_tolerance: float = ZERO_TOLERANCE) -> Summary:
     """Per (estimator, n, task): mean ± sd vs truth and solved; per
-    (estimator, n): tasks solved, median |log ratio|, time and failures.
+    (estimator, n, measure): tasks solved, median |log ratio|, time and failures.
     Groups keep the order in which they first appear in ``records``."""
     groups: dict[tuple[str, int, str], list[RunRecord]] = {}
     for r in records:
@@ -971,12 +972,13 @@ def summarize(records: Iterable[RunRecord], *, factor: float = SOLVED_FACTOR,
             seconds=float(sum(r.seconds for r in runs)),
             errors=tuple(dict.fromkeys(r.error for r in runs if not r.ok))))
     est_rows = []
-    for key in dict.fromkeys((t.estimator, t.n) for t in task_rows):
-        rows = [t for t in task_rows if (t.estimator, t.n) == key]
-        runs = [r for (e, n, _), rs in groups.items() if (e, n) == key for r in rs]
+    for key in dict.fromkeys((t.estimator, t.n, t.measure) for t in task_rows):
+        rows = [t for t in task_rows if (t.estimator, t.n, t.measure) == key]
+        runs = [r for (e, n, _), rs in groups.items() for r in rs
+                if (e, n, r.measure) == key]
         ratios = [abs(t.log_ratio) for t in rows if not math.isnan(t.log_ratio)]
         est_rows.append(EstimatorSummary(
-            estimator=key[0], n=key[1], solved=sum(t.solved for t in rows), tasks=len(rows),
+            estimator=key[0], n=key[1], measure=key[2], solved=sum(t.solved for t in rows), tasks=len(rows),
             median_abs_log_ratio=float(np.median(ratios)) if ratios else math.nan,
             seconds_total=float(sum(r.seconds for r in runs)),
             seconds_median=float(np.median([r.seconds for r in runs])),
