@@ -185,10 +185,18 @@ def test_runs_are_deterministic_and_params_reach_the_estimator(suite):
 
 
 def test_pool_gives_the_in_process_values(suite):
-    inproc = bench.run(suite[:2], ["gaussian"], [N], 2, workers=0)
-    pooled = bench.run(suite[:2], ["gaussian"], [N], 2, workers=1)
-    assert [(r.task, r.seed, r.value) for r in pooled] == \
-        [(r.task, r.seed, r.value) for r in inproc]
+    # the fixture's tasks are registered here only: workers get them pickled. A task
+    # whose sampler is a closure does not pickle; in a worker it is looked up by name,
+    # not found, and becomes a failed record rather than a crash
+    closure = tasks.Task(name="adhoc-closure", measure="mutual_information", family="adhoc",
+                         truth=_gauss_mi(1, 0.5), dims={"x": 1, "y": 1},
+                         sampler=lambda n, rng: _pairs(n, rng, d=1, rho=0.5))
+    inproc = bench.run([*suite[:2], closure], ["gaussian"], [N], 2, workers=0)
+    pooled = bench.run([*suite[:2], closure], ["gaussian"], [N], 2, workers=1)
+    assert all(r.ok for r in inproc)
+    assert [(r.task, r.seed, r.value) for r in pooled[:4]] == \
+        [(r.task, r.seed, r.value) for r in inproc[:4]]
+    assert all(not r.ok and "unknown task 'adhoc-closure'" in r.error for r in pooled[4:])
 
 
 def test_labels_and_incompatible_pairs(suite):
@@ -490,3 +498,4 @@ def test_cli_dims_maps_to_resized_tasks(runner, fake_run):
                  "8x8", "-e", "gaussian", "-n", 100)
     assert res.exit_code == 0, res.output
     assert fake_run[0]["tasks"] == ["multinormal-dense-8-8-0.5"]
+

@@ -39,7 +39,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
@@ -353,7 +353,8 @@ class Job:
     """One run to execute: everything :func:`run_job` needs, picklable.
 
     ``task`` is the task's name; ``task_object`` the :class:`~infocli.tasks.Task`
-    itself when it pickles (a worker process then needs no registry lookup).
+    itself (sent to worker processes when it pickles; otherwise a worker looks
+    the task up by name in the registry).
     ``command`` is set for an external program (``estimator`` is then its
     ``cmd:`` name).
     """
@@ -521,12 +522,20 @@ def _accepts(spec, task) -> bool:
     return not task.discrete or task.measure in spec.discrete
 
 
-def _picklable(task) -> Any:
-    try:
-        pickle.dumps(task)
-    except Exception:  # closures as samplers: workers look the task up by name
-        return None
-    return task
+def _shippable(jobs: Sequence[Job]) -> list[Job]:
+    """Jobs for another process: a task that does not pickle (a closure as its
+    sampler) is left for the worker to look up by name in the registry."""
+    ok: dict[str, bool] = {}
+    out = []
+    for job in jobs:
+        if job.task not in ok:
+            try:
+                pickle.dumps(job.task_object)
+                ok[job.task] = True
+            except Exception:
+                ok[job.task] = False
+        out.append(job if ok[job.task] else replace(job, task_object=None))
+    return out
 
 
 def plan(tasks: Sequence, estimators: Sequence[str] = (), ns: Sequence[int] = (5000,),
@@ -575,7 +584,6 @@ def plan(tasks: Sequence, estimators: Sequence[str] = (), ns: Sequence[int] = (5
         for t in task_objs:
             _check_n(t, n)
     seed_list = _seed_list(seeds)
-    carried = {t.name: _picklable(t) for t in task_objs}
     jobs = []
     for n in ns:
         for t in task_objs:
@@ -584,11 +592,11 @@ def plan(tasks: Sequence, estimators: Sequence[str] = (), ns: Sequence[int] = (5
                     continue
                 for seed in seed_list:
                     jobs.append(Job(t.name, s.name, n, seed, resolved[s.name], device=device,
-                                    task_object=carried[t.name]))
+                                    task_object=t))
             for c in commands:
                 for seed in seed_list:
                     jobs.append(Job(t.name, c.name, n, seed, {}, command=c.argv,
-                                    task_object=carried[t.name]))
+                                    task_object=t))
     return jobs
 
 
@@ -781,7 +789,8 @@ def iter_runs(jobs: Sequence[Job], *, workers: int | None = 0,
             own = executor = cf.ProcessPoolExecutor(
                 max_workers=count, mp_context=multiprocessing.get_context("spawn"),
                 initializer=_init_worker, initargs=(_modules(jobs),))
-        futures = {executor.submit(run_job, job): job for job in jobs}
+        shipped = _shippable(jobs)
+        futures = {executor.submit(run_job, job): job for job in shipped}
         finished = False
         try:
             for fut in cf.as_completed(futures):
