@@ -12,3 +12,14 @@ def gaussian_pair(rng, n, d, rho):
     x = rng.standard_normal((n, d))
     y = rho * x + np.sqrt(1 - rho**2) * rng.standard_normal((n, d))
     return x, y, -0.5 * d * np.log(1 - rho**2)
+
+
+@pytest.fixture(scope="session")
+def dask_engine():
+    """A real ``distributed.LocalCluster`` on loopback for the batch and matrix
+    tests: 2 single-threaded worker processes with a 700 MiB memory limit each
+    and one retry of a task whose worker died (infocli's defaults otherwise)."""
+    from infocli import batch
+
+    with batch.open_engine(2, memory_limit="700MiB") as engine:
+        yield engine

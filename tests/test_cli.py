@@ -372,7 +372,8 @@ def test_json_is_the_record_and_only_thing_on_stdout(runner, recorder, data, tmp
     assert record["params"] == {"seed": 9}
     assert record["warnings"] == ["x.npy: column 0 has 3 repeated values"]
     assert record["details"] == {"permutations": 24}
-    assert res.stderr == ""  # warnings are in the record, not printed beside it
+    # warnings are in the record, and each also on stderr as one line (for pipelines)
+    assert res.stderr == "infocli: warning: x.npy: column 0 has 3 repeated values\n"
     assert json.loads(out.read_text()) == record
     assert out.read_text() == res.stdout  # the same text, byte for byte
     assert [p.name for p in tmp_path.iterdir()] == ["result.json"]  # no temp file left
@@ -484,16 +485,17 @@ def test_usage_errors_never_call_the_library(runner, recorder, data, monkeypatch
     assert recorder.calls == []
 
 
-@pytest.mark.parametrize("args", [
-    ["entropy", "x.npy", "--seed", "-1"],
-    ["mi", "x.npy", "y.npy", "--permutations", "-2"],
-    ["entropy", "x.npy", "--no-such-option"],
+@pytest.mark.parametrize("args, message", [
+    (["entropy", "x.npy", "--seed", "-1"], "entropy: invalid value for '--seed'"),
+    (["mi", "x.npy", "y.npy", "--permutations", "-2"], "mi: invalid value for '--permutations'"),
+    (["entropy", "x.npy", "--no-such-option"], "entropy: no such option: --no-such-option"),
 ])
-def test_click_usage_errors_exit_2(runner, recorder, data, monkeypatch, args):
+def test_click_usage_errors_exit_2(runner, recorder, data, monkeypatch, args, message):
     monkeypatch.chdir(data["dir"])
     res = invoke(runner, *args)
     assert res.exit_code == 2
-    assert "Usage: " in res.stderr and res.stdout == ""
+    assert res.stderr.startswith(f"infocli: error: {message}"), res.stderr
+    assert res.stderr.count("\n") == 1 and res.stdout == ""
     assert recorder.calls == []
 
 
@@ -565,13 +567,38 @@ def test_estimators_table(runner):
     res = invoke(runner, "estimators")
     assert res.exit_code == 0, res.output
     out = res.stdout
-    for name, measures in (("kl", "H(X), H(X|Z)"), ("ksg", "I(X;Y), I(X;Y|Z)"),
-                           ("gaussian", "H(X), H(X|Z),")):
-        assert re.search(rf"│ {name}\s+│ {re.escape(measures)}", out), name
-    for param, default in (("k", "3"), ("metric", "euclidean"), ("algorithm", "1"),
-                           ("standardize", "true"), ("bias_correction", "true"),
-                           ("jackknife_groups", "20")):
+    for name, measures, labels in (("kl", "H, H|Z", "H|Z"), ("ksg", "I, I|Z", "I, I|Z"),
+                                   ("gaussian", "H, H|Z, I, I|Z", "H|Z, I, I|Z"),
+                                   ("dse", "H", "-")):
+        assert re.search(rf"│ {name}\s+│ {re.escape(measures)}\s+│ {re.escape(labels)}\s+│",
+                         out), name
+    # compact: one row per estimator, no parameter tables
+    assert "jackknife_groups" not in out
+    assert out.count("\n") < 6 * len(infocli.available_estimators()) + 10
+
+
+@pytest.mark.parametrize("name, params", [
+    ("kl", (("k", "3"), ("metric", "euclidean"), ("standardize", "true"))),
+    ("ksg", (("k", "3"), ("algorithm", "1"))),
+    ("gaussian", (("bias_correction", "true"), ("jackknife_groups", "20"))),
+])
+def test_estimators_name_shows_one_in_full(runner, name, params):
+    res = invoke(runner, "estimators", name)
+    assert res.exit_code == 0, res.output
+    out = res.stdout
+    for param, default in params:
         assert re.search(rf"^\s*{param}\s+│ {default}\s+│", out, flags=re.M), param
+    others = {"kl": "algorithm", "ksg": "jackknife_groups", "gaussian": "whiten_data"}
+    assert others[name] not in out
+    record = json.loads(invoke(runner, "estimators", name, "--json").stdout)
+    listing = json.loads(invoke(runner, "estimators", "--json").stdout)
+    assert record == next(r for r in listing if r["name"] == name)  # the same JSON object
+
+
+def test_estimators_unknown_name(runner):
+    res = invoke(runner, "estimators", "nope")
+    assert res.exit_code == 2
+    assert res.stderr.startswith("infocli: error: unknown estimator 'nope'; valid estimators: ")
 
 
 # --------------------------------------------------------------------------- formats

@@ -101,7 +101,7 @@ def test_save_then_evaluate_on_new_rows(runner, data, tmp_path):
     res = invoke(runner, "entropy", data / "x.npy", "-e", "knife", *FAST, "--save-model", model,
                  "--per-sample", ps, "--json")
     assert res.exit_code == 0, res.output
-    fitted = json.loads(res.output)
+    fitted = json.loads(res.stdout)
     log_f = np.load(ps)
     assert log_f.shape == (400,) and np.isnan(log_f).sum() == 400 - fitted["details"]["n_test"]
     test_rows = np.load(data / "x.npy")[~np.isnan(log_f)]
@@ -109,7 +109,7 @@ def test_save_then_evaluate_on_new_rows(runner, data, tmp_path):
     res = invoke(runner, "entropy", tmp_path / "test.npy", "--model", model, "--per-sample",
                  tmp_path / "ps2.npy", "--json")
     assert res.exit_code == 0, res.output
-    again = json.loads(res.output)
+    again = json.loads(res.stdout)
     assert again["value"] == pytest.approx(fitted["value"], abs=1e-12)
     assert np.allclose(np.load(tmp_path / "ps2.npy"), log_f[~np.isnan(log_f)], atol=1e-12)
 

@@ -388,7 +388,7 @@ def test_cli_mapping_reaches_the_implementation(tmp_path, monkeypatch):
     assert seen["critic"] == "concat" and seen["hidden"] == "32,16"
     assert seen["batch_size"] == 16 and seen["max_steps"] == 4000
     assert seen["shape"] == ((100, 3), (100, 2))
-    record = json.loads(result.output)
+    record = json.loads(result.stdout)
     assert record["estimator"] == "smile" and record["params"]["regularize"] == "remine"
 
 

@@ -261,7 +261,7 @@ def test_bimodal_quantiles_invert_the_mixture_cdf_and_map_back():
     assert t.truth == b.truth
     # the marginal is the bimodal mixture
     x = tasks.get("1v1-bimodal-0.75").sample(20_000, seed=0, standardize=False)["x"][:, 0]
-    mix_cdf = lambda v: 0.3 * stats.norm.cdf(v) + 0.7 * stats.norm.cdf(v - 5)  # noqa: E731
+    mix_cdf = lambda v: 0.3 * stats.norm.cdf(v) + 0.7 * stats.norm.cdf(v - 5)
     assert stats.kstest(x, mix_cdf).pvalue > 1e-3
 
 
@@ -274,3 +274,306 @@ def test_gaussian_pre_image_mi_matches_truth():
     mi = 0.5 * (np.linalg.slogdet(c[:3, :3])[1] + np.linalg.slogdet(c[3:, 3:])[1]
                 - np.linalg.slogdet(c)[1])
     assert mi == pytest.approx(t.truth, abs=0.01)
+
+
+# ------------------------------------------------------------------ other families
+
+OTHER = [t.name for t in tasks.all_tasks() if t.family != "bmi"]
+
+
+def _mc_check(values: np.ndarray, truth: float, truth_error: float = 0.0):
+    se = values.std(ddof=1) / np.sqrt(len(values))
+    assert abs(values.mean() - truth) < 4 * se + truth_error + 1e-9, (values.mean(), truth, se)
+
+
+def test_families_and_measures():
+    assert tasks.families() == ["bmi", "cmi", "entropy", "images", "labels", "staircase"]
+    ent = tasks.select(measure="entropy")
+    assert {t.family for t in ent} == {"entropy"} and len(ent) == len(
+        tasks.select(family="entropy"))
+    assert {t.family for t in tasks.select(measure="conditional_mutual_information")} == {"cmi"}
+    with pytest.raises(ParameterError, match="no task matches family='cmi', measure='entropy'"):
+        tasks.select(family="cmi", measure="entropy")
+    assert len(tasks.select(family="bmi,staircase")) == 45
+
+
+@pytest.mark.parametrize("name", OTHER)
+def test_other_families_sampling_is_seeded_and_shaped(name):
+    t = tasks.get(name)
+    a, b, c = t.sample(60, seed=4), t.sample(60, seed=4), t.sample(60, seed=5)
+    assert set(a) == set(t.dims)
+    for key, d in t.dims.items():
+        assert a[key].shape == (60, d)
+        np.testing.assert_array_equal(a[key], b[key])
+        if key in t.discrete:
+            assert a[key].dtype == np.int64
+        else:
+            assert a[key].dtype == np.float64 and np.isfinite(a[key]).all()
+            assert not np.array_equal(a[key], c[key])
+    want = {("x",): "entropy", ("x", "y"): "mutual_information",
+            ("x", "y", "z"): "conditional_mutual_information"}[tuple(sorted(t.dims))]
+    assert t.measure == want
+
+
+# staircase
+
+
+@pytest.mark.parametrize("level", [2, 4, 6, 8, 10])
+def test_staircase_truth_and_correlation(level):
+    t = tasks.get(f"staircase-20-20-mi-{level}")
+    assert t.dims == {"x": 20, "y": 20} and t.truth == pytest.approx(level, abs=1e-12)
+    rho = t.params["rho"]
+    cov = np.block([[np.eye(20), rho * np.eye(20)], [rho * np.eye(20), np.eye(20)]])
+    assert 0.5 * -np.linalg.slogdet(cov)[1] == pytest.approx(level, abs=1e-10)
+    d = t.sample(20_000, seed=0)
+    zx = (d["x"] - d["x"].mean(0)) / d["x"].std(0)
+    zy = (d["y"] - d["y"].mean(0)) / d["y"].std(0)
+    np.testing.assert_allclose((zx * zy).mean(0), rho, atol=5 * (1 - rho ** 2) / np.sqrt(20_000))
+    across = (zx[:, :10] * zy[:, 10:]).mean(0)  # different pairs are independent
+    assert np.abs(across).max() < 5 / np.sqrt(20_000)
+
+
+# images
+
+
+@pytest.mark.parametrize("name", ["images-bumps-mi-1", "images-bumps-mi-4",
+                                  "images-rectangles-mi-1", "images-rectangles-mi-4"])
+def test_images_are_the_datasets_maps_of_gaussian_latents(name):
+    from scipy.special import ndtr
+
+    from infocli import datasets
+    from infocli.tasks import images
+
+    t = tasks.get(name)
+    assert {"image", "high-dimensional"} <= set(t.tags)
+    d = t.sample(100, seed=2)
+    zx, zy = images.latent_sample(t, 100, seed=2)
+    image = datasets.gaussian_bumps if "bumps" in name else datasets.rectangles
+    np.testing.assert_array_equal(d["x"], image(ndtr(zx)))
+    np.testing.assert_array_equal(d["y"], image(ndtr(zy)))
+    # the truth is the latents' Gaussian MI (rotations do not change it)
+    p, k = t.params, t.params["latent_dim"]
+    r = p["rho"] * np.eye(k)
+    cov = np.block([[np.eye(k), r @ p["rot_y"]], [p["rot_y"].T @ r.T, np.eye(k)]])
+    cov = np.block([[p["rot_x"].T, np.zeros((k, k))], [np.zeros((k, k)), np.eye(k)]]) @ cov \
+        @ np.block([[p["rot_x"], np.zeros((k, k))], [np.zeros((k, k)), np.eye(k)]])
+    mi = 0.5 * -np.linalg.slogdet(cov)[1]
+    assert t.truth == pytest.approx(mi, abs=1e-10) == pytest.approx(p["mi"], abs=1e-10)
+    for rot in (p["rot_x"], p["rot_y"]):
+        np.testing.assert_allclose(rot @ rot.T, np.eye(k), atol=1e-12)
+
+
+def test_bump_images_are_invertible():
+    # log of a bump's column profile is a parabola with vertex at the centre 0.2 + 0.6 u
+    from scipy.special import ndtr
+
+    from infocli.tasks import images
+
+    t = tasks.get("images-bumps-mi-4")
+    x = t.sample(50, seed=1)["x"].reshape(50, 16, 16)
+    zx, _ = images.latent_sample(t, 50, seed=1)
+    grid = np.linspace(0, 1, 16)
+    cols = np.log(x.sum(axis=1))  # profile along x (sum over rows)
+    rows = np.log(x.sum(axis=2))
+    for prof, j in ((cols, 0), (rows, 1)):
+        a, b, _ = np.polyfit(grid, prof.T, 2)
+        np.testing.assert_allclose((-b / (2 * a) - 0.2) / 0.6, ndtr(zx)[:, j], atol=1e-8)
+
+
+# labels
+
+
+def _cluster_log_ratio(t, n, seed):
+    d = t.sample(n, seed=seed)
+    p = t.params
+    x, y = d["x"], d["y"][:, 0]
+    sq = ((x[:, None, :] - p["means"][None]) ** 2).sum(-1) / (2 * p["sigma"] ** 2)
+    logw = np.log(p["weights"])
+    from scipy.special import logsumexp
+
+    return -sq[np.arange(n), y] - logsumexp(logw - sq, axis=1)
+
+
+@pytest.mark.parametrize("name", [t.name for t in tasks.select(family="labels")])
+def test_label_truth_by_monte_carlo_in_the_full_dimension(name):
+    t = tasks.get(name)
+    assert t.discrete == ("y",) and t.dims["y"] == 1 and t.truth_error < 2e-5
+    # the full-dimensional log-density ratio also checks the span reduction
+    _mc_check(_cluster_log_ratio(t, 60_000, seed=9), t.truth, t.truth_error)
+    y = t.sample(20_000, seed=1)["y"][:, 0]
+    np.testing.assert_allclose(np.bincount(y) / len(y), t.params["weights"], atol=0.015)
+
+
+@pytest.mark.parametrize("name", ["labels-1d-2class", "labels-1d-4class-unequal"])
+def test_label_truth_1d_by_adaptive_quadrature(name):
+    t = tasks.get(name)
+    mu, w, s = t.params["means"][:, 0], t.params["weights"], t.params["sigma"]
+
+    def phi(v, m):
+        return np.exp(-0.5 * ((v - m) / s) ** 2) / (s * np.sqrt(2 * np.pi))
+
+    def p(v):
+        return float(np.sum(w * phi(v, mu)))
+
+    mi = sum(wk * integrate.quad(lambda v, m=m: phi(v, m) * np.log(phi(v, m) / p(v)),
+                                 m - 12 * s, m + 12 * s, epsabs=1e-12, limit=200)[0]
+             for m, wk in zip(mu, w))
+    assert t.truth == pytest.approx(mi, abs=1e-9)
+
+
+def test_label_mi_is_bounded_by_label_entropy_and_grows_with_separation():
+    from infocli.tasks.labels import cluster_mi_quadrature
+
+    w = np.full(3, 1 / 3)
+    tri = np.array([[np.cos(a), np.sin(a)] for a in 2 * np.pi * np.arange(3) / 3])
+    vals = [cluster_mi_quadrature(r * tri, 1.0, w) for r in (0.0, 0.5, 2.0, 8.0)]
+    assert vals[0] == 0.0 and vals[1] < vals[2] < vals[3] < np.log(3)
+    assert vals[3] == pytest.approx(np.log(3), abs=1e-3)
+
+
+# cmi
+
+
+def test_cmi_hand_values_and_conditional_covariance():
+    truth = {t.name: t.truth for t in tasks.select(family="cmi")}
+    # collider: X, Y | Z has correlation -(1/2.25) / (1 - 1/2.25) = -0.8
+    assert truth["cmi-collider-1-1-1"] == pytest.approx(-0.5 * np.log(1 - 0.64), abs=1e-12)
+    assert truth["cmi-chain-1-1-1"] == 0.0 and truth["cmi-chain-3-3-3"] == 0.0
+    for name, want in (("cmi-pairs-1-1-1-mi-0.5", 0.5), ("cmi-pairs-3-3-3-mi-1", 1.0),
+                       ("cmi-pairs-5-5-5-mi-2", 2.0)):
+        assert truth[name] == pytest.approx(want, abs=1e-10)
+    for t in tasks.select(family="cmi"):
+        cov, dx, dy = t.params["covariance"], t.dims["x"], t.dims["y"]
+        a = slice(0, dx + dy)
+        zz = slice(dx + dy, None)
+        cond = cov[a, a] - cov[a, zz] @ np.linalg.solve(cov[zz, zz], cov[zz, a])
+        mi_cond = 0.5 * (np.linalg.slogdet(cond[:dx, :dx])[1]
+                         + np.linalg.slogdet(cond[dx:, dx:])[1] - np.linalg.slogdet(cond)[1])
+        assert t.truth == pytest.approx(max(mi_cond, 0.0), abs=1e-9), t.name
+        if "chain" in t.name:  # the marginal dependence an estimator must not report
+            assert t.params["marginal_mi"] > 0.25
+
+
+def test_cmi_samples_have_the_model_covariance():
+    t = tasks.get("cmi-pairs-3-3-3-mi-1")
+    d = t.sample(100_000, seed=0)
+    cov = np.cov(np.hstack([d["x"], d["y"], d["z"]]).T)
+    np.testing.assert_allclose(cov, t.params["covariance"], atol=0.03)
+
+
+# entropy
+
+
+def _entropy_mc(t, n=60_000, seed=8):
+    return t.sample(n, seed=seed)["x"]
+
+
+@pytest.mark.parametrize("name", ["entropy-gaussian-2-corr", "entropy-gaussian-20-corr",
+                                  "entropy-gaussian-64-corr", "entropy-gaussian-5"])
+def test_gaussian_entropy_by_scipy_and_monte_carlo(name):
+    t = tasks.get(name)
+    cov = t.params["covariance"]
+    dist = stats.multivariate_normal(np.zeros(len(cov)), cov)
+    assert t.truth == pytest.approx(dist.entropy(), abs=1e-9)
+    _mc_check(-dist.logpdf(_entropy_mc(t, n=20_000)), t.truth)
+
+
+@pytest.mark.parametrize("name", ["entropy-student-1-3", "entropy-student-2-5-corr",
+                                  "entropy-student-5-2", "entropy-student-10-4"])
+def test_student_entropy_by_scipy_and_monte_carlo(name):
+    t = tasks.get(name)
+    disp, df = t.params["dispersion"], t.params["df"]
+    dist = stats.multivariate_t(np.zeros(len(disp)), disp, df=df)
+    assert t.truth == pytest.approx(dist.entropy(), abs=1e-9)
+    if len(disp) == 1:
+        assert t.truth == pytest.approx(stats.t(df).entropy(), abs=1e-12)
+    _mc_check(-dist.logpdf(_entropy_mc(t)), t.truth)
+
+
+def test_uniform_box_entropy():
+    for t in tasks.select("entropy-uniform-*"):
+        x, sides = _entropy_mc(t, 20_000), t.params["sides"]
+        assert (x >= 0).all() and (x <= sides).all()
+        np.testing.assert_allclose(x.max(axis=0), sides, rtol=2e-3)
+        assert t.truth == pytest.approx(np.sum(np.log(sides)), abs=1e-12)
+
+
+def test_cube_of_gaussian_constant_and_monte_carlo():
+    from infocli.tasks.entropy import CUBE_GAUSSIAN_PER_DIM
+
+    # h(X^3) = h(X) + E log|3 X^2|, the expectation by quadrature
+    f = lambda v: stats.norm.pdf(v) * np.log(3 * v * v)  # log singularity at 0
+    e_log = 2 * (integrate.quad(f, 0, 1, limit=200, epsabs=1e-13)[0]
+                 + integrate.quad(f, 1, 40, limit=200, epsabs=1e-13)[0])
+    assert CUBE_GAUSSIAN_PER_DIM == pytest.approx(0.5 * np.log(2 * np.pi * np.e) + e_log,
+                                                  abs=1e-8)
+    assert CUBE_GAUSSIAN_PER_DIM == pytest.approx(1.24719, abs=5e-6)
+    for d in (1, 5):
+        t = tasks.get(f"entropy-cube-gaussian-{d}")
+        y = _entropy_mc(t)
+        root = np.cbrt(y)  # p_Y(y) = phi(y^(1/3)) / (3 y^(2/3)) per coordinate
+        logp = (stats.norm.logpdf(root) - np.log(3 * root ** 2)).sum(axis=1)
+        _mc_check(-logp, t.truth)
+        assert t.truth == pytest.approx(d * 1.247188, abs=1e-5 * d)
+
+
+def test_mixture_entropy_1d_by_adaptive_quadrature():
+    t = tasks.get("entropy-mixture-1d")
+    w, mu = t.params["weights"], t.params["means"][:, 0]
+    sd = np.sqrt([c[0, 0] for c in t.params["covariances"]])
+
+    def negplogp(v):
+        p = float(np.sum(w * stats.norm.pdf(v, mu, sd)))
+        return -p * np.log(p) if p > 0 else 0.0
+
+    h = integrate.quad(negplogp, -20, 20, points=list(mu), limit=400, epsabs=1e-12)[0]
+    assert t.truth == pytest.approx(h, abs=1e-9)
+
+
+@pytest.mark.parametrize("name", ["entropy-mixture-2d", "entropy-mixture-10d-isotropic",
+                                  "entropy-mixture-5d"])
+def test_mixture_entropy_by_monte_carlo(name):
+    t = tasks.get(name)
+    p = t.params
+    x = _entropy_mc(t, 100_000, seed=3)
+    logp = np.log(sum(w * stats.multivariate_normal(m, c).pdf(x)
+                      for w, m, c in zip(p["weights"], p["means"], p["covariances"])))
+    _mc_check(-logp, t.truth, t.truth_error)
+    if name == "entropy-mixture-5d":
+        assert 1e-3 < t.truth_error < 1e-2  # the Monte Carlo truth states its error
+
+
+# ------------------------------------------------------------------ at_dims
+
+
+def test_at_dims_builds_bmi_style_tasks_at_the_users_dimensions():
+    got = {t.name: t for t in tasks.at_dims(4, 6)}
+    assert set(got) == {
+        "multinormal-dense-4-6-0.5", "multinormal-sparse-4-6-2-2.0", "student-identity-4-6-2",
+        "normal_cdf-multinormal-sparse-4-6-2-2.0", "half_cube-multinormal-sparse-4-6-2-2.0",
+        "spiral-multinormal-sparse-4-6-2-2.0", "spiral-normal_cdf-multinormal-sparse-4-6-2-2.0",
+        "asinh-student-identity-4-6-2"}
+    want = 0.5 * (_equicorrelation_logdet(4, 0.5) + _equicorrelation_logdet(6, 0.5)
+                  - _equicorrelation_logdet(10, 0.5))
+    assert got["multinormal-dense-4-6-0.5"].truth == pytest.approx(want, abs=1e-10)
+    assert got["spiral-multinormal-sparse-4-6-2-2.0"].truth == pytest.approx(-np.log(0.36))
+    for t in got.values():
+        assert t.dims == {"x": 4, "y": 6} and t.sample(30, 0)["y"].shape == (30, 6)
+    # 1 x 3 has a single interacting pair and no spiral (it needs dim_x >= 2)
+    names = [t.name for t in tasks.at_dims(1, 3)]
+    assert "multinormal-sparse-1-3-1-2.0" in names and not any("spiral" in n for n in names)
+    assert [t.name for t in tasks.at_dims(1, 1)] == BMI_V1_IDS[:9]
+    with pytest.raises(ParameterError, match="dim_y=0"):
+        tasks.at_dims(2, 0)
+    with pytest.raises(KeyError):  # built on demand, never registered
+        tasks._REGISTRY["multinormal-dense-4-6-0.5"]
+
+
+def test_family_builders_stay_usable_after_registration():
+    from infocli.tasks import cmi, entropy, labels, staircase
+
+    assert entropy.gaussian(3).truth == pytest.approx(1.5 * np.log(2 * np.pi * np.e))
+    assert entropy.uniform([2.0, 0.5]).truth == pytest.approx(0.0, abs=1e-15)
+    assert staircase.gaussian_pairs(4, 3.0).truth == pytest.approx(3.0)
+    assert cmi.pairs(2, 0.7).truth == pytest.approx(0.7)
+    assert labels.cluster_task("two", [[0.0], [50.0]]).truth == pytest.approx(np.log(2))

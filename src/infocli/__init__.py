@@ -25,6 +25,7 @@ from .result import Estimate
 if TYPE_CHECKING:  # pragma: no cover
     from .api import (conditional_mutual_information, dse, dse_spectrum, dsmi, entropy,
                       mutual_information)
+    from .matrix import mi_matrix
 
 __all__ = [
     "__version__",
@@ -41,6 +42,7 @@ __all__ = [
     "dsmi",
     "dse_spectrum",
     "available_estimators",
+    "mi_matrix",
 ]
 
 
@@ -59,4 +61,8 @@ def __getattr__(name: str):
         from . import api
 
         return getattr(api, name)
+    if name == "mi_matrix":
+        from .matrix import mi_matrix
+
+        return mi_matrix
     raise AttributeError(f"module 'infocli' has no attribute {name!r}")

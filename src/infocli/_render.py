@@ -90,6 +90,152 @@ def render_plane(plane, console: Console | None = None) -> None:
         console.print(f"[yellow]warning:[/yellow] {w}", highlight=False)
 
 
+def render_matrix(result, console: Console | None = None) -> None:
+    """The tidy rows of a matrix (infocli matrix), strongest first."""
+    console = console or Console()
+    unit = f" [{result.unit}]" if result.unit else ""
+    table = Table(title=f"{result.measure}{unit} - {result.estimator}, "
+                  f"{len(result.variables)} variables", title_justify="left")
+    pair = result.measure != "entropy"
+    for col in (("x", "y") if pair else ("x",)) + ("value", "stderr", "p-value"):
+        table.add_column(col, justify="left" if col in ("x", "y") else "right")
+    rows = sorted(result.rows, key=lambda r: -(r["value"] if r["value"] is not None else -1e300))
+    for r in rows:
+        cells = [r["x"]] + ([r["y"]] if pair else [])
+        if r.get("error"):
+            cells += ["error", r["error"], ""]
+        else:
+            cells += [_fmt(r["value"]), _fmt(r["stderr"]) if r["stderr"] is not None else "-",
+                      f"{r['p_value']:.4g}" if r["p_value"] is not None else "-"]
+        table.add_row(*cells)
+    console.print(table)
+    console.print(f"time: {result.seconds:.1f} s", highlight=False)
+
+
+# --------------------------------------------------------------------------- machine formats
+#: Columns of ``--format csv|tsv``: the same for entropy, mi and cmi, so rows of
+#: different commands can be appended to one file.
+ROW_COLUMNS = ("measure", "estimator", "value", "stderr", "unit", "p_value", "n_samples",
+               "x", "y", "z", "dims", "params", "seconds", "n_warnings")
+
+
+def estimate_row(result) -> dict:
+    """One flat row of a result (see ROW_COLUMNS); floats at full precision."""
+    inputs = result.details.get("inputs", {}) or {}
+    return {
+        "measure": result.measure,
+        "estimator": result.estimator,
+        "value": repr(float(result.value)),
+        "stderr": "" if result.stderr is None else repr(float(result.stderr)),
+        "unit": result.unit,
+        "p_value": "" if result.p_value is None else repr(float(result.p_value)),
+        "n_samples": str(result.n_samples),
+        "x": inputs.get("x", ""),
+        "y": inputs.get("y", ""),
+        "z": inputs.get("z", ""),
+        "dims": ";".join(f"{k}={v}" for k, v in result.dims.items()),
+        "params": ";".join(f"{k}={v}" for k, v in result.params.items()),
+        "seconds": f"{result.seconds:.6g}",
+        "n_warnings": str(len(result.warnings)),
+    }
+
+
+def format_estimate(result, fmt: str, *, header: bool = True) -> str:
+    """The text ``--format fmt`` prints on stdout (json, jsonl, csv, tsv or value)."""
+    if fmt == "json":
+        return result.to_json() + "\n"
+    if fmt == "jsonl":
+        return result.to_json(indent=None) + "\n"
+    if fmt == "value":
+        return repr(float(result.value)) + "\n"
+    if fmt in ("csv", "tsv"):
+        return format_rows([estimate_row(result)], ROW_COLUMNS, "," if fmt == "csv" else "\t",
+                           header=header)
+    raise ValueError(f"unknown format {fmt!r}")
+
+
+def format_rows(rows, columns, sep: str, *, header: bool = True) -> str:
+    """Delimited text (RFC 4180 quoting for CSV; TSV fields have tabs and newlines
+    replaced by spaces), with a header row unless ``header`` is false."""
+    import csv
+    import io
+
+    buf = io.StringIO()
+    if sep == "\t":
+        clean = [[str(r.get(c, "")).replace("\t", " ").replace("\n", " ") for c in columns]
+                 for r in rows]
+        if header:
+            buf.write("\t".join(columns) + "\n")
+        for r in clean:
+            buf.write("\t".join(r) + "\n")
+        return buf.getvalue()
+    w = csv.writer(buf, lineterminator="\n")
+    if header:
+        w.writerow(columns)
+    for r in rows:
+        w.writerow([r.get(c, "") for c in columns])
+    return buf.getvalue()
+
+
+_TINY = {
+    "entropy": "H",
+    "conditional_entropy": "H|Z",
+    "mutual_information": "I",
+    "conditional_mutual_information": "I|Z",
+}
+
+
+def render_estimator_summary(specs, console: Console | None = None) -> None:
+    """`infocli estimators`: one line per estimator (measures abbreviated, see the caption)."""
+    console = console or Console()
+    table = Table(title="infocli estimators (`infocli estimators NAME` shows one in full)",
+                  title_justify="left",
+                  caption="H = H(X), H|Z = H(X|Z), I = I(X;Y), I|Z = I(X;Y|Z); "
+                          "labels in: measures that accept class labels for Y or Z",
+                  caption_justify="left")
+    width = max(len(s.name) for s in specs)
+    table.add_column("name", no_wrap=True, min_width=width)
+    table.add_column("measures", no_wrap=True, min_width=14)
+    table.add_column("labels in", no_wrap=True, min_width=11)
+    table.add_column("description", no_wrap=True)  # one line each, cut to the terminal
+    room = max(20, console.width - width - 14 - 11 - 13)  # 13: borders and padding
+    for s in specs:
+        table.add_row(s.name, ", ".join(_TINY[m] for m in s.measures),
+                      ", ".join(_TINY[m] for m in s.discrete) or "-",
+                      _one_line(s.summary, limit=room))
+    console.print(table)
+
+
+def _one_line(summary: str, limit: int = 60) -> str:
+    """The first clause of a summary, cut at ``limit`` characters on a word."""
+    text = summary.split(";")[0].strip()
+    if len(text) <= limit:
+        return text
+    return text[:limit - 4].rsplit(" ", 1)[0] + " ..."
+
+
+def render_estimator_detail(spec, console: Console | None = None) -> None:
+    """`infocli estimators NAME`: everything the registry knows about one estimator."""
+    console = console or Console()
+    info = Table(title=f"{spec.name}: {spec.summary}", title_justify="left", show_header=False)
+    info.add_column(style="bold")
+    info.add_column(overflow="fold")
+    info.add_row("measures", ", ".join(_SHORT[m] for m in spec.measures))
+    info.add_row("labels in", ", ".join(_SHORT[m] for m in spec.discrete) or "-")
+    info.add_row("devices", ", ".join(spec.devices))
+    info.add_row("reference", spec.reference)
+    console.print(info)
+    params = Table(title="parameters (-p KEY=VALUE)", title_justify="left", show_edge=False)
+    params.add_column("parameter", style="bold")
+    params.add_column("default")
+    params.add_column("meaning", overflow="fold")
+    for p in spec.params:
+        doc = p.doc + (f" ({' | '.join(map(str, p.choices))})" if p.choices else "")
+        params.add_row(p.name, p.describe_default(), doc)
+    console.print()
+    console.print(params)
+
+
 # -- infocli bench -------------------------------------------------------------------
 
 

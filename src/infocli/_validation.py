@@ -10,7 +10,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .errors import InputError
+from .errors import Hint, InputError
 
 
 def _to_numpy(a: Any) -> tuple[np.ndarray, list[str] | None]:
@@ -44,8 +44,23 @@ def _col(columns: Sequence[str] | None, j: int) -> str:
     return f"column {columns[j]!r}" if columns is not None and j < len(columns) else f"column {j}"
 
 
-def as_continuous(a: Any, name: str, columns: Sequence[str] | None = None) -> np.ndarray:
-    """A finite float64 array of shape (n_samples, n_dims)."""
+def column_names(a: Any) -> list[str] | None:
+    """Column names of a pandas DataFrame or named Series; None otherwise (cheap)."""
+    if hasattr(a, "columns") and hasattr(a, "to_numpy"):
+        return [str(c) for c in a.columns]
+    if hasattr(a, "to_numpy") and getattr(a, "name", None) is not None:
+        return [str(a.name)]
+    return None
+
+
+def as_continuous(a: Any, name: str, columns: Sequence[str] | None = None,
+                  var: str = "x", labels_ok: bool = False) -> np.ndarray:
+    """A finite float64 array of shape (n_samples, n_dims).
+
+    ``var`` (``"x"``, ``"y"`` or ``"z"``) and ``labels_ok`` (whether this
+    variable could be passed as class labels instead) select the hint attached
+    to a non-numeric column or to NaN/inf values.
+    """
     arr, found = _to_numpy(a)
     columns = columns if columns is not None else found
     arr = _shape_2d(arr, name)
@@ -57,7 +72,7 @@ def as_continuous(a: Any, name: str, columns: Sequence[str] | None = None) -> np
             raise ValueError
         arr = np.asarray(arr, dtype=np.float64)
     except (TypeError, ValueError):
-        _raise_non_numeric(arr, name, columns)
+        _raise_non_numeric(arr, name, columns, var, labels_ok)
     bad = ~np.isfinite(arr)
     if bad.any():
         n_nan = int(np.isnan(arr).sum())
@@ -67,12 +82,12 @@ def as_continuous(a: Any, name: str, columns: Sequence[str] | None = None) -> np
         what = " and ".join(p for p in parts if p)
         raise InputError(
             f"{name}: {what} value(s) (first in {_col(columns, int(cols[0]))}, row {int(rows[0])}, "
-            "0-based); expected finite numbers - drop or impute those rows first"
+            "0-based); expected finite numbers", hint=Hint("dropna", var)
         )
     return arr
 
 
-def _raise_non_numeric(arr: np.ndarray, name: str, columns) -> None:
+def _raise_non_numeric(arr: np.ndarray, name: str, columns, var: str, labels_ok: bool) -> None:
     for j in range(arr.shape[1]):
         for i, v in enumerate(arr[:, j]):
             if isinstance(v, (str, bytes)) or v is None:
@@ -84,10 +99,11 @@ def _raise_non_numeric(arr: np.ndarray, name: str, columns) -> None:
                 except (TypeError, ValueError):
                     ok = False
             if not ok:
+                column = columns[j] if columns is not None and j < len(columns) else str(j)
                 raise InputError(
                     f"{name}: {_col(columns, j)} is not numeric (row {i} holds {v!r}); "
-                    "expected numbers for a continuous variable (to use it as class labels "
-                    "pass --discrete-y / --discrete-given, or discrete_y=True)"
+                    "expected numbers for a continuous variable",
+                    hint=Hint("labels" if labels_ok else "not_labels", var, column),
                 )
     raise InputError(f"{name}: expected numbers, got dtype {arr.dtype}")
 
@@ -138,3 +154,77 @@ def check_rows(arrays: dict[str, np.ndarray], names: dict[str, str]) -> int:
                 f"{names.get(var, var)} has {len(a)}; expected the same rows (samples) in both"
             )
     return n0
+
+
+def _missing_rows(a: Any) -> np.ndarray | None:
+    """Rows of ``a`` holding NaN, inf or None in any column (None when nothing is missing)."""
+    arr, _ = _to_numpy(a)
+    if arr.ndim == 1:
+        arr = arr.reshape(-1, 1)
+    if arr.ndim != 2 or arr.shape[0] == 0:
+        return None  # shape errors are reported by the validators
+    if arr.dtype.kind in "fc":
+        bad = ~np.isfinite(arr)
+    elif arr.dtype.kind == "O":
+        bad = np.array([[v is None or (isinstance(v, float) and not np.isfinite(v))
+                         for v in row] for row in arr], dtype=bool).reshape(arr.shape)
+    else:
+        return None
+    rows = bad.any(axis=1)
+    return rows if rows.any() else None
+
+
+def drop_missing(arrays: dict[str, Any], names: dict[str, str]) -> tuple[dict[str, Any], dict]:
+    """Drop the rows with NaN/inf (or missing labels) in any of ``arrays``, jointly.
+
+    Row ``i`` is dropped from every variable when any variable has a missing
+    value in row ``i``, so the rows stay paired. Returns the kept arrays (numpy
+    or pandas rows, as given) and a summary ``{"dropped": n, "of": n_rows,
+    "by_variable": {var: rows with a missing value}}``. Row counts must match
+    (checked here, as :func:`check_rows` would).
+    """
+    masks = {var: _missing_rows(a) for var, a in arrays.items()}
+    n = check_rows(arrays, names)
+    drop = np.zeros(n, dtype=bool)
+    for m in masks.values():
+        if m is not None:
+            drop |= m
+    summary = {"dropped": int(drop.sum()), "of": int(n),
+               "by_variable": {v: int(m.sum()) for v, m in masks.items() if m is not None}}
+    if not drop.any():
+        return arrays, summary
+    if drop.all():
+        raise InputError(
+            "every row has a NaN or infinite value in "
+            + ", ".join(names.get(v, v) for v in summary["by_variable"])
+            + "; nothing is left after dropping them"
+        )
+    keep = np.flatnonzero(~drop)
+    out = {}
+    for var, a in arrays.items():
+        if hasattr(a, "iloc"):
+            out[var] = a.iloc[keep]
+        else:
+            arr, _ = _to_numpy(a)
+            out[var] = arr[keep]
+    return out, summary
+
+
+def label_like_columns(a: np.ndarray, *, max_levels: int | None = None) -> list[tuple[int, list]]:
+    """Columns of a float array that look like integer class labels.
+
+    Rule: every value of the column is an integer and the column has at most
+    ``max(20, sqrt(n))`` distinct values (n rows). Returns ``(column index,
+    sorted distinct values)`` for each such column.
+    """
+    n = a.shape[0]
+    limit = max_levels if max_levels is not None else max(20, int(np.sqrt(n)))
+    found = []
+    for j in range(a.shape[1]):
+        col = a[:, j]
+        if not np.all(col == np.round(col)):
+            continue
+        levels = np.unique(col)
+        if 2 <= levels.size <= limit:
+            found.append((j, [int(v) if abs(v) < 2**53 else float(v) for v in levels]))
+    return found

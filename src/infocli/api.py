@@ -10,9 +10,10 @@ import numpy as np
 
 from . import registry
 from ._device import check_device
-from ._validation import as_continuous, as_labels, check_rows, is_non_numeric
+from ._validation import (as_continuous, as_labels, check_rows, column_names, drop_missing,
+                          is_non_numeric, label_like_columns)
 from ._version import __version__
-from .errors import ParameterError
+from .errors import Hint, ParameterError
 from .estimators._common import Context, ProgressFn
 from .result import UNITS, Estimate
 
@@ -34,6 +35,7 @@ def entropy(
     params: dict[str, Any] | None = None,
     progress: ProgressFn | None = None,
     names: dict[str, str] | None = None,
+    dropna: bool = False,
     **kwargs: Any,
 ) -> Estimate:
     """Differential entropy H(X), or conditional entropy H(X|Z) with ``given=z``.
@@ -57,6 +59,10 @@ def entropy(
     progress : callable(description, completed, total), optional
     names : dict, optional
         Labels for ``x``/``z`` in messages and warnings (e.g. file names).
+    dropna : bool
+        Drop the rows with NaN/inf (or a missing label) in any variable,
+        jointly, instead of refusing them; the warnings and
+        ``details["dropped_rows"]`` say how many were dropped.
 
     Returns
     -------
@@ -64,10 +70,10 @@ def entropy(
     """
     if given is None:
         return _estimate("entropy", estimator, {"x": x}, {}, unit, seed, device,
-                         {**(params or {}), **kwargs}, progress, names)
+                         {**(params or {}), **kwargs}, progress, names, dropna=dropna)
     return _estimate("conditional_entropy", estimator, {"x": x, "z": given},
                      {"z": discrete_given}, unit, seed, device, {**(params or {}), **kwargs},
-                     progress, names)
+                     progress, names, dropna=dropna)
 
 
 def mutual_information(
@@ -83,6 +89,7 @@ def mutual_information(
     params: dict[str, Any] | None = None,
     progress: ProgressFn | None = None,
     names: dict[str, str] | None = None,
+    dropna: bool = False,
     **kwargs: Any,
 ) -> Estimate:
     """Mutual information I(X;Y) between vectors x and y (or labels y).
@@ -94,7 +101,7 @@ def mutual_information(
     """
     return _estimate("mutual_information", estimator, {"x": x, "y": y}, {"y": discrete_y},
                      unit, seed, device, {**(params or {}), **kwargs}, progress, names,
-                     permutations=permutations)
+                     permutations=permutations, dropna=dropna)
 
 
 def conditional_mutual_information(
@@ -110,16 +117,17 @@ def conditional_mutual_information(
     params: dict[str, Any] | None = None,
     progress: ProgressFn | None = None,
     names: dict[str, str] | None = None,
+    dropna: bool = False,
     **kwargs: Any,
 ) -> Estimate:
     """Conditional mutual information I(X;Y|Z); ``z`` may be class labels."""
     return _estimate("conditional_mutual_information", estimator, {"x": x, "y": y, "z": z},
                      {"z": discrete_given}, unit, seed, device,
-                     {**(params or {}), **kwargs}, progress, names)
+                     {**(params or {}), **kwargs}, progress, names, dropna=dropna)
 
 
 def _estimate(measure, estimator, raw_arrays, discrete_flags, unit, seed, device, params,
-              progress, names, permutations=0, artifacts=None) -> Estimate:
+              progress, names, permutations=0, artifacts=None, dropna=False) -> Estimate:
     start = time.perf_counter()
     spec = registry.get(estimator)
     impl = spec.implementation(measure)
@@ -133,8 +141,18 @@ def _estimate(measure, estimator, raw_arrays, discrete_flags, unit, seed, device
         raise ParameterError(f"permutations {permutations!r}: expected a non-negative integer")
     device = check_device(device)
     names = {**_DEFAULT_NAMES, **(names or {})}
+    notes: list[tuple[str, Hint | None]] = []  # warnings found before the estimator runs
+    dropped = None
+    if dropna:
+        raw_arrays, dropped = drop_missing(raw_arrays, names)
+        if dropped["dropped"]:
+            notes.append((f"dropped {dropped['dropped']} of {dropped['of']} rows with NaN or "
+                          "infinite values (" + ", ".join(
+                              f"{names[v]}: {c}" for v, c in dropped["by_variable"].items())
+                          + ")", None))
 
     arrays: dict[str, np.ndarray] = {}
+    columns: dict[str, list[str]] = {}
     discrete: dict[str, bool] = {}
     classes: dict[str, list] = {}
     for var, a in raw_arrays.items():
@@ -150,12 +168,22 @@ def _estimate(measure, estimator, raw_arrays, discrete_flags, unit, seed, device
                 )
             arrays[var], classes[var] = as_labels(a, names[var])
         else:
-            arrays[var] = as_continuous(a, names[var])
+            arrays[var] = as_continuous(a, names[var], var=var, labels_ok=var in discrete_flags)
+            if var in discrete_flags and discrete_flags[var] is None:
+                notes.extend(_label_like_notes(arrays[var], var, names[var],
+                                               column_names(a), measure, spec))
+        found = column_names(a)
+        if found is not None:
+            columns[var] = found
         discrete[var] = bool(flag)
     n = check_rows(arrays, names)
 
     ctx = Context(rng=np.random.default_rng(seed), device=device, progress=progress,
-                  discrete=discrete, names=names, classes=classes)
+                  discrete=discrete, names=names, classes=classes, columns=columns)
+    for message, hint in notes:
+        ctx.warn(message, hint=hint)
+    if dropped is not None:
+        ctx.details["dropped_rows"] = dropped
     if artifacts is not None:
         ctx.artifacts = artifacts
     raw = impl(ctx, *arrays.values(), **effective)
@@ -190,6 +218,31 @@ def _estimate(measure, estimator, raw_arrays, discrete_flags, unit, seed, device
         details=details,
     )
     return result.to(unit)
+
+
+def _label_like_notes(a, var, name, cols, measure, spec) -> list[tuple[str, Hint]]:
+    """Warnings for integer columns with few distinct values used as a continuous y or z.
+
+    The rule (:func:`infocli._validation.label_like_columns`): every value is an
+    integer and there are at most max(20, sqrt(n)) distinct values. They are
+    not switched to labels automatically, since counts and rounded measurements
+    are integer-valued continuous data; the warning says how to switch.
+    """
+    out = []
+    for j, levels in label_like_columns(a):
+        shown = ", ".join(map(str, levels[:6])) + (", ..." if len(levels) > 6 else "")
+        column = cols[j] if cols is not None and j < len(cols) else None
+        label = f"column {column!r}" if column is not None else f"column {j}"
+        others = ""
+        if measure not in spec.discrete:
+            others = (f" ({spec.name} does not accept labels here; estimators that do: "
+                      + ", ".join(s.name for s in registry.all_specs() if measure in s.discrete)
+                      + ")")
+        out.append((f"{name}: {label} holds only {len(levels)} distinct integer values "
+                    f"({shown}) and is treated as a continuous variable (ties jittered)"
+                    f"{others}",
+                    Hint("labels", var, column)))
+    return out
 
 
 def dse(z: Any, *, sigma: float | str = "auto", t: float = 1.0, max_n: int = 10000,
@@ -235,7 +288,7 @@ def dsmi(z: Any, y: Any, *, sigma: float | str = "auto", t: float = 1.0, repeats
 def dse_spectrum(z: Any, *, sigma: float | str = "auto", t: float = 1.0, max_n: int = 10000,
                  unit: str = "nats", seed: int = 0, device: str = "auto",
                  progress: ProgressFn | None = None, names: dict[str, str] | None = None,
-                 **params: Any) -> tuple[Estimate, np.ndarray]:
+                 dropna: bool = False, **params: Any) -> tuple[Estimate, np.ndarray]:
     """:func:`dse` and the eigenvalues it used (ascending, float64), for plotting.
 
     The eigenvalues are those of K on the points actually decomposed (the seeded
@@ -247,7 +300,7 @@ def dse_spectrum(z: Any, *, sigma: float | str = "auto", t: float = 1.0, max_n: 
     kept: dict[str, Any] = {}
     est = _estimate("entropy", "dse", {"x": z}, {}, unit, seed, device,
                     {**params, "sigma": str(sigma), "t": t, "max_n": max_n, "approx": False},
-                    progress, names, artifacts=kept)
+                    progress, names, artifacts=kept, dropna=dropna)
     return est, kept["eigenvalues"]
 
 

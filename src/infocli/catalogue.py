@@ -37,12 +37,14 @@ register(EstimatorSpec(
         Param("metric", str, "euclidean", "norm of the neighbour distances",
               choices=("euclidean", "chebyshev")),
         Param("weights", str, "none",
-              "'bsy': Berrett-Samworth-Yuan weighted estimator over neighbours 1..k "
-              "(first neighbour for d <= 4, debiased weights for d > 4; needs k > d/4)",
+              "'bsy': Berrett-Samworth-Yuan weighted estimator: for d <= 4 the unweighted "
+              "estimator with this k, for d > 4 debiased weights over neighbours 1..k "
+              "(needs k > d/4)",
               choices=("none", "bsy")),
         Param("whiten_data", bool, False,
               "whiten with the sample covariance first (adds 1/2 log det back); with "
-              "weights=bsy and k=5 this is the WKL estimator of Butakov et al."),
+              "weights=bsy and k=5 this is the WKL estimator of Butakov et al. for d > 4 "
+              "(the compressed estimator's WKL uses the first neighbour for d <= 4)"),
         _STANDARDIZE, _TIES, _BACKEND,
     ),
     reference="Kozachenko & Leonenko 1987; Berrett, Samworth & Yuan, Ann. Statist. 2019",

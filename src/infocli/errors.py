@@ -11,18 +11,68 @@ Exit codes (also listed in the README):
 0    success
 1    internal error (a bug: please report it with ``--traceback``)
 2    bad input or usage: files, columns, values, parameters, device
-3    estimation failed at run time (numerical failure, divergence)
+3    estimation failed at run time (numerical failure, divergence, a
+     neural bound no trained critic can honestly give)
+4    ``infocli batch`` / ``infocli matrix``: some jobs or pairs failed (error records)
 130  interrupted (Ctrl-C)
 ===  ==========================================================
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+#: Python keyword that makes variable ``var`` class labels, per measure family.
+_LABEL_KWARGS = {"y": "discrete_y=True", "z": "discrete_given=True"}
+
+
+@dataclass(frozen=True)
+class Hint:
+    """A structured suggestion attached to an error or warning.
+
+    The library words it for Python callers (:meth:`api_text`); the command
+    line maps the same hint to its own option names, so that a hint always
+    names the options of the command that failed.
+
+    ``kind`` is one of
+
+    * ``"labels"``: treat variable ``var`` (``"y"`` or ``"z"``) as class labels;
+    * ``"not_labels"``: ``var`` cannot be labels in this measure; select
+      numeric columns (``column`` names the offending one);
+    * ``"dropna"``: drop the rows with NaN/inf instead of failing.
+    """
+
+    kind: str
+    var: str = "x"
+    column: str | None = None
+
+    def api_text(self) -> str:
+        """The suggestion in terms of the Python API."""
+        if self.kind == "labels":
+            return f"pass {_LABEL_KWARGS.get(self.var, 'discrete_y=True')} to use it as class labels"
+        if self.kind == "not_labels":
+            return (f"{self.var} must be numeric here: select its numeric columns; class "
+                    "labels are accepted as y of mutual_information (discrete_y=True) or as "
+                    "the given variable (discrete_given=True)")
+        if self.kind == "dropna":
+            return "drop or impute those rows first, or pass dropna=True to drop them"
+        raise ValueError(f"unknown hint kind {self.kind!r}")
+
 
 class InfocliError(Exception):
-    """Base class of every error infocli raises on purpose."""
+    """Base class of every error infocli raises on purpose.
+
+    ``message`` is the neutral part (what is wrong); ``hint`` an optional
+    :class:`Hint`. ``str(exc)`` is the message followed by the hint in the
+    Python API's terms; the command line words the hint with its own options.
+    """
 
     exit_code = 2
+
+    def __init__(self, message: str = "", *, hint: Hint | None = None) -> None:
+        self.message = message
+        self.hint = hint
+        super().__init__(message if hint is None else f"{message}; {hint.api_text()}")
 
 
 class InputError(InfocliError, ValueError):

@@ -1,15 +1,129 @@
-"""The Typer application every command module registers on."""
+"""The Typer application every command module registers on.
+
+``InfocliGroup`` and ``InfocliCommand`` adjust Typer's Click classes in three
+ways: usage errors (unknown option, missing argument, bad value) are printed
+in the tool's own one-line format ``infocli: error: ...`` with exit code 2;
+the usage line shows plain placeholders (``X [Y]``, not ``{X} [[Y]]``); and
+command summaries in ``infocli --help`` are not cut off.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+import sys
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperCommand, TyperGroup
 
 from .._version import __version__
 
-app = typer.Typer(
+
+def _click_class(name: str) -> type:
+    """Click's exception class ``name`` as Typer uses it (Typer >= 0.16 vendors Click)."""
+    for cls in typer.BadParameter.__mro__:
+        if cls.__name__ == name:
+            return cls
+    raise ImportError(name)  # pragma: no cover
+
+
+_UsageError = _click_class("UsageError")
+_ClickException = _click_class("ClickException")
+
+
+def _usage_error_line(exc: Any, command: str = "") -> str:
+    """``infocli: error: mi: no such option: --bogus (see 'infocli mi --help')``.
+
+    ``command`` names the subcommand when Click's error carries no context.
+    """
+    ctx = getattr(exc, "ctx", None)
+    path = ctx.command_path.split(" ", 1)[1] if ctx is not None and " " in ctx.command_path \
+        else command
+    message = " ".join(str(exc.format_message()).split()).rstrip(".")
+    if len(message) > 1 and message[0].isupper() and message[1].islower():  # "No such option" -> "no such option"; keep "X ..." as is
+        message = message[:1].lower() + message[1:]
+    where = f"{path}: " if path else ""
+    see = f"infocli {path} --help" if path else "infocli --help"
+    return f"infocli: error: {where}{message} (see '{see}')"
+
+
+class InfocliGroup(TyperGroup):
+    """The root group: usage errors in the tool's format, full command summaries."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True,
+             **extra: Any) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            rv = super().main(args, "infocli" if prog_name is None else prog_name,
+                              complete_var, standalone_mode=False, **extra)
+        except _UsageError as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":  # bare `infocli`: the help
+                exc.show()
+                sys.exit(exc.exit_code)
+            argv = list(sys.argv[1:] if args is None else args)
+            command = next((a for a in argv if a in self.commands), "")
+            typer.echo(_usage_error_line(exc, command), err=True)
+            sys.exit(2)
+        except _ClickException as exc:  # pragma: no cover - other Click errors
+            exc.show()
+            sys.exit(exc.exit_code)
+        except typer.Abort:  # pragma: no cover - end of input at a prompt
+            typer.echo("infocli: aborted", err=True)
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+    def format_commands(self, ctx, formatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            cmd = self.get_command(ctx, name)
+            if cmd is not None and not cmd.hidden:
+                rows.append((name, cmd.get_short_help_str(limit=400)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+class InfocliCommand(TyperCommand):
+    """A command whose usage line shows plain placeholders: ``X [Y]``."""
+
+    def collect_usage_pieces(self, ctx) -> list[str]:
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            if param.param_type_name == "argument":
+                name = param.metavar or param.name.upper()
+                name = name.strip("[]")
+                pieces.append(name if param.required else f"[{name}]")
+        return pieces
+
+    def format_options(self, ctx, formatter) -> None:
+        args, opts = [], []
+        for param in self.get_params(ctx):
+            if param.param_type_name == "argument":
+                name = (param.metavar or param.name.upper()).strip("[]")
+                help_text = getattr(param, "help", None) or ""
+                args.append((name if param.required else f"[{name}]", help_text))
+            elif param.param_type_name == "option":
+                record = param.get_help_record(ctx)
+                if record is not None:
+                    opts.append(record)
+        if args:
+            with formatter.section("Arguments"):
+                formatter.write_dl(args)
+        if opts:
+            with formatter.section("Options"):
+                formatter.write_dl(opts)
+
+
+class _Typer(typer.Typer):
+    """Every ``@app.command()`` uses :class:`InfocliCommand` unless it names another cls."""
+
+    def command(self, *args: Any, cls: Any = None, **kwargs: Any):
+        return super().command(*args, cls=cls or InfocliCommand, **kwargs)
+
+
+app = _Typer(
     name="infocli",
+    cls=InfocliGroup,
     help="Estimate differential entropy, conditional entropy and mutual information from data "
     "(.npy, .npz, .parquet, .csv/.tsv or '-' for stdin).",
     no_args_is_help=True,
@@ -17,6 +131,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
+
+
+def command(**kwargs: Any):
+    """``app.command`` (with infocli's command class, as every ``app.command``)."""
+    return app.command(**kwargs)
 
 
 def _version(value: bool) -> None:
@@ -31,5 +150,3 @@ def _root(
                                           help="Show the version and exit.")] = False,
 ) -> None:
     """infocli: entropy and mutual information estimation."""
-
-

@@ -13,41 +13,136 @@ from .. import registry
 from ..errors import InfocliError, ParameterError
 
 Estimator = Annotated[Optional[str], typer.Option(
-    "--estimator", "-e", help="Estimator name (see `infocli estimators`).")]
+    "--estimator", "-e", metavar="NAME", help="Estimator name (see `infocli estimators`).")]
 ParamOpt = Annotated[Optional[list[str]], typer.Option(
-    "--param", "-p", help="Estimator parameter key=value (repeatable).")]
-Unit = Annotated[str, typer.Option("--unit", help="nats or bits.")]
-Seed = Annotated[int, typer.Option("--seed", help="Seed for every random choice.", min=0)]
-Device = Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N.")]
-Json = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
+    "--param", "-p", metavar="KEY=VALUE", help="Estimator parameter (repeatable), e.g. -p k=5.")]
+Unit = Annotated[str, typer.Option("--unit", metavar="UNIT", help="nats or bits.")]
+Seed = Annotated[int, typer.Option("--seed", metavar="N", help="Seed for every random choice.", min=0)]
+Device = Annotated[str, typer.Option("--device", metavar="DEVICE", help="auto, cpu, cuda or cuda:N.")]
+Json = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout (short for --format json).")]
 Output = Annotated[Optional[str], typer.Option(
-    "--output", "-o", help="Also write the JSON result to this file.")]
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
+    "--output", "-o", metavar="FILE", help="Also write the JSON result to this file.")]
+Quiet = Annotated[bool, typer.Option(
+    "--quiet", "-q", help="No progress bar, and no warnings on stderr with a machine format.")]
 Traceback = Annotated[bool, typer.Option("--traceback", help="Show a traceback on errors.")]
 XCols = Annotated[Optional[str], typer.Option(
-    "--x-cols", help="Columns of X: names, indices or ranges like 0:3 (comma-separated).")]
+    "--x-cols", metavar="COLS", help="Columns of X: names, indices or ranges like 0:3 (comma-separated).")]
 YCols = Annotated[Optional[str], typer.Option(
-    "--y-cols", help="Columns of Y (taken from X's file when Y is not given).")]
-Given = Annotated[Optional[str], typer.Option("--given", help="File of the conditioning variable Z.")]
+    "--y-cols", metavar="COLS", help="Columns of Y (taken from X's file when Y is not given).")]
+Given = Annotated[Optional[str], typer.Option("--given", metavar="FILE", help="File of the conditioning variable Z.")]
 GivenCols = Annotated[Optional[str], typer.Option(
-    "--given-cols", help="Columns of Z (from X's file when --given is not given).")]
+    "--given-cols", metavar="COLS", help="Columns of Z (from X's file when --given is not given).")]
 DiscreteY = Annotated[bool, typer.Option(
     "--discrete-y", help="Treat Y as class labels (string columns are labels automatically).")]
 DiscreteGiven = Annotated[bool, typer.Option(
     "--discrete-given", help="Treat Z as class labels (string columns are labels automatically).")]
 SaveModel = Annotated[Optional[str], typer.Option(
-    "--save-model", help="Write the fitted density and its metadata to FILE (-e knife).")]
+    "--save-model", metavar="FILE", help="Write the fitted density and its metadata to FILE (-e knife).")]
 Model = Annotated[Optional[str], typer.Option(
-    "--model", help="Evaluate a density saved with --save-model on all rows, without "
+    "--model", metavar="FILE", help="Evaluate a density saved with --save-model on all rows, without "
     "refitting (implies -e knife).")]
 PerSample = Annotated[Optional[str], typer.Option(
-    "--per-sample", help="Write per-row log-densities (pointwise MI for mi) to OUT.npy; "
+    "--per-sample", metavar="FILE", help="Write per-row log-densities (pointwise MI for mi) to FILE (.npy); "
     "NaN on rows used for fitting (-e knife).")]
 
+# --- options added for shell-friendly output and missing values (issue 17) ---------------
+FORMATS = ("table", "json", "jsonl", "csv", "tsv", "value")
+Format = Annotated[Optional[str], typer.Option(
+    "--format", "-f", metavar="FORMAT",
+    help="Output on stdout: table (default), json, jsonl (one line), csv, tsv (a header "
+    "row, then one row) or value (the number only).")]
+Value = Annotated[bool, typer.Option(
+    "--value", help="Print only the estimate, as one number (same as --format value).")]
+NoHeader = Annotated[bool, typer.Option(
+    "--no-header", help="With --format csv/tsv: no header row (to append to a file in a loop).")]
+DropNa = Annotated[bool, typer.Option(
+    "--dropna", help="Drop rows with NaN/inf in any selected column (X, Y, Z jointly) instead "
+    "of failing; the result says how many.")]
+
+
+#: How each command words a library hint (errors.Hint): (kind, var) -> text.
+_CLI_HINTS: dict[str, dict[tuple[str, str], str]] = {
+    "entropy": {
+        ("labels", "z"): "pass --discrete-given to use it as class labels",
+        ("not_labels", "x"): "select numeric columns with --x-cols, or condition on a label "
+                             "column with --given-cols {column}",
+        ("not_labels", "z"): "pass --discrete-given to use it as class labels",
+    },
+    "mi": {
+        ("labels", "y"): "pass --discrete-y to use it as class labels",
+        ("not_labels", "x"): "select numeric columns with --x-cols; a label column can be Y "
+                             "(--y-cols {column})",
+    },
+    "cmi": {
+        ("labels", "z"): "pass --discrete-given to use it as class labels",
+        ("not_labels", "x"): "select numeric columns with --x-cols; a label column can be Z "
+                             "(--given-cols {column} --discrete-given)",
+        ("not_labels", "y"): "select numeric columns with --y-cols; a label column can be Z "
+                             "(--given-cols {column} --discrete-given)",
+    },
+}
+_DROPNA_HINT = "drop or impute those rows first, or pass --dropna to drop them"
+
+
+def _cli_hint(hint, command: str | None) -> str | None:
+    """The command's wording of a library hint, or None when it has none."""
+    if hint is None or command is None:
+        return None
+    if hint.kind == "dropna":
+        return _DROPNA_HINT if command in _CLI_HINTS else "drop or impute those rows first"
+    text = _CLI_HINTS.get(command, {}).get((hint.kind, hint.var))
+    if text is None:
+        return None
+    return text.format(column=hint.column if hint.column is not None else "COLUMN")
+
+
+def _error_text(exc: InfocliError, command: str | None) -> str:
+    hint = getattr(exc, "hint", None)
+    cli = _cli_hint(hint, command)
+    if hint is not None and command is not None:
+        # never show the Python API's wording on the command line
+        return f"{exc.message}; {cli}" if cli else exc.message
+    return str(exc)
+
+
+def _cli_warnings(result, command: str | None):
+    """The result with each hinted warning reworded for ``command``'s options."""
+    hints = result.details.get("hints") or []
+    if not hints or command is None:
+        return result
+    from dataclasses import replace
+
+    from ..errors import Hint
+
+    warnings = list(result.warnings)
+    for h in hints:
+        hint = Hint(h["kind"], h["var"], h.get("column"))
+        cli = _cli_hint(hint, command)
+        suffix = f"; {hint.api_text()}"
+        for i, w in enumerate(warnings):
+            if w.endswith(suffix):
+                warnings[i] = w[: -len(suffix)] + (f"; {cli}" if cli else "")
+    return replace(result, warnings=tuple(warnings))
+
+
+def _output_format(fmt: str | None, as_json: bool, value_only: bool) -> str:
+    """One output format from --format, --json and --value (conflicts are usage errors)."""
+    if fmt is not None and fmt not in FORMATS:
+        raise ParameterError(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")
+    given = [(f"--format {fmt}", fmt)] if fmt is not None else []
+    given += [(opt, f) for opt, f, on in (("--json", "json", as_json),
+                                          ("--value", "value", value_only)) if on]
+    formats = {f for _, f in given}
+    if len(formats) > 1:
+        raise ParameterError(" and ".join(opt for opt, _ in given)
+                             + ": choose one output format")
+    return formats.pop() if formats else "table"
 
 
 @contextlib.contextmanager
-def _errors(show_traceback: bool) -> Iterator[None]:
+def _errors(show_traceback: bool, command: str | None = None) -> Iterator[None]:
+    """Turn infocli's errors into one line on stderr and the documented exit code;
+    hints are worded with the options of ``command``."""
     try:
         yield
     except InfocliError as exc:
@@ -57,7 +152,8 @@ def _errors(show_traceback: bool) -> Iterator[None]:
             traceback.print_exc()
         # one line, whatever a third-party message embedded; the exit code stays
         # the documented one with or without --traceback
-        message = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+        text = _error_text(exc, command)
+        message = " ".join(line.strip() for line in text.splitlines() if line.strip())
         typer.echo(f"infocli: error: {message}", err=True)
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
@@ -171,7 +267,13 @@ def _save_npy(path: str, array) -> None:
     write_atomic(path, "--spectrum", save)
 
 
-def _emit(result, as_json: bool, output: str | None) -> None:
+def _emit(result, as_json: bool, output: str | None, *, fmt: str | None = None,
+          header: bool = True, quiet: bool = False, command: str | None = None) -> None:
+    """Write the result: ``--output`` gets the JSON record; stdout gets ``fmt``
+    (or JSON with ``as_json``, else the table). With any format but the table,
+    each warning also goes to stderr as one line (unless ``quiet``)."""
+    result = _cli_warnings(result, command)
+    fmt = fmt or ("json" if as_json else "table")
     text = result.to_json()
     if output:
         from ..io import write_atomic
@@ -181,12 +283,18 @@ def _emit(result, as_json: bool, output: str | None) -> None:
                 f.write(text + "\n")
 
         write_atomic(output, "--output", save)
-    if as_json:
-        sys.stdout.write(text + "\n")
-    else:
+    if fmt == "table":
         from .._render import render_estimate
 
         render_estimate(result)
+        return
+    from .._render import format_estimate
+
+    sys.stdout.write(format_estimate(result, fmt, header=header))
+    sys.stdout.flush()
+    if not quiet:
+        for w in result.warnings:
+            typer.echo(f"infocli: warning: {w}", err=True)
 
 
 def _check_unit(unit: str) -> None:

@@ -7,16 +7,42 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import ParameterError
-from ._app import app
-from ._common import (Device, DiscreteGiven, DiscreteY, Estimator, Given, GivenCols, Json,
-                      Model, Output, ParamOpt, PerSample, Quiet, SaveModel, Seed, Traceback,
-                      Unit, XCols, YCols, _check_output, _check_unit, _emit, _errors, _Inputs,
-                      _model_options, _params, _progress, _save_npy)
+from ._app import command
+from ._common import (Device, DiscreteGiven, DiscreteY, DropNa, Estimator, Format, Given,
+                      GivenCols, Json, Model, NoHeader, Output, ParamOpt, PerSample, Quiet,
+                      SaveModel, Seed, Traceback, Unit, Value, XCols, YCols, _check_output,
+                      _check_unit, _emit, _errors, _Inputs, _model_options, _output_format,
+                      _params, _progress, _save_npy)
+
+_ENTROPY_EXAMPLES = """Examples:
+
+\b
+  infocli entropy sample_data/uniform.npy -e kl -p k=5
+  infocli entropy sample_data/clusters.csv --x-cols f1,f2 --given-cols label
+  H=$(infocli entropy x.npy --value)
+"""
+
+_MI_EXAMPLES = """Examples:
+
+\b
+  infocli mi sample_data/gaussian_x.npy sample_data/gaussian_y.npy
+  infocli mi sample_data/clusters.csv --y-cols label --unit bits
+  infocli mi data.csv --x-cols a,b --y-cols c --format csv --no-header >> results.csv
+"""
+
+_CMI_EXAMPLES = """Examples:
+
+\b
+  infocli cmi sample_data/chain.npz:x sample_data/chain.npz:y --given sample_data/chain.npz:z
+  infocli cmi data.csv --x-cols a --y-cols b --given-cols c --json
+  infocli cmi data.csv --x-cols a --y-cols b --given-cols group --discrete-given --value
+"""
 
 
-@app.command()
+@command(short_help="Differential entropy H(X), or H(X|Z) with --given.",
+         epilog=_ENTROPY_EXAMPLES)
 def entropy(
-    data: Annotated[str, typer.Argument(help="Samples of X (file, file.npz:key or '-').")],
+    data: Annotated[str, typer.Argument(metavar="X", help="Samples of X (file, file.npz:key or '-').")],
     x_cols: XCols = None,
     given: Given = None,
     given_cols: GivenCols = None,
@@ -34,13 +60,22 @@ def entropy(
     per_sample: PerSample = None,
     traceback: Traceback = False,
     spectrum: Annotated[Optional[str], typer.Option(
-        "--spectrum", help="With -e dse: also save the eigenvalues used to this .npy file "
-        "(written only on success).")] = None,
+        "--spectrum", metavar="FILE", help="With -e dse: also save the eigenvalues used to this "
+        ".npy file (written only on success).")] = None,
+    fmt: Format = None,
+    value: Value = False,
+    no_header: NoHeader = False,
+    dropna: DropNa = False,
 ) -> None:
-    """Differential entropy H(X); with --given, conditional entropy H(X|Z)."""
-    with _errors(traceback):
+    """Differential entropy H(X); with --given, conditional entropy H(X|Z).
+
+    The default estimator is kl (Kozachenko-Leonenko k-NN, k=3); -e names
+    another (`infocli estimators` lists them).
+    """
+    with _errors(traceback, "entropy"):
         from .. import api
 
+        out_format = _output_format(fmt, json_, value)
         _check_unit(unit)
         _check_output(output)
         est = estimator or ("knife" if model else "kl")
@@ -64,18 +99,19 @@ def entropy(
             if spectrum is not None:
                 result, eigenvalues = api.dse_spectrum(
                     x, unit=unit, seed=seed, device=device, progress=progress, names=names,
-                    **params)
+                    **({"dropna": True} if dropna else {}), **params)
             else:
                 result = api.entropy(x, given=z, estimator=est,
                                      discrete_given=True if discrete_given else None, unit=unit,
                                      seed=seed, device=device, params=params, progress=progress,
-                                     names=names)
+                                     names=names, **({"dropna": True} if dropna else {}))
         if spectrum is not None:
             _save_npy(spectrum, eigenvalues)
-        _emit(result, json_, output)
+        _emit(result, json_, output, fmt=out_format, header=not no_header, quiet=quiet,
+              command="entropy")
 
 
-@app.command()
+@command(short_help="Mutual information I(X;Y).", epilog=_MI_EXAMPLES)
 def mi(
     x_file: Annotated[str, typer.Argument(metavar="X", help="Samples of X (or of X and Y).")],
     y_file: Annotated[Optional[str], typer.Argument(
@@ -84,7 +120,8 @@ def mi(
     y_cols: YCols = None,
     discrete_y: DiscreteY = False,
     permutations: Annotated[int, typer.Option(
-        "--permutations", help="p-value against N seeded row-shuffles of Y.", min=0)] = 0,
+        "--permutations", metavar="N", help="p-value against N seeded row-shuffles of Y.",
+        min=0)] = 0,
     estimator: Estimator = None,
     param: ParamOpt = None,
     unit: Unit = "nats",
@@ -97,11 +134,21 @@ def mi(
     model: Model = None,
     per_sample: PerSample = None,
     traceback: Traceback = False,
+    fmt: Format = None,
+    value: Value = False,
+    no_header: NoHeader = False,
+    dropna: DropNa = False,
 ) -> None:
-    """Mutual information I(X;Y)."""
-    with _errors(traceback):
+    """Mutual information I(X;Y) between X and Y (Y may be class labels).
+
+    The default estimator is ksg (Kraskov-Stoegbauer-Grassberger k-NN, k=3;
+    Ross's mixed estimator for labels Y); -e names another (`infocli
+    estimators` lists them).
+    """
+    with _errors(traceback, "mi"):
         from .. import api
 
+        out_format = _output_format(fmt, json_, value)
         _check_unit(unit)
         _check_output(output)
         est = estimator or ("knife" if model else "ksg")
@@ -117,11 +164,12 @@ def mi(
             result = api.mutual_information(
                 x, y, estimator=est, discrete_y=True if discrete_y else None,
                 permutations=permutations, unit=unit, seed=seed, device=device, params=params,
-                progress=progress, names=names)
-        _emit(result, json_, output)
+                progress=progress, names=names, **({"dropna": True} if dropna else {}))
+        _emit(result, json_, output, fmt=out_format, header=not no_header, quiet=quiet,
+              command="mi")
 
 
-@app.command()
+@command(short_help="Conditional mutual information I(X;Y|Z).", epilog=_CMI_EXAMPLES)
 def cmi(
     x_file: Annotated[str, typer.Argument(metavar="X", help="Samples of X (or of X, Y and Z).")],
     y_file: Annotated[Optional[str], typer.Argument(
@@ -140,11 +188,20 @@ def cmi(
     output: Output = None,
     quiet: Quiet = False,
     traceback: Traceback = False,
+    fmt: Format = None,
+    value: Value = False,
+    no_header: NoHeader = False,
+    dropna: DropNa = False,
 ) -> None:
-    """Conditional mutual information I(X;Y|Z)."""
-    with _errors(traceback):
+    """Conditional mutual information I(X;Y|Z) (Z may be class labels).
+
+    The default estimator is ksg (Frenzel-Pompe k-NN, k=3); -e names another
+    (`infocli estimators` lists them).
+    """
+    with _errors(traceback, "cmi"):
         from .. import api
 
+        out_format = _output_format(fmt, json_, value)
         _check_unit(unit)
         _check_output(output)
         est = estimator or "ksg"
@@ -164,7 +221,8 @@ def cmi(
             result = api.conditional_mutual_information(
                 x, y, z, estimator=est, discrete_given=True if discrete_given else None,
                 unit=unit, seed=seed, device=device, params=params, progress=progress,
-                names=names)
-        _emit(result, json_, output)
+                names=names, **({"dropna": True} if dropna else {}))
+        _emit(result, json_, output, fmt=out_format, header=not no_header, quiet=quiet,
+              command="cmi")
 
 

@@ -41,9 +41,16 @@ class Context:
     artifacts: dict[str, Any] = field(default_factory=dict)
     #: False for the permutation-null runs, which must not write files
     write_files: bool = True
+    #: the input's column names per variable (file column names from the CLI)
+    columns: dict[str, list[str]] = field(default_factory=dict)
 
     def name(self, var: str) -> str:
         return self.names.get(var, var)
+
+    def column(self, var: str, j: int) -> str:
+        """``column 'f2'`` when variable ``var`` has column names, else ``column j``."""
+        cols = self.columns.get(var)
+        return f"column {cols[j]!r}" if cols is not None and j < len(cols) else f"column {j}"
 
     def class_name(self, var: str, code: int) -> str:
         """The original label of class ``code`` of a discrete variable."""
@@ -55,9 +62,16 @@ class Context:
         if self.progress is not None:
             self.progress(description, completed, total)
 
-    def warn(self, message: str) -> None:
+    def warn(self, message: str, hint: Any = None) -> None:
+        """Add a warning; a :class:`~infocli.errors.Hint` is appended in the API's
+        words and recorded in ``details["hints"]`` (the CLI rewords it)."""
+        if hint is not None:
+            message = f"{message}; {hint.api_text()}"
         if message not in self.warnings:
             self.warnings.append(message)
+            if hint is not None:
+                self.details.setdefault("hints", []).append(
+                    {"kind": hint.kind, "var": hint.var, "column": hint.column})
 
 
 @dataclass(frozen=True)

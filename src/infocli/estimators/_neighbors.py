@@ -19,6 +19,8 @@ never counted inside its own radius.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from .._device import resolve_torch_device
@@ -28,6 +30,14 @@ KDTREE_MAX_DIM = 15
 CKDTREE_MAX_DIM = 4
 BLOCK_BYTES = 1 << 28  # 256 MiB per distance block in the brute-force backend
 _CHUNK = 1 << 17  # query rows per progress step in the tree backends
+
+
+def _tree_threads() -> int:
+    """Threads of SciPy's kd-tree queries: ``INFOCLI_NUM_THREADS`` when set (batch
+    workers set it to 1 so that N worker processes do not run N x cores threads),
+    else every core (-1)."""
+    value = os.environ.get("INFOCLI_NUM_THREADS", "")
+    return int(value) if value.isdigit() and int(value) > 0 else -1
 
 
 def choose_backend(backend: str, dim: int, ctx: Context) -> tuple[str, str]:
@@ -111,7 +121,7 @@ class NeighborIndex:
         idx = np.empty((self.n, k), dtype=np.intp)
         for s in range(0, self.n, _CHUNK):
             e = min(s + _CHUNK, self.n)
-            d, i = tree.query(xq[s:e], k=k + 1, p=self.p, workers=-1)
+            d, i = tree.query(xq[s:e], k=k + 1, p=self.p, workers=_tree_threads())
             # Column 0 is the point itself unless exact duplicates exist; drop
             # the query's own index wherever it appears.
             own = order[s:e, None]
@@ -161,7 +171,7 @@ class NeighborIndex:
             for s in range(0, self.n, _CHUNK):
                 e = min(s + _CHUNK, self.n)
                 out[order[s:e]] = tree.query_ball_point(
-                    xq[s:e], rq[s:e], p=self.p, return_length=True, workers=-1
+                    xq[s:e], rq[s:e], p=self.p, return_length=True, workers=_tree_threads()
                 )
                 self.ctx.report(self.label, e, self.n)
             return out - 1  # the point itself

@@ -10,7 +10,9 @@ neighbourhood mixes them, and (b) no zero distances, since they take log ε.
   variable and *dequantised*: seeded uniform noise of width equal to the
   column's smallest non-zero gap between distinct values is added to every
   value of that column. This removes zero distances without changing the
-  grid-scale structure. Every jittered column is reported in the warnings.
+  grid-scale structure. Every jittered column is reported in the warnings,
+  by its column name where the input has names, with the width in the
+  data's units (the gap of the column as given, before scaling).
   ``ties="error"`` refuses tied data instead.
 """
 
@@ -37,19 +39,23 @@ def prepare(
     name = ctx.name(var)
     for j in np.flatnonzero(sd == 0):
         raise InputError(
-            f"{name}: column {j} is constant ({x[0, j]!r} in every row); a constant "
+            f"{name}: {ctx.column(var, int(j))} is constant ({x[0, j]!r} in every row); a constant "
             "has no differential entropy - drop the column"
         )
     log_scale = 0.0
+    scale = np.ones(x.shape[1])
     if standardize:
         x -= x.mean(axis=0)
         x /= sd
         log_scale = float(np.log(sd).sum())
-    _dequantise(x, var, ctx, ties)
+        scale = sd
+    _dequantise(x, var, ctx, ties, scale)
     return x, log_scale
 
 
-def _dequantise(x: np.ndarray, var: str, ctx: Context, ties: str) -> None:
+def _dequantise(x: np.ndarray, var: str, ctx: Context, ties: str,
+                scale: np.ndarray) -> None:
+    """Jitter tied columns in place; ``scale`` converts x's units back to the data's."""
     n = x.shape[0]
     name = ctx.name(var)
     for j in range(x.shape[1]):
@@ -60,14 +66,16 @@ def _dequantise(x: np.ndarray, var: str, ctx: Context, ties: str) -> None:
             continue
         if ties == "error":
             raise InputError(
-                f"{name}: column {j} has {n_tied} tied values (repeated values make "
+                f"{name}: {ctx.column(var, j)} has {n_tied} tied values (repeated values make "
                 "kNN distances zero); use --param ties=jitter to dequantise them"
             )
         width = float(gaps[gaps > 0].min())
         x[:, j] += (ctx.rng.random(n) - 0.5) * width
-        ctx.details.setdefault("ties", {})[f"{var}[{j}]"] = {"repeated": n_tied, "width": width}
+        data_width = width * float(scale[j])  # in the units of the column as given
+        ctx.details.setdefault("ties", {})[f"{var}[{j}]"] = {"repeated": n_tied,
+                                                            "width": data_width}
         ctx.warn(
-            f"{name}: column {j} has {n_tied} repeated values (of {n}); added seeded uniform "
-            f"jitter of width {width:.3g} (the smallest gap between its distinct values) "
-            "to make it continuous"
+            f"{name}: {ctx.column(var, j)} has {n_tied} repeated values (of {n}); added "
+            f"seeded uniform jitter of width {data_width:.3g} (the smallest gap between its "
+            "distinct values, in the column's units) to make it continuous"
         )

@@ -34,8 +34,13 @@ def _whitened(t: np.ndarray, ctx: Context, var: str, k: int) -> np.ndarray:
 
 
 def _wkl(t: np.ndarray, ctx: Context, k: int, label: str) -> np.ndarray:
-    """Per-sample weighted-KL entropy terms (additive constants cancel in MI)."""
-    return _kl_terms(t, ctx, k=k, metric="euclidean", weights="bsy", backend="auto", label=label)
+    """Per-sample weighted-KL entropy terms (additive constants cancel in MI).
+
+    BSY weights, with the first neighbour only for codes of d <= 4 dimensions
+    (``weights="wkl"``), as this estimator was calibrated; ``kl -p
+    weights=bsy`` uses the k-th neighbour there instead.
+    """
+    return _kl_terms(t, ctx, k=k, metric="euclidean", weights="wkl", backend="auto", label=label)
 
 
 def mi_of_codes(ctx: Context, tx: np.ndarray, ty: np.ndarray, *, inner: str, k: int) -> Raw:

@@ -39,17 +39,24 @@ def log_unit_ball(d: int, metric: str) -> float:
     return d / 2 * np.log(np.pi) - gammaln(d / 2 + 1)
 
 
-def bsy_weights(k: int, d: int) -> np.ndarray:
+def bsy_weights(k: int, d: int, *, first_neighbour_low_d: bool = False) -> np.ndarray:
     """Berrett-Samworth-Yuan weights over neighbours j = 1..k.
 
-    For d <= 4 the plain first-neighbour estimator (w = e_1); for d > 4, with
-    L = floor(d/4) constraints sum_j w_j Gamma(j + 2l/d)/Gamma(j) = 0
-    (l = 1..L) and sum_j w_j = 1, the minimum-norm solution.
+    For d <= 4 no debiasing constraint is needed and the weights are those of
+    the unweighted estimator with the chosen k (w = e_k: weight 1 on the k-th
+    neighbour), so ``k`` is honoured: the per-sample terms differ from
+    ``weights=none`` only by the constant psi(n) - log(n - 1) = O(1/n), and the
+    standard error is the same. ``first_neighbour_low_d=True`` keeps the
+    first-neighbour weights w = e_1 for d <= 4 instead (the WKL codes of the
+    ``compressed`` estimator, whose calibration was done that way). For d > 4,
+    with L = floor(d/4) constraints
+    sum_j w_j Gamma(j + 2l/d)/Gamma(j) = 0 (l = 1..L) and sum_j w_j = 1, the
+    minimum-norm solution.
     """
     n_constraints = d // 4
     if d <= 4:
         w = np.zeros(k)
-        w[0] = 1.0
+        w[0 if first_neighbour_low_d else k - 1] = 1.0
         return w
     if k <= n_constraints:
         raise ParameterError(
@@ -72,8 +79,8 @@ def _kl_terms(x: np.ndarray, ctx: Context, *, k, metric, weights, backend, label
     if np.any(dist[:, 0] <= 0):
         raise InputError(f"{label}: duplicated rows give zero neighbour distances")
     log_v = log_unit_ball(d, metric)
-    if weights == "bsy":
-        w = bsy_weights(k, d)
+    if weights in ("bsy", "wkl"):  # "wkl": internal, first neighbour for d <= 4
+        w = bsy_weights(k, d, first_neighbour_low_d=weights == "wkl")
         j = np.arange(1, k + 1)
         # -log f_j(x_i) = -psi(j) + log V_d + d log rho_ij + log(n - 1)
         neg_log_f = -digamma(j) + log_v + d * np.log(dist) + np.log(n - 1)
@@ -100,10 +107,64 @@ def _prepare_kl(x, ctx: Context, standardize: bool, ties: str, whiten_data: bool
     return xs, log_scale
 
 
+_EDGE_BAND = 50  # edge band = range / 50 of a column
+_EDGE_SHARE = 0.25  # flag an edge holding >= 25% of the points a flat density would put there
+_EDGE_MIN_POINTS = 10
+
+
+def hard_edges(x: np.ndarray) -> dict[int, list[str]]:
+    """Columns whose minimum or maximum looks like a hard edge of the support.
+
+    Rule: a column has a hard lower (upper) edge when the band of width
+    range/50 above its minimum (below its maximum) holds at least
+    max(10, 0.25 n/50) points, i.e. at least a quarter of what a flat density
+    would put there. Tails thin out towards the extremes (a Gaussian's edge
+    bands hold a point or two at any n), while U[a, b] holds n/50 and an
+    exponential more. Returns {column: ["min"|"max", ...]}.
+    """
+    n = x.shape[0]
+    need = max(_EDGE_MIN_POINTS, _EDGE_SHARE * n / _EDGE_BAND)
+    found: dict[int, list[str]] = {}
+    lo, hi = x.min(axis=0), x.max(axis=0)
+    for j in range(x.shape[1]):
+        band = (hi[j] - lo[j]) / _EDGE_BAND
+        if band <= 0:
+            continue
+        edges = [name for name, count in (
+            ("min", np.count_nonzero(x[:, j] <= lo[j] + band)),
+            ("max", np.count_nonzero(x[:, j] >= hi[j] - band))) if count >= need]
+        if edges:
+            found[j] = edges
+    return found
+
+
+def _flag_bounded_support(x: np.ndarray, ctx: Context) -> None:
+    """Warn that kNN entropy is biased upward on a support with hard edges."""
+    edges = hard_edges(x)
+    if not edges:
+        return
+    ctx.details["bounded_support"] = {ctx.column("x", j).removeprefix("column "): e
+                                      for j, e in edges.items()}
+    cols = ", ".join(f"{ctx.column('x', j).removeprefix('column ')} ({'/'.join(e)})"
+                     for j, e in edges.items())
+    ctx.warn(
+        f"{ctx.name('x')}: the support looks bounded (many points at a hard edge in "
+        f"column(s) {cols}); k-NN entropy is biased upward there, since neighbour balls "
+        "reach outside the support (U[0,2]^3, n=5,000, k=5: +0.08 nats); map the columns "
+        "to an unbounded range first (e.g. logit of the rescaled column, adding its "
+        "log-Jacobian) or compare with another estimator"
+    )
+
+
 def kl_entropy(ctx: Context, x, *, k, metric, weights, whiten_data=False, standardize, ties,
                backend) -> Raw:
-    """Kozachenko-Leonenko entropy H(X) = psi(n) - psi(k) + log V_d + (d/n) sum log eps_i."""
+    """Kozachenko-Leonenko entropy H(X) = psi(n) - psi(k) + log V_d + (d/n) sum log eps_i.
+
+    A support with hard edges (:func:`hard_edges`) is reported in the warnings
+    and ``details["bounded_support"]``: the estimate is biased upward there.
+    """
     _check_k(len(x), k, ctx.name("x"))
+    _flag_bounded_support(x, ctx)
     xs, log_scale = _prepare_kl(x, ctx, standardize, ties, whiten_data)
     terms = _kl_terms(xs, ctx, k=k, metric=metric, weights=weights, backend=backend,
                       label=f"kNN {ctx.name('x')}")
@@ -114,6 +175,7 @@ def kl_conditional_entropy(ctx: Context, x, z, *, k, metric, weights, whiten_dat
                            standardize, ties, backend) -> Raw:
     """H(X|Z): discrete Z, sum_z p(z) H(X|Z=z) with KL per class; continuous Z,
     H(X) - I(X;Z) with KL and KSG (algorithm 1) on the same rows."""
+    _flag_bounded_support(x, ctx)
     if ctx.discrete.get("z"):
         xs, log_scale = _prepare_kl(x, ctx, standardize, ties, whiten_data)
         terms = np.empty(len(xs))

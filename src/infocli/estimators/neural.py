@@ -53,6 +53,9 @@ _CEILING_MARGIN = 1.0  # infonce: estimates within this many nats of log B are f
 _SHIFT_LR_FACTOR = 100.0  # learning-rate factor of the critic's output offset under ReMINE
 _AUTO_EVAL_BATCH = 2048  # infonce: largest automatic evaluation batch (ceiling log 2048 = 7.62)
 _GAIN_LIMIT = 0.25  # nats: infonce rising with B flags it as capped; DV falling flags its bias
+_FLOOR_MARGIN = 0.1  # nats: below -(this + 4 stderr) a bound is beneath the trivial 0
+_FLOOR_SE = 4.0
+_NOISE_CAP = 0.25  # nats: a larger stderr is itself a failure, it widens the margin no more
 
 
 def mine_mi(ctx: Context, x, y, **params) -> Raw:
@@ -93,7 +96,7 @@ def _standardise(a: np.ndarray, train: np.ndarray, ctx: Context, var: str) -> np
     sd = a[train].std(axis=0)
     for j in np.flatnonzero(sd == 0):
         raise InputError(
-            f"{ctx.name(var)}: column {j} is constant in the training rows; a constant "
+            f"{ctx.name(var)}: {ctx.column(var, int(j))} is constant in the training rows; a constant "
             "carries no information - drop the column"
         )
     return (a - mean) / sd
@@ -238,14 +241,64 @@ def neural_mi(ctx: Context, x: np.ndarray, y: np.ndarray, *, bound: str, critic:
         # B = 64: 2.5 ms/step on one thread, 40 ms on two, on a busy 2-core machine)
         torch.set_num_threads(1)
     try:
-        return _train_and_test(ctx, model, opt, xt, yt, train, val, test, bound=bound,
-                               batch_size=batch_size, eval_b=eval_b, max_steps=max_steps,
-                               eval_every=eval_every, patience=patience,
-                               regularize=regularize, reg_lambda=reg_lambda,
-                               reg_target=reg_target, clip=clip, batch_rng=batch_rng,
-                               device=device, offset=offset)
+        raw = _train_and_test(ctx, model, opt, xt, yt, train, val, test, bound=bound,
+                              batch_size=batch_size, eval_b=eval_b, max_steps=max_steps,
+                              eval_every=eval_every, patience=patience,
+                              regularize=regularize, reg_lambda=reg_lambda,
+                              reg_target=reg_target, clip=clip, batch_rng=batch_rng,
+                              device=device, offset=offset)
     finally:
         torch.set_num_threads(threads)
+    n_classes = int(ys.shape[1]) if ctx.discrete.get("y") else None
+    _check_plausible(ctx, bound, raw.value, raw.stderr, n, n_classes, lr)
+    return raw
+
+
+def _check_plausible(ctx: Context, bound: str, value: float, stderr: float | None, n: int,
+                     n_classes: int | None, lr: float) -> None:
+    """Refuse a held-out bound no trained critic can honestly give; warn above log n.
+
+    Every bound here is 0 for a constant critic, so a trained critic scoring
+    below 0 by more than 0.1 nats + 4 stderr (stderr capped at 0.25 nats: a
+    diverged critic's stderr is as absurd as its value) on held-out rows failed
+    (typically it diverged: lr=1 gave -717 nats, lr=1e3 -4.6e15). Above, MI
+    with class labels cannot exceed H(Y) <= log C; for continuous Y an
+    estimate above 2 log n is taken as a failure, and one above log n is
+    flagged (an MI lower bound from n rows cannot honestly exceed O(log n);
+    McAllester & Stratos, AISTATS 2020).
+    """
+    se = stderr if stderr is not None and math.isfinite(stderr) else 0.0
+    margin = _FLOOR_MARGIN + _FLOOR_SE * min(se, _NOISE_CAP)
+    advice = (f"lower lr (now {lr:g}; default 5e-4), use regularize=remine, or a smaller "
+              "critic (hidden)")
+    if value < -margin:
+        raise EstimationError(
+            f"{bound}: the held-out bound is {value:.4g} nats, below 0 (what a constant critic "
+            f"gives) by more than noise (stderr {se:.3g}): training failed, the critic "
+            f"diverged or overfitted; {advice}"
+        )
+    if n_classes is not None:
+        ceiling = math.log(n_classes)
+        if value > ceiling + margin:
+            raise EstimationError(
+                f"{bound}: the held-out bound is {value:.4g} nats, above log({n_classes} "
+                f"classes) = {ceiling:.3f}, which MI with class labels cannot exceed: training "
+                f"failed; {advice}"
+            )
+        return
+    log_n = math.log(n)
+    if value > 2 * log_n:
+        raise EstimationError(
+            f"{bound}: the held-out bound is {value:.4g} nats, far above log(n) = {log_n:.2f} "
+            f"for n = {n} rows, which no estimate from these rows can support: training "
+            f"failed, the critic diverged; {advice}"
+        )
+    if value > log_n:
+        ctx.warn(
+            f"{bound}: the estimate {value:.3f} nats exceeds log(n) = {log_n:.2f} for n = {n} "
+            "rows; an MI estimate this large cannot be supported by n rows (McAllester & "
+            "Stratos 2020) - treat it as unreliable"
+        )
 
 
 def _train_and_test(ctx, model, opt, xt, yt, train, val, test, *, bound, batch_size, eval_b,

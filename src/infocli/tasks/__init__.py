@@ -23,7 +23,7 @@ import numpy as np
 
 from ..errors import ParameterError
 
-__all__ = ["Task", "register", "get", "select", "all_tasks", "families"]
+__all__ = ["Task", "register", "get", "select", "all_tasks", "families", "at_dims"]
 
 #: ``sampler(n, rng) -> {"x": (n, dx), "y": (n, dy), ...}``
 Sampler = Callable[[int, np.random.Generator], dict]
@@ -140,7 +140,7 @@ _REGISTRY: dict[str, Task] = {}
 _LOADED = False
 
 #: Modules that register tasks when imported (lazily, on first lookup).
-_FAMILY_MODULES: tuple[str, ...] = ("bmi",)
+_FAMILY_MODULES: tuple[str, ...] = ("bmi", "staircase", "images", "labels", "cmi", "entropy")
 
 
 def register(task: Task) -> Task:
@@ -203,3 +203,11 @@ def select(pattern: str | None = None, family: str | None = None,
                                          (("pattern", pattern), ("family", family),
                                           ("measure", measure)) if v is not None))
     return tasks
+
+
+def at_dims(dim_x: int, dim_y: int) -> list[Task]:
+    """bmi-style MI tasks (dense, sparse, Student-t, transformed) at ``dim_x`` x ``dim_y``,
+    built on demand and not registered (for ``infocli bench --dims``)."""
+    from .bmi import at_dims as _at_dims
+
+    return _at_dims(dim_x, dim_y)

@@ -5,6 +5,8 @@ Plain functions on parameters; no sampling here.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 from scipy.special import digamma, gammaln
 
@@ -77,3 +79,21 @@ def student_mi(dispersion: np.ndarray, dim_x: int, df: float) -> float:
 def rho_for_mi(mi_per_pair: float) -> float:
     """Correlation of a bivariate normal pair with I = mi_per_pair nats."""
     return float(np.sqrt(-np.expm1(-2.0 * mi_per_pair)))
+
+
+@lru_cache(maxsize=16)
+def gauss_hermite_grid(nodes: int, dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """Tensor Gauss-Hermite rule for E f(Z), Z ~ N(0, I_dim): (points (q^dim, dim), weights).
+
+    E f(Z) ~= sum_i w_i f(z_i), exact for polynomials of degree < 2 q per coordinate.
+    """
+    from numpy.polynomial.hermite import hermgauss
+
+    t, w = hermgauss(nodes)
+    mesh = np.meshgrid(*([t] * dim), indexing="ij")
+    points = np.sqrt(2.0) * np.stack([m.ravel() for m in mesh], axis=1)
+    wmesh = np.meshgrid(*([w] * dim), indexing="ij")
+    weights = np.prod(np.stack([m.ravel() for m in wmesh], axis=1), axis=1) / np.pi ** (dim / 2)
+    points.setflags(write=False)
+    weights.setflags(write=False)
+    return points, weights

@@ -322,3 +322,26 @@ def v1_suite() -> list[Task]:
 for _task in v1_suite():
     register(_task)
 del _task
+
+
+def at_dims(dim_x: int, dim_y: int) -> list[Task]:
+    """bmi-style tasks at a user's own dimensions (not registered; bmi's naming).
+
+    Dense and sparse (``min(2, dx, dy)`` pairs) normals, Student-t (dof 2),
+    and the normal-CDF, half-cube, spiral (if ``dx >= 2`` and ``dy >= 3``) and
+    asinh transforms; at 1 x 1 these are bmi's 1v1 tasks.
+    """
+    for name, d in (("dim_x", dim_x), ("dim_y", dim_y)):
+        if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1:
+            from ..errors import ParameterError
+
+            raise ParameterError(f"{name}={d!r}: expected a positive integer")
+    if dim_x == dim_y == 1:
+        return [t for t in v1_suite() if t.dims == {"x": 1, "y": 1}]
+    sparse = multinormal_sparse(dim_x, dim_y, n_interacting=min(2, dim_x, dim_y))
+    student = student_identity(dim_x, dim_y, 2)
+    out = [multinormal_dense(dim_x, dim_y), sparse, student, normal_cdf(sparse),
+           half_cube_of(sparse)]
+    if dim_x >= 2 and dim_y >= 3:
+        out += [spiral_of(sparse), spiral_of(normal_cdf(sparse))]
+    return out + [asinh_of(student)]

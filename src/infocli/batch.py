@@ -1,0 +1,927 @@
+"""Batch runs: a manifest of jobs -> Dask futures -> one JSON Lines record per job.
+
+A *job* is one estimate in the vocabulary of the single commands (``measure``
+entropy / mi / cmi, the files ``x``, ``y``, ``given``, column selections,
+``estimator``, ``params``, ``seed``, ``unit``, discrete flags). A manifest is
+a CSV, JSON Lines or YAML file of jobs; :func:`read_manifest` validates every
+row before anything runs and names the line of each bad row.
+
+:func:`run_iter` executes jobs on a ``distributed`` cluster (a
+``LocalCluster`` of single-threaded worker processes by default, an existing
+scheduler, or in-process), appends each finished record to a JSON Lines file
+(one ``os.write`` per record, so a killed run leaves at most one partial last
+line, which ``resume=True`` cuts away) and yields the records. Workers read the
+files themselves, each file once per worker (an LRU cache), so paths must be
+visible to every worker. A job that fails becomes an error record
+``{"id": ..., "job": ..., "error": {"code": 2, "message": ...}}`` (code 2 bad
+input or parameters, 3 run-time failure - including a worker that died, e.g.
+over its memory limit -, 1 an unexpected exception) and the others continue.
+
+Nothing here prints; ``distributed`` is imported only when a cluster is used.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import hashlib
+import io
+import json
+import os
+import re
+import sys
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass, field, fields
+from typing import Any, Callable, Iterable, Iterator
+
+from .errors import InfocliError, InputError, ParameterError
+
+__all__ = ["Job", "read_manifest", "parse_jobs", "run", "run_iter", "open_engine",
+           "read_results", "flat_table", "exit_code"]
+
+#: The measure names a manifest may use, mapped to the canonical short name.
+MEASURES = {"entropy": "entropy", "h": "entropy", "conditional_entropy": "entropy",
+            "mi": "mi", "mutual_information": "mi",
+            "cmi": "cmi", "conditional_mutual_information": "cmi"}
+_DEFAULT_ESTIMATOR = {"entropy": "kl", "mi": "ksg", "cmi": "ksg"}
+_FIELDS = ("id", "measure", "x", "y", "given", "x_cols", "y_cols", "given_cols", "estimator",
+           "params", "seed", "unit", "device", "permutations", "discrete_y", "discrete_given")
+_TRUE = {"true", "1", "yes", "on", "y"}
+_FALSE = {"false", "0", "no", "off", "n", ""}
+
+#: Exit code of a batch in which some jobs failed (their error records are in the output).
+EXIT_SOME_FAILED = 4
+
+# Environment of every worker process: one thread per library, so that N worker
+# processes use N cores, not N x cores threads (read by OpenMP, MKL, OpenBLAS, numba
+# and torch when they load, and by infocli's kd-tree queries).
+THREAD_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+              "NUMBA_NUM_THREADS": "1", "VECLIB_MAXIMUM_THREADS": "1",
+              "INFOCLI_NUM_THREADS": "1"}
+
+
+# --------------------------------------------------------------------------- jobs
+
+@dataclass(frozen=True)
+class Job:
+    """One estimate to run. Paths are as written in the manifest; relative ones are
+    resolved against ``base`` (the manifest's folder) when the job runs."""
+
+    id: str
+    measure: str  # entropy, mi or cmi
+    x: str
+    estimator: str
+    y: str | None = None
+    given: str | None = None
+    x_cols: str | None = None
+    y_cols: str | None = None
+    given_cols: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    seed: int = 0
+    unit: str = "nats"
+    device: str = "auto"
+    permutations: int = 0
+    discrete_y: bool = False
+    discrete_given: bool = False
+    base: str | None = None
+    line: int | None = None  # manifest line, for messages
+
+    def inputs(self) -> dict[str, Any]:
+        """The job as it appears in its records (the manifest fields, defaults filled)."""
+        out = {}
+        for f in fields(self):
+            if f.name in ("id", "base", "line"):
+                continue
+            value = getattr(self, f.name)
+            if value is None or (f.name in ("discrete_y", "discrete_given", "permutations")
+                                 and not value) or (f.name == "device" and value == "auto"):
+                continue
+            out[f.name] = value
+        return out
+
+    def path(self, spec: str) -> str:
+        if spec == "-":
+            raise InputError(f"job {self.id}: '-' (stdin) cannot be read by a batch job")
+        if self.base is None or os.path.isabs(spec):
+            return spec
+        return os.path.join(self.base, spec)
+
+
+def stable_id(inputs: dict[str, Any]) -> str:
+    """12 hex digits of the SHA-256 of the normalised job (sorted JSON): the same
+    job gets the same id in every run, on every machine."""
+    text = json.dumps(inputs, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def _as_bool(value: Any, name: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if value is None:
+        return False
+    if isinstance(value, (int, float)) and value in (0, 1):
+        return bool(value)
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ParameterError(f"{name} {value!r}: expected true or false")
+
+
+def _as_int(value: Any, name: str, default: int) -> int:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return default
+    if isinstance(value, bool):
+        raise ParameterError(f"{name} {value!r}: expected a non-negative integer")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ParameterError(f"{name} {value!r}: expected a non-negative integer") from None
+    if not number.is_integer() or number < 0:
+        raise ParameterError(f"{name} {value!r}: expected a non-negative integer")
+    return int(number)
+
+
+def _as_cols(value: Any, name: str) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(v) for v in value)
+    if isinstance(value, (int, str)) and not isinstance(value, bool):
+        text = str(value).strip()
+        return text or None
+    raise ParameterError(f"{name} {value!r}: expected column names, indices or ranges")
+
+
+def _as_path(value: Any, name: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ParameterError(f"{name} {value!r}: expected a file name")
+    return value.strip() or None
+
+
+def _raw_params(value: Any) -> list[tuple[str, Any]]:
+    """``params`` as (key, value) pairs: a mapping, a list of ``key=value``
+    strings, or one string of them separated by ``;``, ``,`` or spaces."""
+    if value is None:
+        return []
+    if isinstance(value, dict):
+        return [(str(k), v) for k, v in value.items()]
+    if isinstance(value, str):
+        items = [t for t in re.split(r"[;,\s]+", value.strip()) if t]
+    elif isinstance(value, (list, tuple)):
+        items = [str(t) for t in value]
+    else:
+        raise ParameterError(f"params {value!r}: expected key=value pairs or a mapping")
+    out = []
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            raise ParameterError(f"params {item!r}: expected key=value")
+        out.append((key.strip(), text.strip()))
+    return out
+
+
+def make_job(raw: dict[str, Any], *, base: str | None = None, line: int | None = None) -> Job:
+    """Validate one manifest row (a mapping of the manifest fields) into a :class:`Job`.
+
+    Raises ParameterError / InputError naming the bad field; files are not opened
+    (a missing file is the job's error record, since workers may see other files).
+    """
+    from . import registry
+
+    unknown = sorted(set(raw) - set(_FIELDS))
+    if unknown:
+        raise ParameterError(f"unknown field {unknown[0]!r}; valid fields: {', '.join(_FIELDS)}")
+    get = {k: (None if isinstance(v, str) and not v.strip() else v) for k, v in raw.items()}
+    measure_text = str(get.get("measure") or "").strip().lower()
+    if not measure_text:
+        raise ParameterError("measure is missing; expected entropy, mi or cmi")
+    if measure_text not in MEASURES:
+        raise ParameterError(f"measure {get['measure']!r}: expected entropy, mi or cmi")
+    measure = MEASURES[measure_text]
+    x = _as_path(get.get("x"), "x")
+    if x is None:
+        raise ParameterError("x is missing: the file of X")
+    y, given = _as_path(get.get("y"), "y"), _as_path(get.get("given"), "given")
+    x_cols, y_cols = _as_cols(get.get("x_cols"), "x_cols"), _as_cols(get.get("y_cols"), "y_cols")
+    given_cols = _as_cols(get.get("given_cols"), "given_cols")
+    discrete_y = _as_bool(get.get("discrete_y"), "discrete_y")
+    discrete_given = _as_bool(get.get("discrete_given"), "discrete_given")
+    permutations = _as_int(get.get("permutations"), "permutations", 0)
+    has_y, has_z = y is not None or y_cols is not None, given is not None or given_cols is not None
+    if measure == "entropy":
+        if has_y or discrete_y:
+            raise ParameterError("entropy takes no y, y_cols or discrete_y (use measure mi)")
+    elif not has_y:
+        raise ParameterError(f"{measure} needs Y: y (a file) or y_cols (columns of x's file)")
+    if measure == "cmi" and not has_z:
+        raise ParameterError("cmi needs Z: given (a file) or given_cols (columns of x's file)")
+    if measure == "mi" and (has_z or discrete_given):
+        raise ParameterError("mi takes no given, given_cols or discrete_given (use measure cmi)")
+    if permutations and measure != "mi":
+        raise ParameterError("permutations apply to measure mi only")
+    estimator = str(get.get("estimator") or _DEFAULT_ESTIMATOR[measure]).strip()
+    spec = registry.get(estimator)
+    api_measure = {"entropy": "conditional_entropy" if has_z else "entropy",
+                   "mi": "mutual_information", "cmi": "conditional_mutual_information"}[measure]
+    if api_measure not in spec.implementations:
+        raise ParameterError(
+            f"estimator {estimator!r} does not estimate {api_measure.replace('_', ' ')}; "
+            f"estimators that do: {', '.join(registry.names_for(api_measure))}")
+    params = {}
+    for key, value in _raw_params(get.get("params")):
+        key = key.replace("-", "_")
+        p = spec.param(key)
+        params[key] = p.parse(value) if isinstance(value, str) else p.validate(value)
+    seed = _as_int(get.get("seed"), "seed", 0)
+    unit = str(get.get("unit") or "nats").strip()
+    if unit not in ("nats", "bits"):
+        raise ParameterError(f"unit {unit!r}: expected nats or bits")
+    device = str(get.get("device") or "auto").strip()
+    job = Job(id="", measure=measure, x=x, estimator=estimator, y=y, given=given, x_cols=x_cols,
+              y_cols=y_cols, given_cols=given_cols, params=params, seed=seed, unit=unit,
+              device=device, permutations=permutations, discrete_y=discrete_y,
+              discrete_given=discrete_given, base=base, line=line)
+    given_id = get.get("id")
+    if given_id is not None and not isinstance(given_id, (str, int)):
+        raise ParameterError(f"id {given_id!r}: expected a string")
+    job_id = str(given_id).strip() if given_id is not None else stable_id(job.inputs())
+    return Job(**{**job.__dict__, "id": job_id})
+
+
+def parse_jobs(rows: Iterable[tuple[int | None, dict[str, Any]]], *, source: str = "jobs",
+               base: str | None = None, max_errors: int = 5) -> list[Job]:
+    """Validate (line, row) pairs into jobs; every bad row is reported at once, as
+    ``source line N: message``, in one InputError. Ids must be unique."""
+    jobs: list[Job] = []
+    errors: list[str] = []
+    seen: dict[str, int | None] = {}
+    for line, row in rows:
+        where = f"line {line}" if line is not None else f"job {len(jobs) + len(errors) + 1}"
+        if not isinstance(row, dict):
+            errors.append(f"{where}: expected a mapping of job fields, got {type(row).__name__}")
+            continue
+        try:
+            job = make_job(row, base=base, line=line)
+        except InfocliError as exc:
+            errors.append(f"{where}: {exc}")
+            continue
+        if job.id in seen:
+            first = seen[job.id]
+            errors.append(f"{where}: duplicate id {job.id!r} (also line {first})"
+                          if first is not None else f"{where}: duplicate id {job.id!r}")
+            continue
+        seen[job.id] = line
+        jobs.append(job)
+    if errors:
+        more = f"; and {len(errors) - max_errors} more bad rows" if len(errors) > max_errors else ""
+        raise InputError(f"{source}: " + "; ".join(errors[:max_errors]) + more)
+    if not jobs:
+        raise InputError(f"{source}: no jobs")
+    return jobs
+
+
+def read_manifest(path: str) -> list[Job]:
+    """Jobs of a manifest file: ``.csv``/``.tsv`` (a header row of field names),
+    ``.jsonl``/``.ndjson`` (one object per line) or ``.yaml``/``.yml`` (a list of
+    mappings, or ``{defaults: {...}, jobs: [...]}``). JSON Lines and YAML
+    manifests may also give ``defaults`` (JSONL: a line ``{"defaults": {...}}``)
+    applied to every job. Relative data paths are taken relative to the
+    manifest's folder."""
+    if not os.path.exists(path):
+        raise InputError(f"{path}: no such file")
+    if os.path.isdir(path):
+        raise InputError(f"{path}: is a directory, expected a manifest file")
+    suffix = os.path.splitext(path)[1].lower()
+    try:
+        with open(path, encoding="utf-8-sig") as f:
+            text = f.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read ({getattr(exc, 'strerror', None) or exc})") from None
+    base = os.path.dirname(os.path.abspath(path))
+    if suffix in (".csv", ".tsv"):
+        rows = _csv_rows(path, text, "\t" if suffix == ".tsv" else ",")
+    elif suffix in (".jsonl", ".ndjson"):
+        rows = _jsonl_rows(path, text)
+    elif suffix in (".yaml", ".yml"):
+        rows = _yaml_rows(path, text)
+    else:
+        raise InputError(f"{path}: unknown manifest extension {suffix or '(none)'!r}; expected "
+                         ".csv, .tsv, .jsonl or .yaml")
+    return parse_jobs(rows, source=path, base=base)
+
+
+def _csv_rows(path: str, text: str, sep: str) -> list[tuple[int, dict]]:
+    reader = csv.reader(io.StringIO(text), delimiter=sep, skipinitialspace=True)
+    header: list[str] | None = None
+    rows = []
+    for record in reader:
+        if not record or all(not c.strip() for c in record) or record[0].lstrip().startswith("#"):
+            continue
+        if header is None:
+            header = [c.strip() for c in record]
+            continue
+        line = reader.line_num
+        if len(record) > len(header):
+            raise InputError(f"{path} line {line}: {len(record)} fields but the header has "
+                             f"{len(header)}")
+        rows.append((line, {k: v for k, v in zip(header, record) if v.strip()}))
+    if header is None:
+        raise InputError(f"{path}: empty manifest; expected a header row of job fields")
+    return rows
+
+
+def _with_defaults(defaults: Any, where: str, rows):
+    if not isinstance(defaults, dict):
+        raise InputError(f"{where}: defaults must be a mapping of job fields")
+    return [(line, {**defaults, **row} if isinstance(row, dict) else row) for line, row in rows]
+
+
+def _jsonl_rows(path: str, text: str) -> list[tuple[int, Any]]:
+    rows: list[tuple[int, Any]] = []
+    defaults: dict = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{path} line {number}: not valid JSON ({exc.msg})") from None
+        if isinstance(obj, dict) and set(obj) == {"defaults"}:
+            defaults = obj["defaults"]
+            continue
+        rows.append((number, obj))
+    return _with_defaults(defaults, path, rows) if defaults else rows
+
+
+def _yaml_rows(path: str, text: str) -> list[tuple[int, Any]]:
+    try:
+        import yaml
+    except ImportError:  # pragma: no cover - distributed depends on PyYAML
+        raise InputError("YAML manifests need PyYAML: pip install 'infocli[batch]'") from None
+    try:
+        loader = yaml.SafeLoader(text)
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        raise InputError(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    defaults: Any = {}
+    if isinstance(data, dict):
+        if "jobs" not in data or set(data) - {"jobs", "defaults"}:
+            raise InputError(f"{path}: expected a list of jobs, or a mapping with 'jobs' "
+                             "(and optionally 'defaults')")
+        defaults = data.get("defaults") or {}
+        seq = next(v for k, v in node.value if k.value == "jobs")
+        data = data["jobs"]
+    else:
+        seq = node
+    if not isinstance(data, list):
+        raise InputError(f"{path}: expected a list of jobs")
+    rows = [(item.start_mark.line + 1, row) for item, row in zip(seq.value, data)]
+    return _with_defaults(defaults, path, rows) if defaults else rows
+
+
+# --------------------------------------------------------------------------- worker side
+
+_CACHE: OrderedDict[tuple, Any] = OrderedDict()
+_CACHE_BYTES = [0]
+
+
+def _cache_limit() -> int:
+    return int(float(os.environ.get("INFOCLI_BATCH_CACHE_MB", "1024")) * 2**20)
+
+
+def _nbytes(table) -> int:
+    data = table.data
+    if hasattr(data, "memory_usage"):
+        return int(data.memory_usage(index=False, deep=False).sum())
+    import numpy as np
+
+    return 0 if isinstance(data, np.memmap) else int(data.nbytes)  # a memmap is not resident
+
+
+def load_table(spec: str):
+    """:func:`infocli.io.read_table` with a per-process LRU cache (bounded by
+    ``INFOCLI_BATCH_CACHE_MB``, default 1024): each file is read once per worker,
+    again only when its size or modification time changes."""
+    from .io import _split_key, read_table
+
+    path, _ = _split_key(spec)
+    try:
+        st = os.stat(path)
+        key = (os.path.abspath(spec), st.st_mtime_ns, st.st_size)
+    except OSError:
+        return read_table(spec)  # raises the InputError that names the problem
+    if key in _CACHE:
+        _CACHE.move_to_end(key)
+        return _CACHE[key][0]
+    table = read_table(spec)
+    size = _nbytes(table)
+    _CACHE[key] = (table, size)
+    _CACHE_BYTES[0] += size
+    while len(_CACHE) > 1 and (_CACHE_BYTES[0] > _cache_limit() or len(_CACHE) > 64):
+        _, (_, dropped) = _CACHE.popitem(last=False)
+        _CACHE_BYTES[0] -= dropped
+    return table
+
+
+def _variable(job: Job, spec: str, cols: str | None, option: str, exclude=None):
+    from .io import select_columns
+
+    table = load_table(job.path(spec))
+    data, idx = select_columns(table, cols, exclude=exclude, option=option)
+    label = spec
+    if cols is not None or exclude:
+        label += "[" + ",".join(table.column_label(j) for j in idx) + "]"
+    return data, idx, label
+
+
+def _estimate(job: Job):
+    """The single command's computation for one job (the same column logic)."""
+    from . import api
+
+    names: dict[str, str] = {}
+    common = dict(estimator=job.estimator, unit=job.unit, seed=job.seed, device=job.device,
+                  params=dict(job.params))
+    if job.measure == "entropy":
+        z, exclude = None, None
+        if job.given is not None or job.given_cols is not None:
+            z, z_idx, names["z"] = _variable(job, job.given or job.x, job.given_cols, "given_cols")
+            exclude = z_idx if job.given is None and job.x_cols is None else None
+        x, _, names["x"] = _variable(job, job.x, job.x_cols, "x_cols", exclude=exclude)
+        return api.entropy(x, given=z, discrete_given=True if job.discrete_given else None,
+                           names=names, **common)
+    y, y_idx, names["y"] = _variable(job, job.y or job.x, job.y_cols, "y_cols")
+    if job.measure == "mi":
+        exclude = y_idx if job.y is None and job.x_cols is None else None
+        x, _, names["x"] = _variable(job, job.x, job.x_cols, "x_cols", exclude=exclude)
+        return api.mutual_information(x, y, discrete_y=True if job.discrete_y else None,
+                                      permutations=job.permutations, names=names, **common)
+    z, z_idx, names["z"] = _variable(job, job.given or job.x, job.given_cols, "given_cols")
+    exclude = [*(y_idx if job.y is None else []), *(z_idx if job.given is None else [])]
+    x, _, names["x"] = _variable(job, job.x, job.x_cols, "x_cols",
+                                 exclude=exclude if job.x_cols is None else None)
+    return api.conditional_mutual_information(
+        x, y, z, discrete_given=True if job.discrete_given else None, names=names, **common)
+
+
+def pin_threads() -> None:
+    """One thread per library in this process (a batch worker): the environment
+    for libraries not yet loaded, and torch's pool if it is loaded."""
+    os.environ.update(THREAD_ENV)
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.get_num_threads() != 1:
+        torch.set_num_threads(1)
+
+
+def error_record(job: Job, code: int, message: str) -> dict[str, Any]:
+    message = " ".join(line.strip() for line in str(message).splitlines() if line.strip())
+    return {"id": job.id, "job": job.inputs(), "error": {"code": int(code), "message": message}}
+
+
+def run_job(job: Job, pin: bool = True) -> dict[str, Any]:
+    """Run one job; always returns a record (the Estimate's JSON fields plus ``id``
+    and ``job``), an error record when the job fails."""
+    if pin:
+        pin_threads()
+    try:
+        est = _estimate(job)
+    except InfocliError as exc:
+        return error_record(job, exc.exit_code, exc)
+    except MemoryError:
+        return error_record(job, 3, "out of memory while running this job")
+    except Exception as exc:  # noqa: BLE001 - one job's bug must not stop the batch
+        return error_record(job, 1, f"unexpected {type(exc).__name__}: {exc} (a bug: please "
+                            "report it with the job)")
+    return {"id": job.id, **json.loads(est.to_json(indent=None)), "job": job.inputs()}
+
+
+def _worker_plugin():
+    from distributed.diagnostics.plugin import WorkerPlugin
+
+    class PinThreads(WorkerPlugin):
+        """Sets one thread per library on every worker (also on clusters infocli did
+        not start, where the environment could not be set before the workers)."""
+
+        name = "infocli-pin-threads"
+
+        def setup(self, worker):
+            pin_threads()
+
+    return PinThreads()
+
+
+# --------------------------------------------------------------------------- engine
+
+def _need_distributed():
+    try:
+        import distributed
+    except ImportError:
+        raise ParameterError(
+            "running on workers needs dask.distributed: pip install 'infocli[batch]' "
+            "(or run in-process with --workers 0)") from None
+    return distributed
+
+
+@dataclass
+class Engine:
+    """Where jobs run: ``client`` (a ``distributed.Client``) or in-process (None)."""
+
+    client: Any = None
+    n_workers: int = 0
+    dashboard: str | None = None
+    address: str | None = None
+    memory_limit: str | None = None
+    allowed_failures: int | None = None
+
+    def describe(self) -> str:
+        if self.client is None:
+            return "in-process (no workers)"
+        text = f"{self.n_workers} worker{'s' if self.n_workers != 1 else ''} at {self.address}"
+        if self.memory_limit:
+            text += f", memory limit {self.memory_limit} per worker"
+        return text
+
+
+def _engine_of(c: Any) -> Engine:
+    """What the client's cluster is: workers, the common memory limit, retries."""
+    import dask.utils
+
+    info = c.scheduler_info()
+    limits = {w.get("memory_limit") for w in info["workers"].values()}
+    limit = (dask.utils.format_bytes(next(iter(limits)))
+             if len(limits) == 1 and not {None, 0} & limits else None)
+    try:
+        failures = int(c.run_on_scheduler(lambda dask_scheduler: dask_scheduler.allowed_failures))
+    except Exception:  # noqa: BLE001 - an older or restricted scheduler: say less
+        failures = None
+    return Engine(client=c, n_workers=len(info["workers"]), dashboard=c.dashboard_link,
+                  address=c.scheduler.address, memory_limit=limit, allowed_failures=failures)
+
+
+def _dashboard_available() -> bool:
+    try:
+        import bokeh  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def open_engine(workers: int | None = None, scheduler: str | None = None, *,
+                memory_limit: str | None = "auto", allowed_failures: int = 1,
+                client: Any = None) -> Iterator[Engine]:
+    """The execution engine of a batch.
+
+    ``client`` given: use it. ``workers=0`` or ``scheduler="sync"``: in-process.
+    ``scheduler`` an address (``tcp://host:8786``) or a scheduler file (JSON
+    written by ``dask scheduler --scheduler-file``): connect to that cluster.
+    Otherwise start a ``LocalCluster`` of ``workers`` processes (default: the
+    cores of this machine), one thread each, libraries pinned to one thread,
+    ``memory_limit`` per worker (Dask's nanny restarts a worker that exceeds
+    95% of it) and ``allowed_failures`` retries of a task whose worker died.
+    """
+    if client is not None:
+        yield _engine_of(client)
+        return
+    if workers is not None and (isinstance(workers, bool) or workers < 0):
+        raise ParameterError(f"workers {workers!r}: expected 0 (in-process) or more")
+    if workers == 0 or scheduler == "sync":
+        yield Engine()
+        return
+    distributed = _need_distributed()
+    import dask
+    import dask.utils
+
+    if scheduler is not None:
+        kwargs = ({"scheduler_file": scheduler} if os.path.isfile(scheduler)
+                  else {"address": scheduler})
+        if "address" in kwargs and "://" not in scheduler and ":" not in scheduler:
+            raise ParameterError(f"--scheduler {scheduler!r}: expected tcp://HOST:PORT, a "
+                                 "scheduler file or sync")
+        try:
+            c = distributed.Client(timeout="20s", **kwargs)
+        except (OSError, TimeoutError) as exc:
+            raise ParameterError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
+        try:
+            c.register_plugin(_worker_plugin())
+            yield _engine_of(c)
+        finally:
+            c.close()
+        return
+    n = workers or os.cpu_count() or 1
+    if memory_limit not in (None, "auto"):
+        try:
+            dask.utils.parse_bytes(memory_limit)
+        except (ValueError, TypeError):
+            raise ParameterError(f"--memory-limit {memory_limit!r}: expected a size such as "
+                                 "4GB or 700MiB, or auto") from None
+    with dask.config.set({"distributed.scheduler.allowed-failures": int(allowed_failures),
+                          "distributed.nanny.pre-spawn-environ": {
+                              **dask.config.get("distributed.nanny.pre-spawn-environ", {}),
+                              **THREAD_ENV},
+                          "distributed.admin.log-level": "error"}):
+        import logging
+
+        for name in ("distributed", "distributed.nanny", "distributed.worker",
+                     "distributed.scheduler", "distributed.core"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
+        cluster = distributed.LocalCluster(
+            n_workers=n, threads_per_worker=1, processes=True, memory_limit=memory_limit,
+            dashboard_address=":0",  # a free port: never collide with another cluster
+            host="127.0.0.1", env=dict(THREAD_ENV), silence_logs=logging.CRITICAL)
+        try:
+            c = distributed.Client(cluster)
+            try:
+                c.register_plugin(_worker_plugin())
+                engine = _engine_of(c)
+                if not _dashboard_available():
+                    engine.dashboard = None
+                yield engine
+            finally:
+                c.close(timeout=5)
+        finally:
+            with contextlib.suppress(Exception):
+                cluster.close(timeout=10)
+
+
+# --------------------------------------------------------------------------- output
+
+def read_results(path: str) -> tuple[list[dict], int]:
+    """Records of a JSON Lines results file and the byte length of its complete
+    part: a last line without its newline, or that does not parse, is an
+    interrupted write and is not counted. A bad line elsewhere is an InputError."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    records: list[dict] = []
+    good = 0
+    pos = 0
+    number = 0
+    while pos < len(raw):
+        end = raw.find(b"\n", pos)
+        number += 1
+        chunk = raw[pos:] if end < 0 else raw[pos:end]
+        last = end < 0 or raw[end + 1:].strip() == b""
+        try:
+            rec = json.loads(chunk) if chunk.strip() else None
+        except json.JSONDecodeError:
+            rec = False
+        if rec is False or end < 0 or (rec is not None and not (isinstance(rec, dict)
+                                                                and "id" in rec)):
+            if last:
+                break  # interrupted last write: cut away on resume
+            raise InputError(f"{path} line {number}: not a result record; cannot resume this "
+                             "file (choose a new output file)")
+        if rec is not None:
+            records.append(rec)
+        pos = end + 1
+        good = pos
+    return records, good
+
+
+def _prepare_output(path: str, resume: bool, retry_failed: bool) -> set[str]:
+    """Open the results file for appending; the ids already complete in it."""
+    from .io import check_writable
+
+    check_writable(path, "--output")
+    if not os.path.exists(path) or os.path.getsize(path) == 0:
+        return set()
+    if not resume:
+        raise InputError(f"--output {path}: exists; use --resume to continue it (or choose a "
+                         "new file name)")
+    records, good = read_results(path)
+    if good < os.path.getsize(path):
+        with open(path, "r+b") as f:
+            f.truncate(good)
+    if retry_failed and any("error" in r for r in records):
+        from .io import write_atomic
+
+        kept = [r for r in records if "error" not in r]
+
+        def save(tmp: str) -> None:
+            with open(tmp, "w") as f:
+                for r in kept:
+                    f.write(json.dumps(r, default=_json_default) + "\n")
+
+        write_atomic(path, "--output", save)
+        records = kept
+    return {str(r["id"]) for r in records}
+
+
+def _json_default(obj: Any) -> Any:
+    from .result import _json_default as default
+
+    return default(obj)
+
+
+class _Sink:
+    """Appends one record per ``os.write`` (O_APPEND), flushed to the OS at once."""
+
+    def __init__(self, path: str | None):
+        self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644) if path else None
+
+    def write(self, record: dict) -> None:
+        if self.fd is None:
+            return
+        data = (json.dumps(record, default=_json_default) + "\n").encode()
+        while data:
+            data = data[os.write(self.fd, data):]
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+# --------------------------------------------------------------------------- run
+
+#: progress(done, failed, running, total): done counts successful jobs of this run.
+BatchProgress = Callable[[int, int, int, int], None]
+
+
+def run_iter(jobs: Iterable[Job], *, client: Any = None, workers: int | None = None,
+             scheduler: str | None = None, memory_limit: str | None = "auto",
+             output: str | None = None, resume: bool = False, retry_failed: bool = False,
+             progress: BatchProgress | None = None,
+             engine: Engine | None = None) -> Iterator[dict[str, Any]]:
+    """Run ``jobs`` and yield one record per job as each finishes (any order).
+
+    Parameters
+    ----------
+    jobs : iterable of Job
+        From :func:`read_manifest` or :func:`parse_jobs`.
+    client : distributed.Client, optional
+        Run on this client's cluster (e.g. one a notebook already has).
+    workers, scheduler, memory_limit
+        Otherwise the engine of :func:`open_engine` (a LocalCluster by default).
+    output : str, optional
+        JSON Lines file each record is appended to as it arrives.
+    resume : bool
+        Skip jobs whose id already has a record in ``output`` (success or error;
+        ``retry_failed=True`` first removes the error records, so they run again).
+        A partial last line left by a killed run is cut away.
+    progress : callable(done, failed, running, total), optional
+
+    Yields
+    ------
+    dict
+        The ``Estimate`` JSON fields plus ``id`` and ``job`` (the job's inputs),
+        or ``{"id", "job", "error": {"code", "message"}}``. Each id is yielded
+        (and written) at most once.
+    """
+    jobs = list(jobs)
+    done_ids = _prepare_output(output, resume, retry_failed) if output else set()
+    todo = [j for j in jobs if j.id not in done_ids]
+    sink = _Sink(output)
+    try:
+        if engine is not None:
+            yield from _execute(todo, engine, sink, progress)
+        else:
+            with open_engine(workers, scheduler, memory_limit=memory_limit,
+                             client=client) as eng:
+                yield from _execute(todo, eng, sink, progress)
+    finally:
+        sink.close()
+
+
+def run(jobs: Iterable[Job], **kwargs: Any) -> list[dict[str, Any]]:
+    """:func:`run_iter` collected into a list (records in completion order)."""
+    return list(run_iter(jobs, **kwargs))
+
+
+def _execute(todo: list[Job], engine: Engine, sink: _Sink, progress) -> Iterator[dict]:
+    total = len(todo)
+    counts = [0, 0]  # done, failed
+    written: set[str] = set()
+
+    def finish(record: dict, running: int) -> bool:
+        if record["id"] in written:
+            return False  # a re-run of a job whose first result already arrived
+        written.add(record["id"])
+        sink.write(record)
+        counts["error" in record] += 1
+        if progress is not None:
+            progress(counts[0], counts[1], running, total)
+        return True
+
+    if progress is not None:
+        progress(0, 0, 0, total)
+    if engine.client is None:
+        for job in todo:
+            if progress is not None:
+                progress(counts[0], counts[1], 1, total)
+            record = run_job(job, pin=False)
+            if finish(record, 0):
+                yield record
+        return
+
+    distributed = _need_distributed()
+    c = engine.client
+    token = uuid.uuid4().hex[:8]
+    futures = {}
+    for job in todo:
+        fut = c.submit(run_job, job, key=f"infocli-job-{job.id}-{token}", pure=False)
+        futures[fut.key] = (fut, job)
+    try:
+        nthreads = max(1, sum(c.nthreads().values()))
+    except Exception:  # noqa: BLE001
+        nthreads = max(1, engine.n_workers)
+    try:
+        for fut in distributed.as_completed([f for f, _ in futures.values()]):
+            job = futures.pop(fut.key)[1]
+            try:
+                record = fut.result()
+            except distributed.KilledWorker as exc:
+                record = error_record(job, 3, killed_message(c, exc, engine, "job"))
+            except Exception as exc:  # noqa: BLE001
+                record = error_record(job, 1, f"{type(exc).__name__}: {exc}")
+            fut.release()
+            if finish(record, min(nthreads, len(futures))):
+                yield record
+    finally:
+        if futures:
+            with contextlib.suppress(Exception):
+                c.cancel([f for f, _ in futures.values()])
+
+
+def killed_message(client: Any, exc: BaseException, engine: Engine, what: str) -> str:
+    """Why a task's workers died: the memory limit when Dask's nanny says it
+    restarted that worker for memory, else a crash."""
+    tries = (f" {engine.allowed_failures + 1} times" if engine.allowed_failures is not None
+             else "")
+    limit = f" of {engine.memory_limit}" if engine.memory_limit else ""
+    worker = getattr(getattr(exc, "last_worker", None), "address", None)
+    try:
+        events = client.get_events("worker-restart-memory")
+    except Exception:  # noqa: BLE001 - no event log: say what is likely
+        events = ()
+    if any(isinstance(ev, dict) and ev.get("worker") == worker for _, ev in events):
+        return (f"this {what} needs more than the worker memory limit{limit}: Dask restarted "
+                f"its worker at 95% of the limit{tries}; give the workers more memory "
+                "(--memory-limit, or fewer workers) or the job fewer rows")
+    return (f"the worker running this {what} died{tries}: most likely it needs more than the "
+            f"worker memory limit{limit} (--memory-limit), or it crashed the process")
+
+
+def exit_code(records: Iterable[dict]) -> int:
+    """0 when every record is a result, :data:`EXIT_SOME_FAILED` (4) when any is an error."""
+    return EXIT_SOME_FAILED if any("error" in r for r in records) else 0
+
+
+# --------------------------------------------------------------------------- tables
+
+def flat_table(records: Iterable[dict]):
+    """Records as a flat DataFrame: one row per job; ``job.*``, ``params.*`` and
+    ``dims.*`` spread into columns, ``error_code``/``error_message`` for failures."""
+    import pandas as pd
+
+    rows = []
+    for r in records:
+        row: dict[str, Any] = {"id": r.get("id")}
+        for key, value in (r.get("job") or {}).items():
+            if key == "params":
+                continue
+            row[f"job.{key}"] = value
+        for key in ("measure", "estimator", "value", "unit", "stderr", "p_value", "n_samples",
+                    "device", "seconds", "version"):
+            if key in r:
+                row[key] = r[key]
+        for key in ("interval", "reliable"):
+            if key in r:
+                row[key] = json.dumps(r[key]) if isinstance(r[key], (list, dict)) else r[key]
+        for key, value in (r.get("dims") or {}).items():
+            row[f"dims.{key}"] = value
+        for key, value in (r.get("params") or (r.get("job") or {}).get("params") or {}).items():
+            row[f"params.{key}"] = value
+        if "warnings" in r:
+            row["warnings"] = "; ".join(r["warnings"])
+        if "error" in r:
+            row["error_code"] = r["error"].get("code")
+            row["error_message"] = r["error"].get("message")
+        rows.append(row)
+    return pd.DataFrame(rows).convert_dtypes()  # nullable ints: n_samples stays 2000, not 2000.0
+
+
+def write_table(records: list[dict], path: str, fmt: str) -> None:
+    """Write :func:`flat_table` as ``csv`` or ``parquet`` to ``path`` (atomically)."""
+    from .io import write_atomic
+
+    if fmt not in ("csv", "parquet"):
+        raise ParameterError(f"--format {fmt!r}: expected csv or parquet")
+    frame = flat_table(records)
+    if fmt == "csv":
+        write_atomic(path, "--format", lambda tmp: frame.to_csv(tmp, index=False))
+    else:
+        for col in frame.columns:  # mixed-type columns (params) become text for parquet
+            if frame[col].dtype == object:
+                frame[col] = frame[col].map(lambda v: None if v is None else str(v))
+        write_atomic(path, "--format", lambda tmp: frame.to_parquet(tmp, index=False))
