@@ -436,7 +436,7 @@ def test_cli_list(runner, suite):
     assert res.exit_code == 0, res.output
     for t in TEST_TASKS:
         assert t.name in res.stdout
-    assert "test-labels" not in res.stdout and "x: 2, y: 2" in res.stdout
+    assert "test-labels" not in res.stdout and "2x2" in res.stdout
     assert f"{TEST_TASKS[0].truth:.4f}" in res.stdout
 
 
@@ -472,30 +472,29 @@ def test_cli_all_runs_failing_exits_3(runner, suite, tmp_path):
 # --------------------------------------------------------------------------- --dims
 
 
-def test_dims_rebuild_resizable_bmi_tasks_with_exact_truths():
+def test_dims_builds_tasks_at_the_users_sizes():
     assert bench.parse_dims("10x10, 4X2,3") == [(10, 10), (4, 2), (3, 3)]
     with pytest.raises(ParameterError, match="expected DXxDY"):
         bench.parse_dims("10by10")
-    dense = tasks.get("multinormal-dense-2-2-0.5")
-    (big,) = bench.resize_tasks([dense, tasks.get("1v1-normal-0.75")], [(4, 3)])
-    assert big.name == "multinormal-dense-4-3-0.5" and big.dims == {"x": 4, "y": 3}
+    chosen = bench.dims_tasks([(4, 3), (2, 2)], "multinormal-dense-*")
+    assert [t.name for t in chosen] == ["multinormal-dense-4-3-0.5", "multinormal-dense-2-2-0.5"]
+    big = chosen[0]
     cov = np.full((7, 7), 0.5) + 0.5 * np.eye(7)
     logdet = lambda m: np.linalg.slogdet(m)[1]  # noqa: E731
     assert big.truth == pytest.approx(0.5 * (logdet(cov[:4, :4]) + logdet(cov[4:, 4:])
                                              - logdet(cov)), rel=1e-12)
     data = big.sample(50, 0)
     assert data["x"].shape == (50, 4) and data["y"].shape == (50, 3)
-    spiral = bench.resize(tasks.get("spiral-normal_cdf-multinormal-sparse-3-3-2-2.0"), 6, 6)
-    assert spiral.name == "spiral-normal_cdf-multinormal-sparse-6-6-2-2.0"
-    assert spiral.truth == pytest.approx(-math.log(1 - 0.8 ** 2))  # two pairs of rho 0.8
-    assert bench.resize(tasks.get("1v1-additive-0.1"), 3, 3) is None
-    with pytest.raises(ParameterError, match="none of the selected tasks"):
-        bench.resize_tasks([tasks.get("1v1-additive-0.1")], [(3, 3)])
+    assert {t.dims["x"] for t in bench.dims_tasks([(6, 6)])} == {6}
+    with pytest.raises(ParameterError, match="no task matches pattern='nope'"):
+        bench.dims_tasks([(3, 3)], "nope")
 
 
-def test_cli_dims_maps_to_resized_tasks(runner, fake_run):
-    res = invoke(runner, "--tasks", "multinormal-dense-2-2-0.5,1v1-normal-0.75", "--dims",
-                 "8x8", "-e", "gaussian", "-n", 100)
+def test_cli_dims_maps_to_tasks_at_those_sizes(runner, fake_run):
+    res = invoke(runner, "--tasks", "multinormal-*", "--dims", "8x8,3x5", "-e", "gaussian",
+                 "-n", 100)
     assert res.exit_code == 0, res.output
-    assert fake_run[0]["tasks"] == ["multinormal-dense-8-8-0.5"]
-
+    assert fake_run[0]["tasks"] == ["multinormal-dense-8-8-0.5", "multinormal-sparse-8-8-2-2.0",
+                                    "multinormal-dense-3-5-0.5", "multinormal-sparse-3-5-2-2.0"]
+    res = invoke(runner, "--dims", "8", "--family", "bmi")
+    assert res.exit_code == 2 and "drop --family" in res.stderr

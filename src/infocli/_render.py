@@ -247,17 +247,30 @@ def _num(v, digits: int = 3) -> str:
     return f"{v:.{digits}f}"
 
 
+def _wide_console() -> Console:
+    # piped or redirected output has no width to fit: keep the rows whole (the
+    # task names alone take up to 50 columns) rather than folding them at 80
+    import sys
+
+    console = Console()
+    if not sys.stdout.isatty() and console.width < 160:
+        console = Console(width=160)
+    return console
+
+
 def render_task_list(tasks, console: Console | None = None) -> None:
-    """The task suite: name, family, measure, dims, truth (nats), tags."""
-    console = console or Console()
+    """The task suite: name, measure, dims (x x y [x z]), truth (nats), family, tags."""
+    console = console or _wide_console()
     table = Table(title=f"infocli bench tasks ({len(tasks)})", title_justify="left")
-    for col in ("task", "family", "measure", "dims", "truth (nats)", "tags"):
-        table.add_column(col, justify="right" if col == "truth (nats)" else "left",
-                         overflow="fold", no_wrap=col in ("task", "family", "measure"),
-                         min_width=6 if col in ("dims", "tags") else None)
+    table.add_column("task", no_wrap=True)
+    table.add_column("measure", no_wrap=True)
+    table.add_column("dims", no_wrap=True, justify="right")
+    table.add_column("truth", no_wrap=True, justify="right")
+    table.add_column("family", no_wrap=True)
+    table.add_column("tags", overflow="fold")
     for t in tasks:
-        table.add_row(t.name, t.family, _SHORT.get(t.measure, t.measure),
-                      ", ".join(f"{k}: {v}" for k, v in t.dims.items()), f"{t.truth:.4f}",
+        table.add_row(t.name, _SHORT.get(t.measure, t.measure),
+                      "x".join(str(v) for v in t.dims.values()), f"{t.truth:.4f}", t.family,
                       ", ".join(t.tags))
     console.print(table)
 
@@ -265,7 +278,7 @@ def render_task_list(tasks, console: Console | None = None) -> None:
 def render_bench(summary, console: Console | None = None) -> None:
     """Per estimator: tasks solved, median |log ratio|, time; per task: mean ± sd
     against the truth for every estimator (green: solved, red: failed runs)."""
-    console = console or Console()
+    console = console or _wide_console()
     ns = sorted({e.n for e in summary.estimators})
     table = Table(title="infocli bench: estimators", title_justify="left")
     measures = len({e.measure for e in summary.estimators}) > 1

@@ -50,7 +50,7 @@ from .errors import EstimationError, InfocliError, InputError, ParameterError
 
 __all__ = ["RunRecord", "Job", "Command", "TaskSummary", "EstimatorSummary", "Summary",
            "MEASURES", "SOLVED_FACTOR", "ZERO_TOLERANCE", "resolve_measure", "parse_params",
-           "plan", "run", "iter_runs", "run_job", "parse_dims", "resize", "resize_tasks", "is_solved", "log_ratio", "summarize",
+           "plan", "run", "iter_runs", "run_job", "parse_dims", "dims_tasks", "is_solved", "log_ratio", "summarize",
            "RecordWriter", "read_records", "plot_heatmap"]
 
 #: Short names of the measures (``--measure``) and the ``Task.measure`` they select.
@@ -620,81 +620,25 @@ def parse_dims(text: str) -> list[tuple[int, int]]:
     return out
 
 
-def _resizers():
-    from .tasks import bmi
+def dims_tasks(dims: Sequence[tuple[int, int]], pattern: str | None = None) -> list:
+    """The tasks of :func:`infocli.tasks.at_dims` (bmi-style dense, sparse,
+    Student-t and transformed MI tasks, built at the user's dimensions and not
+    registered) for every ``(dim_x, dim_y)``, optionally filtered by the name
+    globs ``pattern``; an empty result is an error."""
+    import fnmatch
 
-    bases = (
-        ("multinormal-dense-", lambda p, dx, dy: bmi.multinormal_dense(dx, dy, p["off_diag"])),
-        ("multinormal-sparse-", lambda p, dx, dy: bmi.multinormal_sparse(
-            dx, dy, p["n_interacting"], p["strength"])),
-        ("student-identity-", lambda p, dx, dy: bmi.student_identity(dx, dy, p["df"])),
-    )
-    transforms = {"normal_cdf-": bmi.normal_cdf, "half_cube-": bmi.half_cube_of,
-                  "asinh-": bmi.asinh_of, "wiggly-": bmi.wiggly_of, "spiral-": bmi.spiral_of}
-    return bases, transforms
-
-
-def resize(task, dim_x: int, dim_y: int):
-    """``task`` rebuilt with ``dim_x`` and ``dim_y`` columns, or None when its
-    family does not define it for other dimensions.
-
-    Resizable are bmi's dimension-parameterised tasks (``multinormal-dense``,
-    ``multinormal-sparse``, ``student-identity``) and their transforms
-    (``normal_cdf``, ``half_cube``, ``asinh``, ``wiggly``, ``spiral``), rebuilt
-    with the bmi family's own constructors, so the truth is exact at the new
-    size too. Raises :class:`ParameterError` when the size is impossible for
-    the task (a sparse task with fewer columns than interacting pairs, a
-    spiral with dim_y < 3).
-    """
-    params = getattr(task, "params", None) or {}
-    if task.family != "bmi" or "dim_x" not in params or "dim_y" not in params:
-        return None
-    bases, transforms = _resizers()
-    name, chain = task.name, []
-    while True:
-        prefix = next((p for p in transforms if name.startswith(p)), None)
-        if prefix is None:
-            break
-        chain.append(transforms[prefix])
-        name = name[len(prefix):]
-    build = next((b for p, b in bases if name.startswith(p)), None)
-    if build is None:
-        return None
-    if params.get("n_interacting", 0) > min(dim_x, dim_y):
-        raise ParameterError(f"--dims {dim_x}x{dim_y}: task {task.name} has "
-                             f"{params['n_interacting']} interacting pairs; expected at least "
-                             f"{params['n_interacting']} columns per side")
-    try:
-        out = build(params, dim_x, dim_y)
-        for transform in reversed(chain):
-            out = transform(out)
-    except ValueError as exc:
-        raise ParameterError(f"--dims {dim_x}x{dim_y}: task {task.name}: {_one_line(exc)}") \
-            from None
-    return out
-
-
-def resize_tasks(tasks: Sequence, dims: Sequence[tuple[int, int]]) -> list:
-    """The selected tasks rebuilt at every ``(dim_x, dim_y)`` (:func:`resize`);
-    tasks that cannot be resized are left out, and an empty result is an error.
-    Sizes a spiral cannot take skip the spiral tasks rather than stop the run."""
     out: dict[str, Any] = {}
     for dx, dy in dims:
-        for t in tasks:
-            try:
-                r = resize(t, dx, dy)
-            except ParameterError:
-                if t.name.startswith("spiral-") and len(tasks) > 1:
-                    continue
-                raise
-            if r is not None:
-                out.setdefault(r.name, r)
-    if not out:
-        raise ParameterError("--dims: none of the selected tasks is defined at other "
-                             "dimensions; resizable are bmi's multinormal-dense, "
-                             "multinormal-sparse and student-identity tasks and their "
-                             "transforms (e.g. --family bmi --tasks 'multinormal-*')")
-    return list(out.values())
+        for t in task_registry.at_dims(dx, dy):
+            out.setdefault(t.name, t)
+    chosen = list(out.values())
+    if pattern is not None:
+        globs = [g.strip() for g in pattern.split(",") if g.strip()]
+        chosen = [t for t in chosen if any(fnmatch.fnmatchcase(t.name, g) for g in globs)]
+    if not chosen:
+        raise ParameterError(f"--dims: no task matches pattern={pattern!r}; the tasks at "
+                             "those dimensions: " + ", ".join(out))
+    return chosen
 
 
 # ----------------------------------------------------------------------------- execution

@@ -47,9 +47,9 @@ def bench(
     measure: Annotated[Optional[str], typer.Option(
         "--measure", help="Only tasks of this measure: mi, entropy, cmi or ce.")] = None,
     dims: Annotated[Optional[str], typer.Option(
-        "--dims", help="Rebuild the selected tasks that are defined for any dimension "
-        "(bmi's multinormal and student-identity tasks and their transforms) at DXxDY "
-        "columns, comma-separated, e.g. 10x10,20x5 (10 = 10x10).")] = None,
+        "--dims", help="Benchmark at your own sizes: bmi-style tasks (dense and sparse "
+        "normal, Student-t and their transforms) built at DXxDY columns, comma-separated, "
+        "e.g. 10x10,20x5 (10 = 10x10); --tasks filters them by name.")] = None,
     param: ParamOpt = None,
     command: Annotated[Optional[list[str]], typer.Option(
         "--command", help="External estimator 'PROG {csv} {dx} {dy}' (bmi's contract: a CSV "
@@ -76,10 +76,15 @@ def bench(
         from .. import bench as lib
         from .. import tasks as task_registry
 
-        selected = task_registry.select(tasks, family, lib.resolve_measure(measure)) \
-            if (tasks or family or measure) else task_registry.all_tasks()
         if dims is not None:
-            selected = lib.resize_tasks(selected, lib.parse_dims(dims))
+            if family is not None or measure not in (None, "mi", "mutual_information"):
+                raise ParameterError("--dims builds its own bmi-style MI tasks; drop --family "
+                                     "and --measure (--tasks filters them by name)")
+            selected = lib.dims_tasks(lib.parse_dims(dims), tasks)
+        elif tasks or family or measure:
+            selected = task_registry.select(tasks, family, lib.resolve_measure(measure))
+        else:
+            selected = task_registry.all_tasks()
         if list_:
             from .._render import render_task_list
 
