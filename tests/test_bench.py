@@ -199,6 +199,17 @@ def test_pool_gives_the_in_process_values(suite):
     assert all(not r.ok and "unknown task 'adhoc-closure'" in r.error for r in pooled[4:])
 
 
+def test_any_executor_runs_the_jobs(suite):
+    # the hook for other engines (a Dask client's get_executor() in --scheduler)
+    from concurrent.futures import ThreadPoolExecutor
+
+    inproc = bench.run(suite[:2], ["gaussian"], [N], 2, workers=0)
+    with ThreadPoolExecutor(2) as ex:
+        threaded = bench.run(suite[:2], ["gaussian"], [N], 2, executor=ex)
+    assert [(r.task, r.seed, r.value) for r in threaded] == \
+        [(r.task, r.seed, r.value) for r in inproc]
+
+
 def test_labels_and_incompatible_pairs(suite):
     # gaussian and ksg take labels for y; kl estimates no MI and is refused
     recs = bench.run([LABEL_TASK], ["ksg", "gaussian"], [N], 1, workers=0)
@@ -396,6 +407,33 @@ def test_cli_maps_options_to_the_library(runner, suite, fake_run):
     assert call["params"] == {"ksg": {"k": 5, "standardize": False}, "gaussian": {}}
     assert call["command"] is None and call["sink"] is None
     assert "infocli bench: estimators" in res.stdout and "3/3" in res.stdout
+
+
+def test_cli_scheduler_runs_on_the_batch_engine(runner, suite, fake_run, monkeypatch):
+    import contextlib
+    from concurrent.futures import ThreadPoolExecutor
+
+    import infocli.batch
+
+    opened = []
+
+    class Client:
+        def get_executor(self):
+            return ThreadPoolExecutor(1)
+
+    @contextlib.contextmanager
+    def engine(workers=None, scheduler=None, **kw):
+        opened.append(scheduler)
+        yield infocli.batch.Engine(client=None if scheduler == "sync" else Client())
+
+    monkeypatch.setattr(infocli.batch, "open_engine", engine)
+    res = invoke(runner, "--family", "test", "-e", "gaussian", "--scheduler", "tcp://h:8786")
+    assert res.exit_code == 0, res.output
+    assert opened == ["tcp://h:8786"] and isinstance(fake_run[0]["executor"], ThreadPoolExecutor)
+    res = invoke(runner, "--family", "test", "-e", "gaussian", "--scheduler", "sync",
+                 "--workers", 2)
+    assert res.exit_code == 0, res.output
+    assert fake_run[1]["executor"] is None and fake_run[1]["workers"] == 0
 
 
 def test_cli_defaults(runner, suite, fake_run):

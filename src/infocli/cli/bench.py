@@ -57,6 +57,10 @@ def bench(
     workers: Annotated[Optional[int], typer.Option(
         "--workers", help="Worker processes, one thread each (default: one per CPU; 0: run "
         "in this process).", min=0)] = None,
+    scheduler: Annotated[Optional[str], typer.Option(
+        "--scheduler", help="Run on a Dask cluster: tcp://HOST:PORT or a scheduler file "
+        "(the engine of infocli batch; needs pip install 'infocli[batch]'). Overrides "
+        "--workers.")] = None,
     device: Annotated[str, typer.Option("--device", help="cpu, cuda or cuda:N.")] = "cpu",
     csv_out: Annotated[Optional[str], typer.Option(
         "--csv", help="Write one row per run to FILE as runs finish ('-': stdout).")] = None,
@@ -103,9 +107,18 @@ def bench(
             sinks = [stack.enter_context(lib.RecordWriter(path, fmt, option=option))
                      for path, fmt, option in ((csv_out, "csv", "--csv"),
                                                (json_out, "jsonl", "--json")) if path]
+            executor = None
+            if scheduler is not None:
+                from .. import batch
+
+                engine = stack.enter_context(batch.open_engine(scheduler=scheduler))
+                if engine.client is not None:  # "sync": in this process
+                    executor = engine.client.get_executor()
+                else:
+                    workers = 0
             progress = stack.enter_context(_progress(quiet))
             records = lib.run(selected, names, ns, seeds, params, command, workers=workers,
-                              device=device, progress=progress,
+                              executor=executor, device=device, progress=progress,
                               sink=(lambda r: [s(r) for s in sinks]) if sinks else None)
         summary = lib.summarize(records)
         if plot:
