@@ -263,7 +263,8 @@ def test_no_internal_wording_outside_the_readme():
     internal = ("METHODS.md", "the issue's target", "on our machines")
     found = []
     for name in files:
-        if name == "README.md" or name == "tests/test_defects.py" or not name.endswith(
+        # tests hold these phrases as the strings they look for
+        if name == "README.md" or name.startswith("tests/") or not name.endswith(
                 (".py", ".md", ".toml", ".txt", ".cfg")):
             continue
         text = (REPO / name).read_text(errors="replace")
