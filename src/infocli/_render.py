@@ -274,3 +274,89 @@ def render_estimator_detail(spec, console: Console | None = None) -> None:
         params.add_row(p.name, p.describe_default(), doc)
     console.print()
     console.print(params)
+
+
+# -- infocli bench -------------------------------------------------------------------
+
+
+def _num(v, digits: int = 3) -> str:
+    if v is None or v != v:
+        return "-"
+    if v in (float("inf"), float("-inf")):
+        return "inf"
+    return f"{v:.{digits}f}"
+
+
+def _wide_console() -> Console:
+    # piped or redirected output has no width to fit: keep the rows whole (the
+    # task names alone take up to 50 columns) rather than folding them at 80
+    import sys
+
+    console = Console()
+    if not sys.stdout.isatty() and console.width < 160:
+        console = Console(width=160)
+    return console
+
+
+def render_task_list(tasks, console: Console | None = None) -> None:
+    """The task suite: name, measure, dims (x x y [x z]), truth (nats), family, tags."""
+    console = console or _wide_console()
+    table = Table(title=f"infocli bench tasks ({len(tasks)})", title_justify="left")
+    table.add_column("task", no_wrap=True)
+    table.add_column("measure", no_wrap=True)
+    table.add_column("dims", no_wrap=True, justify="right")
+    table.add_column("truth", no_wrap=True, justify="right")
+    table.add_column("family", no_wrap=True)
+    table.add_column("tags", overflow="fold")
+    for t in tasks:
+        table.add_row(t.name, _SHORT.get(t.measure, t.measure),
+                      "x".join(str(v) for v in t.dims.values()), f"{t.truth:.4f}", t.family,
+                      ", ".join(t.tags))
+    console.print(table)
+
+
+def render_bench(summary, console: Console | None = None) -> None:
+    """Per estimator: tasks solved, median |log ratio|, time; per task: mean ± sd
+    against the truth for every estimator (green: solved, red: failed runs)."""
+    console = console or _wide_console()
+    ns = sorted({e.n for e in summary.estimators})
+    table = Table(title="infocli bench: estimators", title_justify="left")
+    measures = len({e.measure for e in summary.estimators}) > 1
+    for col in ("estimator", "n", *(("measure",) if measures else ()), "solved",
+                "median |log ratio|", "time total (s)", "time / run (s)", "CPU total (s)",
+                "failed runs"):
+        table.add_column(col, justify="left" if col in ("estimator", "measure") else "right")
+    for e in summary.estimators:
+        table.add_row(e.estimator, str(e.n), *((_SHORT.get(e.measure, e.measure),)
+                                               if measures else ()),
+                      f"{e.solved}/{e.tasks}", _num(e.median_abs_log_ratio),
+                      f"{e.seconds_total:.1f}", f"{e.seconds_median:.3f}",
+                      "-" if e.cpu_seconds_total is None else f"{e.cpu_seconds_total:.1f}",
+                      str(e.failures) if e.failures else "-")
+    console.print(table)
+    first = {c: i for i, c in enumerate(dict.fromkeys((t.estimator, t.n) for t in summary.tasks))}
+    columns = sorted(first, key=lambda c: (ns.index(c[1]), first[c]))
+    cell = {(t.task, t.estimator, t.n): t for t in summary.tasks}
+    tasks = list(dict.fromkeys(t.task for t in summary.tasks))
+    truths = {t.task: t.truth for t in summary.tasks}
+    per_task = Table(title="per task: mean ± sd over seeds (nats); green: solved (within x1.5)",
+                     title_justify="left")
+    per_task.add_column("task", no_wrap=True)
+    per_task.add_column("truth", justify="right")
+    for est, n in columns:
+        per_task.add_column(est if len(ns) == 1 else f"{est} n={n}", justify="right")
+    for name in tasks:
+        row = [name, _num(truths[name])]
+        for est, n in columns:
+            t = cell.get((name, est, n))
+            if t is None:
+                row.append("")
+            elif t.mean is None:
+                row.append("[red]failed[/red]")
+            else:
+                text = _num(t.mean) + (f" ± {_num(t.sd)}" if t.sd is not None else "")
+                if t.failures:
+                    text += f" [red]({t.failures} failed)[/red]"
+                row.append(f"[green]{text}[/green]" if t.solved else text)
+        per_task.add_row(*row)
+    console.print(per_task)

@@ -188,6 +188,11 @@ class NeighborIndex:
         else:  # x - r <= v_j <= x + r
             hi = np.searchsorted(s, s + r, side="right")
             lo = np.searchsorted(s, s - r, side="left")
+        # s +- r is rounded, so a cut can land one place off: a point at exactly
+        # distance r (the k-th neighbour itself) was counted. Let the distances
+        # |v_j - x|, computed as the neighbour search computes them, decide.
+        hi = _settle(s, r, hi, strict, upper=True)
+        lo = _settle(s, r, lo, strict, upper=False)
         out = np.empty(self.n, dtype=np.int64)
         out[order] = hi - lo - 1
         return out
@@ -207,3 +212,29 @@ class NeighborIndex:
             out[s:e] = inside.sum(dim=1).cpu().numpy() - 1
             self.ctx.report(self.label, e, self.n)
         return out
+
+
+def _settle(s: np.ndarray, r: np.ndarray, cut: np.ndarray, strict: bool, *,
+            upper: bool) -> np.ndarray:
+    """Move each cut of sorted ``s`` until exactly the points with |s_j - s_i| < r_i
+    (<= r_i unless ``strict``) lie inside: [lo, hi) around point i."""
+    n = len(s)
+    i = np.arange(n)
+
+    def inside(j):
+        d = np.abs(s[np.clip(j, 0, n - 1)] - s)
+        return (d < r) if strict else (d <= r)
+
+    cut = cut.copy()
+    while True:
+        if upper:  # s[hi] inside -> hi + 1; s[hi - 1] outside -> hi - 1
+            grow = (cut < n) & inside(cut)
+            shrink = (cut - 1 > i) & ~inside(cut - 1)
+            step = grow.astype(np.int64) - shrink
+        else:  # s[lo - 1] inside -> lo - 1; s[lo] outside -> lo + 1
+            grow = (cut > 0) & inside(cut - 1)
+            shrink = (cut < i) & ~inside(cut)
+            step = shrink.astype(np.int64) - grow
+        if not step.any():
+            return cut
+        cut += step

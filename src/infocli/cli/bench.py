@@ -1,0 +1,148 @@
+"""``infocli bench``: the known-truth benchmark (tasks x estimators x n x seeds)."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Annotated, Optional
+
+import typer
+
+from ..errors import EstimationError, ParameterError
+from ._app import app
+from ._common import ParamOpt, Quiet, Traceback, _errors, _progress
+
+
+def _int_list(text: str, option: str) -> list[int]:
+    out = []
+    for item in text.split(","):
+        item = item.strip().replace("_", "")
+        if not item:
+            continue
+        try:
+            value = int(item)
+        except ValueError:
+            raise ParameterError(f"{option} {text!r}: expected comma-separated integers, "
+                                 f"got {item!r}") from None
+        if value < 1:
+            raise ParameterError(f"{option} {text!r}: {value} is not a positive integer")
+        out.append(value)
+    if not out:
+        raise ParameterError(f"{option} {text!r}: expected comma-separated integers")
+    return out
+
+
+@app.command()
+def bench(
+    estimator: Annotated[Optional[str], typer.Option(
+        "--estimator", "-e", help="Estimators to compare, comma-separated "
+        "(default: ksg,gaussian unless --command is given).")] = None,
+    n_samples: Annotated[str, typer.Option(
+        "--n-samples", "-n", help="Sample sizes, comma-separated, e.g. 1000,5000.")] = "5000",
+    seeds: Annotated[int, typer.Option(
+        "--seeds", help="Seeds per (task, estimator, n): 0 .. SEEDS-1.", min=1)] = 3,
+    tasks: Annotated[Optional[str], typer.Option(
+        "--tasks", help="Task names or globs, comma-separated (e.g. '1v1-*,*-student-*').")] = None,
+    family: Annotated[Optional[str], typer.Option(
+        "--family", help="Task families, comma-separated (see --list).")] = None,
+    measure: Annotated[Optional[str], typer.Option(
+        "--measure", help="Only tasks of this measure: mi, entropy, cmi or ce.")] = None,
+    dims: Annotated[Optional[str], typer.Option(
+        "--dims", help="Benchmark at your own sizes: bmi-style tasks (dense and sparse "
+        "normal, Student-t and their transforms) built at DXxDY columns, comma-separated, "
+        "e.g. 10x10,20x5 (10 = 10x10); --tasks filters them by name.")] = None,
+    param: ParamOpt = None,
+    command: Annotated[Optional[list[str]], typer.Option(
+        "--command", help="External estimator 'PROG {csv} {dx} {dy}' (bmi's contract: a CSV "
+        "with columns X0.., Y0..; the program prints one number, in nats). Repeatable.")] = None,
+    workers: Annotated[Optional[int], typer.Option(
+        "--workers", help="Worker processes, one thread each (default: one per CPU; 0: run "
+        "in this process).", min=0)] = None,
+    scheduler: Annotated[Optional[str], typer.Option(
+        "--scheduler", help="Run on a Dask cluster: tcp://HOST:PORT or a scheduler file "
+        "(the engine of infocli batch; needs pip install 'infocli[batch]'). Overrides "
+        "--workers.")] = None,
+    device: Annotated[str, typer.Option("--device", help="cpu, cuda or cuda:N.")] = "cpu",
+    csv_out: Annotated[Optional[str], typer.Option(
+        "--csv", help="Write one row per run to FILE as runs finish ('-': stdout).")] = None,
+    json_out: Annotated[Optional[str], typer.Option(
+        "--json", help="Write one JSON object per run (JSON Lines) to FILE as runs finish "
+        "('-': stdout).")] = None,
+    plot: Annotated[Optional[str], typer.Option(
+        "--plot", help="Write the task x estimator heat map of log(estimate/truth) (PNG; "
+        "needs matplotlib).")] = None,
+    list_: Annotated[bool, typer.Option("--list", help="List the tasks and exit.")] = False,
+    quiet: Quiet = False,
+    traceback: Traceback = False,
+) -> None:
+    """Benchmark estimators on tasks with known truth: tasks solved (mean estimate within
+    x1.5 of the truth), median |log(estimate/truth)|, time."""
+    with _errors(traceback):
+        from .. import bench as lib
+        from .. import tasks as task_registry
+
+        if dims is not None:
+            if family is not None or measure not in (None, "mi", "mutual_information"):
+                raise ParameterError("--dims builds its own bmi-style MI tasks; drop --family "
+                                     "and --measure (--tasks filters them by name)")
+            selected = lib.dims_tasks(lib.parse_dims(dims), tasks)
+        elif tasks or family or measure:
+            selected = task_registry.select(tasks, family, lib.resolve_measure(measure))
+        else:
+            selected = task_registry.all_tasks()
+        if list_:
+            from .._render import render_task_list
+
+            render_task_list(selected)
+            return
+        names = [e.strip() for e in (estimator or ("" if command else "ksg,gaussian")).split(",")
+                 if e.strip()]
+        ns = _int_list(n_samples, "-n")
+        params = lib.parse_params(param or [], names)
+        jobs = lib.plan(selected, names, ns, seeds, params, command, device)
+        if plot:
+            _check_plot(plot)
+        if csv_out == "-" and json_out == "-":
+            raise ParameterError("--csv - and --json - both want stdout; give one a file name")
+        with contextlib.ExitStack() as stack:
+            sinks = [stack.enter_context(lib.RecordWriter(path, fmt, option=option))
+                     for path, fmt, option in ((csv_out, "csv", "--csv"),
+                                               (json_out, "jsonl", "--json")) if path]
+            executor = None
+            if scheduler is not None:
+                from .. import batch
+
+                engine = stack.enter_context(batch.open_engine(scheduler=scheduler))
+                if engine.client is not None:  # "sync": in this process
+                    executor = engine.client.get_executor()
+                else:
+                    workers = 0
+            progress = stack.enter_context(_progress(quiet))
+            records = lib.run(selected, names, ns, seeds, params, command, workers=workers,
+                              executor=executor, device=device, progress=progress,
+                              sink=(lambda r: [s(r) for s in sinks]) if sinks else None)
+        summary = lib.summarize(records)
+        if plot:
+            lib.plot_heatmap(summary, plot)
+        if "-" not in (csv_out, json_out):
+            from .._render import render_bench
+
+            render_bench(summary)
+        failed = [r for r in records if not r.ok]
+        if failed:
+            first = failed[0]
+            typer.echo(f"infocli: {len(failed)} of {len(jobs)} runs failed; first: "
+                       f"{first.estimator} on {first.task} (n={first.n}, seed={first.seed}): "
+                       f"{first.error}", err=True)
+        if failed and len(failed) == len(records):
+            raise EstimationError("every run failed")
+
+
+def _check_plot(path: str) -> None:
+    from ..io import check_writable
+
+    check_writable(path, "--plot")
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise ParameterError("--plot needs matplotlib, which is not installed; install it "
+                             "with pip install 'infocli[plot]'") from None
