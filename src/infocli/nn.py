@@ -13,19 +13,16 @@ The parameters are fitted by minimising the cross-entropy ``mean(-log f)``
 on samples; on held-out samples that mean estimates the differential entropy
 (in nats, an upper bound in expectation).
 
-Modules
--------
-KNIFE
-    Unconditional density f(x); ``forward(x)`` is the cross-entropy.
-ClassConditionalKNIFE
-    f(x | y) for class labels y: one independent kernel set per class.
-ConditionalKNIFE
-    f(x | y) for continuous y: small feed-forward networks map y to the
-    kernel means, log-diagonals and weight logits (triangular factors are
-    learned per kernel, shared across y).
-KNIFEMI
-    I(X;Y) = H(X) - H(X|Y) (paper eq. 8) as a differentiable value, for use
-    as a regulariser with the two-optimiser pattern (see :class:`KNIFEMI`).
+The modules:
+
+* ``KNIFE``: unconditional density f(x); ``forward(x)`` is the cross-entropy.
+* ``ClassConditionalKNIFE``: f(x | y) for class labels y: one independent kernel set
+  per class.
+* ``ConditionalKNIFE``: f(x | y) for continuous y: small feed-forward networks map y
+  to the kernel means, log-diagonals and weight logits (triangular factors are
+  learned per kernel, shared across y).
+* ``KNIFEMI``: I(X;Y) = H(X) - H(X|Y) (paper eq. 8) as a differentiable value, for
+  use as a regulariser with the two-optimiser pattern (see :class:`KNIFEMI`).
 
 Capacity: :func:`fit_mixture` fits a Gaussian mixture by EM (full or diagonal
 covariances, full ones shrunk toward their diagonal), :func:`select_mixture`
