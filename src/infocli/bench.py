@@ -111,7 +111,7 @@ class RunRecord:
     seconds: float
     error: str | None = None
     exit_code: int | None = None
-    interval: tuple[float, float] | None = None
+    interval: tuple[float | None, float | None] | None = None
     reliable: bool | None = None
     warnings: tuple[str, ...] = ()
     params: dict[str, Any] = field(default_factory=dict)
@@ -231,7 +231,8 @@ def _from_row(r: dict) -> RunRecord:
         n=int(r["n"]), seed=int(r["seed"]), truth=float(r["truth"]), value=num("value"),
         stderr=num("stderr"), seconds=float(r["seconds"]), cpu_seconds=num("cpu_seconds"),
         error=r.get("error") or None,
-        exit_code=num("exit_code", int), interval=(lo, hi) if lo is not None else None,
+        exit_code=num("exit_code", int),
+        interval=(lo, hi) if lo is not None or hi is not None else None,
         reliable=None if r.get("reliable") in (None, "") else r["reliable"] == "True",
         warnings=tuple(w for w in (r.get("warnings") or "").split(" | ") if w),
         params=json.loads(r["params"]) if r.get("params") else {})
@@ -411,7 +412,8 @@ def run_job(job: Job) -> RunRecord:
         base["cpu_seconds"] = _cpu_now() - cpu
         interval = getattr(est, "interval", None)
         if interval is not None:
-            interval = (float(interval[0]), float(interval[1]))
+            # one-sided intervals carry None on the open side
+            interval = tuple(None if b is None else float(b) for b in interval)
         reliable = getattr(est, "reliable", None)
         return RunRecord(**base, value=float(est.value),
                          stderr=None if est.stderr is None else float(est.stderr),
