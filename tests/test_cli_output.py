@@ -63,7 +63,8 @@ def run_cli(*args, cwd) -> subprocess.CompletedProcess:
 
 # ------------------------------------------------------------------ --value
 def test_value_prints_exactly_one_number(files):
-    proc = run_cli("mi", "x.npy", "y.npy", "--value", cwd=files["dir"])
+    # --check off: no reliability warnings, so that stderr is empty
+    proc = run_cli("mi", "x.npy", "y.npy", "--value", "--check", "off", cwd=files["dir"])
     assert proc.returncode == 0, proc.stderr
     assert re.fullmatch(r"-?\d+\.\d+(e-?\d+)?\n", proc.stdout), proc.stdout
     ref = infocli.mutual_information(files["x"], files["y"]).value
@@ -89,13 +90,13 @@ def test_value_and_format_value_for_every_command(runner, files, monkeypatch, co
 
 def test_value_keeps_warnings_on_stderr_and_quiet_drops_them(runner, files, monkeypatch):
     monkeypatch.chdir(files["dir"])
-    res = invoke(runner, "mi", "x.npy", "tied.npy", "--value")
+    res = invoke(runner, "mi", "x.npy", "tied.npy", "--value", "--check", "off")
     assert res.exit_code == 0
     float(res.stdout)
     lines = res.stderr.splitlines()
     assert lines and all(ln.startswith("infocli: warning: tied.npy: column 0 has ")
                          for ln in lines)
-    quiet = invoke(runner, "mi", "x.npy", "tied.npy", "--value", "--quiet")
+    quiet = invoke(runner, "mi", "x.npy", "tied.npy", "--value", "--check", "off", "--quiet")
     assert quiet.stderr == "" and quiet.stdout == res.stdout
 
 
@@ -205,7 +206,8 @@ def test_dropna_drops_rows_jointly_and_says_so(runner, files, monkeypatch):
                                      "(xn.npy: 2, yn.npy: 2)")
     assert "dropped 3 of 300 rows" in res.stderr
     # nothing to drop: no warning, and the same value as without --dropna
-    clean = json.loads(invoke(runner, "mi", "x.npy", "y.npy", "--dropna", "--json").stdout)
+    clean = json.loads(invoke(runner, "mi", "x.npy", "y.npy", "--dropna", "--check", "off",
+                              "--json").stdout)
     assert clean["warnings"] == [] and clean["details"]["dropped_rows"]["dropped"] == 0
     assert clean["value"] == infocli.mutual_information(files["x"], files["y"]).value
 

@@ -167,9 +167,10 @@ def test_warnings_name_the_file_columns(runner, tmp_path, rng):
 # ------------------------------------------------------------------ 4. bsy honours k
 def test_bsy_weights_honour_k_in_low_dimensions(rng):
     x = rng.standard_normal((2000, 3))
-    bsy5 = infocli.entropy(x, k=5, weights="bsy")
-    plain5 = infocli.entropy(x, k=5)
-    plain1 = infocli.entropy(x, k=1)
+    # check="off": the estimator's own stderr (the reliability check may raise it)
+    bsy5 = infocli.entropy(x, k=5, weights="bsy", check="off")
+    plain5 = infocli.entropy(x, k=5, check="off")
+    plain1 = infocli.entropy(x, k=1, check="off")
     assert bsy5.stderr == pytest.approx(plain5.stderr, rel=1e-9)
     assert bsy5.stderr != pytest.approx(plain1.stderr, rel=0.05)
     # the per-sample terms differ by psi(n) - log(n - 1) only

@@ -177,7 +177,17 @@ def estimate_row(result) -> dict:
         "params": ";".join(f"{k}={v}" for k, v in result.params.items()),
         "seconds": f"{result.seconds:.6g}",
         "n_warnings": str(len(result.warnings)),
+        "interval_low": _bound(result.interval, 0),
+        "interval_high": _bound(result.interval, 1),
+        "reliable": "" if result.reliable is None else str(bool(result.reliable)).lower(),
     }
+
+
+def _bound(interval, i: int) -> str:
+    """One end of the interval at full precision; empty when open or absent."""
+    if interval is None or interval[i] is None:
+        return ""
+    return repr(float(interval[i]))
 
 
 def format_estimate(result, fmt: str, *, header: bool = True) -> str:

@@ -210,7 +210,11 @@ def _normalise(row: dict[str, Any]) -> None:
     row["value"] = nmi
     row["stderr"] = (se * math.exp(-2.0 * mi) / nmi) if se is not None and mi > 0 else None
     if row["interval"] is not None:
-        row["interval"] = [information_coefficient(v) for v in row["interval"]]
+        # the map is increasing from [0, inf) onto [0, 1): bounds map to bounds, and an
+        # open side of the MI interval is the end of that range
+        lo, hi = row["interval"]
+        row["interval"] = [0.0 if lo is None else information_coefficient(lo),
+                           1.0 if hi is None else information_coefficient(hi)]
 
 
 def _task(data, variables, labels, pairs, opts) -> list[dict[str, Any]]:

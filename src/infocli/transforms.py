@@ -185,11 +185,13 @@ def _decomposed(impl, out, transform, ctx, params, info):
             # T(X) of one column has exactly the law of its scores: the joint term is
             # known, and estimating it on the (regular) grid of scores would only add
             # the grid's bias
-            info["joint_term"] = known
+            info.setdefault("joint_term", known)
             return finite(Raw(marginal, marginal_se, "std of per-row 1-D marginal terms / "
                               "sqrt(n) (one column: the joint term is known exactly)"))
         raw = impl(ctx_, *arrays, **p)
-        info["joint_term"] = float(raw.value)
+        # the first call is the estimate itself; later calls (the reliability check's
+        # re-runs on subsets) must not overwrite what the record reports
+        info.setdefault("joint_term", float(raw.value))
         se = None if raw.stderr is None else float(np.hypot(raw.stderr, marginal_se))
         method = (f"{raw.stderr_method} (joint term) combined in quadrature with the std of "
                   "per-row marginal terms / sqrt(n)")

@@ -103,6 +103,9 @@ class InfocliCommand(TyperCommand):
                 help_text = getattr(param, "help", None) or ""
                 args.append((name if param.required else f"[{name}]", help_text))
             elif param.param_type_name == "option":
+                if not param.is_flag and not param.metavar:
+                    # a plain placeholder, not Typer's type name (<str>, <list[str]>)
+                    param.metavar = _placeholder(param)
                 record = param.get_help_record(ctx)
                 if record is not None:
                     opts.append(record)
@@ -112,6 +115,19 @@ class InfocliCommand(TyperCommand):
         if opts:
             with formatter.section("Options"):
                 formatter.write_dl(opts)
+
+
+#: Placeholders by the kind of value an option takes (by its long name).
+_FILE_OPTIONS = {"output", "csv", "json", "plot", "parquet", "save_model", "model",
+                 "per_sample", "spectrum", "given", "x", "y"}
+
+
+def _placeholder(param: Any) -> str:
+    """``FILE`` for options naming a file, else the option's name in capitals."""
+    name = (param.name or "value").lower()
+    if name in _FILE_OPTIONS:
+        return "FILE"
+    return name.upper()
 
 
 class _Typer(typer.Typer):

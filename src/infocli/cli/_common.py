@@ -45,7 +45,7 @@ PerSample = Annotated[Optional[str], typer.Option(
     "--per-sample", metavar="FILE", help="Write per-row log-densities (pointwise MI for mi) to FILE (.npy); "
     "NaN on rows used for fitting (-e knife).")]
 Transform = Annotated[str, typer.Option(
-    "--transform", help="none, rank or copula: map each continuous column to uniform or "
+    "--transform", metavar="METHOD", help="none, rank or copula: map each continuous column to uniform or "
     "normal scores first (average ranks; labels untouched). MI/CMI are invariant to it; "
     "entropy uses h(X) = sum h(X_i) + h(T(X)) - sum h(T_i(X_i)).")]
 
@@ -144,7 +144,7 @@ def _output_format(fmt: str | None, as_json: bool, value_only: bool) -> str:
 
 
 Check = Annotated[Optional[str], typer.Option(
-    "--check", help="Reliability check: off, fast (default; kNN and gaussian: at most ~5x "
+    "--check", metavar="LEVEL", help="Reliability check: off, fast (default; kNN and gaussian: at most ~5x "
     "one estimate) or full (more subsamples, k vs 2k, subsamples for fitted estimators). "
     "Gives the interval and the reliable verdict.")]
 

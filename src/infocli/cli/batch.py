@@ -51,13 +51,23 @@ class _BatchProgress:
         return self._p.__exit__(*exc)
 
 
+@contextlib.contextmanager
 def _term_as_interrupt():
-    """SIGTERM ends the run like Ctrl-C: records already written stay, the cluster closes."""
+    """While the run lasts, SIGTERM ends it like Ctrl-C: records already written stay,
+    the cluster closes. The previous handler comes back afterwards (the command may
+    run inside another program, e.g. a test runner)."""
     def handler(signum, frame):
         raise KeyboardInterrupt
 
-    with contextlib.suppress(ValueError):  # not the main thread (tests)
-        signal.signal(signal.SIGTERM, handler)
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread
+        previous = None
+    try:
+        yield
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _info(message: str, quiet: bool) -> None:
@@ -119,22 +129,22 @@ def batch(
             return
         if output is not None:
             check_writable(output, "--output")
-        _term_as_interrupt()
-        show = not quiet and sys.stderr.isatty()
-        records = []
-        with lib.open_engine(workers, scheduler, memory_limit=memory_limit) as engine:
-            _info(f"running on {engine.describe()}", quiet)
-            if engine.client is not None:
-                _info(f"dashboard: {engine.dashboard}" if engine.dashboard else
-                      "dashboard: not available (pip install bokeh)", quiet)
-            with (_BatchProgress() if show else contextlib.nullcontext(None)) as progress:
-                for record in lib.run_iter(manifest, engine=engine, output=output,
-                                           resume=resume, retry_failed=retry_failed,
-                                           progress=progress):
-                    records.append(record)
-                    if output is None:
-                        sys.stdout.write(json.dumps(record, default=str) + "\n")
-                        sys.stdout.flush()
+        with _term_as_interrupt():
+            show = not quiet and sys.stderr.isatty()
+            records = []
+            with lib.open_engine(workers, scheduler, memory_limit=memory_limit) as engine:
+                _info(f"running on {engine.describe()}", quiet)
+                if engine.client is not None:
+                    _info(f"dashboard: {engine.dashboard}" if engine.dashboard else
+                          "dashboard: not available (pip install bokeh)", quiet)
+                with (_BatchProgress() if show else contextlib.nullcontext(None)) as progress:
+                    for record in lib.run_iter(manifest, engine=engine, output=output,
+                                               resume=resume, retry_failed=retry_failed,
+                                               progress=progress):
+                        records.append(record)
+                        if output is None:
+                            sys.stdout.write(json.dumps(record, default=str) + "\n")
+                            sys.stdout.flush()
         if output is not None:
             all_records, _ = lib.read_results(output)
         else:

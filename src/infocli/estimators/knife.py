@@ -55,7 +55,7 @@ import numpy as np
 
 from .._device import resolve_torch_device, torch_threads
 from .._version import __version__
-from ..errors import InputError, ParameterError
+from ..errors import Hint, InputError, ParameterError
 from ..io import check_writable, write_atomic
 from ._common import Context, Raw, class_groups, mean_and_stderr
 
@@ -92,7 +92,8 @@ def knife_mi(ctx: Context, x, y, **params) -> Raw:
     if form == "pooled" and not labels:
         raise ParameterError(
             f"mi_form=pooled needs class labels y, but {ctx.name('y')} is continuous; use "
-            "mi_form=joint, difference or three_entropies (or --discrete-y if y holds labels)")
+            "mi_form=joint, difference or three_entropies, or if y holds labels",
+            hint=Hint("labels", "y"))
     ctx.details["mi_form"] = form
     return _run(ctx, "mutual_information", {"x": x, "y": y}, {**params, "mi_form": form})
 
