@@ -474,10 +474,24 @@ def _estimate(job: Job):
         x, y, z, discrete_given=True if job.discrete_given else None, names=names, **common)
 
 
+#: Variables that must never change in a process that may already run numba code:
+#: numba re-reads NUMBA_NUM_THREADS at every compilation and raises once its thread
+#: pool runs with another value. They go only into the worker processes' own
+#: environment (LocalCluster's ``env``), never into the nanny's (the client process).
+_WORKER_ONLY = ("NUMBA_NUM_THREADS",)
+
+
+def _parent_safe(env: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in env.items() if k not in _WORKER_ONLY}
+
+
 def pin_threads() -> None:
     """One thread per library in this process (a batch worker): the environment
-    for libraries not yet loaded, and torch's pool if it is loaded."""
-    os.environ.update(THREAD_ENV)
+    for libraries not yet loaded, and the pools of torch and numba if loaded."""
+    numba = sys.modules.get("numba")
+    os.environ.update(_parent_safe(THREAD_ENV) if numba is not None else THREAD_ENV)
+    if numba is not None:
+        numba.set_num_threads(1)
     torch = sys.modules.get("torch")
     if torch is not None and torch.get_num_threads() != 1:
         torch.set_num_threads(1)
@@ -628,7 +642,7 @@ def open_engine(workers: int | None = None, scheduler: str | None = None, *,
     with dask.config.set({"distributed.scheduler.allowed-failures": int(allowed_failures),
                           "distributed.nanny.pre-spawn-environ": {
                               **dask.config.get("distributed.nanny.pre-spawn-environ", {}),
-                              **THREAD_ENV},
+                              **_parent_safe(THREAD_ENV)},
                           "distributed.admin.log-level": "error"}):
         import logging
 

@@ -674,8 +674,11 @@ def _modules(jobs: Sequence[Job]) -> tuple[str, ...]:
 def _worker_env() -> Iterator[None]:
     # spawned workers inherit the parent's environment at start: pin their
     # threads there, and restore the parent's own settings afterwards
-    saved = {k: os.environ.get(k) for k in THREAD_ENV}
-    os.environ.update(THREAD_ENV)
+    # (not NUMBA_NUM_THREADS: numba refuses a change of it in a process whose pool
+    # runs; the workers set it themselves in _init_worker, before numba loads)
+    env = {k: v for k, v in THREAD_ENV.items() if k != "NUMBA_NUM_THREADS"}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
     try:
         yield
     finally:
