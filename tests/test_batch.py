@@ -299,6 +299,16 @@ def test_worker_threads_are_pinned(dask_engine):
     assert all(e == batch.THREAD_ENV for e in env.values())
 
 
+def test_workers_of_our_cluster_keep_freed_memory_for_reuse(dask_engine):
+    # Dask's MALLOC_TRIM_THRESHOLD_=65536 made every array a fresh mmap; our own
+    # cluster's workers get glibc's thresholds raised by a plugin (restarted workers too)
+    plugins = dask_engine.client.run(lambda dask_worker: sorted(dask_worker.plugins))
+    assert all("infocli-tune-allocator" in p and "infocli-pin-threads" in p
+               for p in plugins.values())
+    if sys.platform.startswith("linux") and os.path.exists("/lib/x86_64-linux-gnu/libc.so.6"):
+        assert batch.tune_allocator() is True
+
+
 def _worker_pids(client):
     return client.run(os.getpid)
 

@@ -536,3 +536,62 @@ def test_cli_dims_maps_to_tasks_at_those_sizes(runner, fake_run):
                                     "multinormal-dense-3-5-0.5", "multinormal-sparse-3-5-2-2.0"]
     res = invoke(runner, "--dims", "8", "--family", "bmi")
     assert res.exit_code == 2 and "drop --family" in res.stderr
+
+
+# --------------------------------------------------------------------------- check, transform
+
+
+def test_check_scores_intervals_and_transforms_run_side_by_side(suite):
+    plain = bench.run(suite[:2], ["ksg", "ksg+rank"], [N], 2, workers=0)
+    checked = bench.run(suite[:2], ["ksg", "ksg+rank"], [N], 2, workers=0, check="fast")
+    assert [r.estimator for r in plain] == ["ksg", "ksg", "ksg+rank", "ksg+rank"] * 2
+    # the default scores the value only; a check changes no value, it adds the verdict
+    assert all(r.interval is None and r.reliable is None for r in plain)
+    assert [r.value for r in checked] == [r.value for r in plain]
+    assert all(r.interval is not None and isinstance(r.reliable, bool) for r in checked)
+    # ranks are invariant to the cube: ksg+rank on x**3 equals ksg+rank on x exactly
+    cubed = [r for r in plain if r.task == "test-1v1-cubed" and r.estimator == "ksg+rank"]
+    for r in cubed:
+        data = suite[1].sample(N, r.seed)
+        same = bench.run([tasks.Task(name="t-uncubed", measure="mutual_information",
+                                     family="t", truth=r.truth, dims={"x": 1, "y": 1},
+                                     sampler=lambda n, rng, d=data: {"x": np.cbrt(d["x"]),
+                                                                     "y": d["y"]})],
+                         ["ksg"], [N], [r.seed], workers=0, transform="rank")
+        assert same[0].estimator == "ksg+rank" and same[0].value == pytest.approx(r.value,
+                                                                                  abs=1e-12)
+    summary = summarize(checked)
+    for e in summary.estimators:
+        expected_rel = [r for r in checked if r.estimator == e.estimator and r.reliable]
+        covered = [r for r in expected_rel if bench.covers(r.interval, r.truth)]
+        assert e.checked == 4 and e.reliable == len(expected_rel) and e.covered == len(covered)
+        assert e.confidently_wrong == e.reliable - e.covered
+    assert summarize(plain).estimators[0].checked == 0
+    assert summarize(plain).estimators[0].coverage is None
+
+
+def test_covers_open_sides():
+    assert bench.covers((0.1, None), 5.0) and not bench.covers((0.1, None), 0.0)
+    assert bench.covers((None, 1.0), -3.0) and not bench.covers((0.2, 0.4), 0.5)
+    assert bench.covers(None, 1.0) is None
+
+
+@pytest.mark.parametrize("name, message", [
+    ("ksg+", r"expected NAME or NAME\+TRANSFORM"),
+    ("ksg+log", "transform 'log'"),
+])
+def test_bad_transform_suffix_is_refused(suite, name, message):
+    with pytest.raises(ParameterError, match=message):
+        bench.plan(suite[:1], [name], [N], 1)
+
+
+def test_cli_check_and_transform_reach_the_library(runner, suite, fake_run):
+    res = invoke(runner, "--family", "test", "-e", "ksg,gaussian+copula", "--check", "fast",
+                 "--transform", "rank", "-p", "ksg.k=4", "--quiet")
+    assert res.exit_code == 0, res.output
+    (call,) = fake_run
+    assert call["check"] == "fast" and call["transform"] == "rank"
+    assert call["estimators"] == ["ksg", "gaussian+copula"]
+    assert call["params"] == {"ksg": {"k": 4}, "gaussian": {}}
+    res = invoke(runner, "--family", "test", "--check", "sometimes")
+    assert res.exit_code == 2 and "check 'sometimes'" in res.stderr

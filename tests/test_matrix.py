@@ -50,8 +50,10 @@ def test_every_entry_equals_the_single_estimate_and_the_matrix_is_symmetric(fram
     result = infocli.mi_matrix(frame, columns=cols, workers=0, seed=4, params={"k": 4})
     assert result.variables == tuple(cols) and len(result.rows) == 10
     for row in result.rows:
-        single = infocli.mutual_information(frame[[row["x"]]], frame[[row["y"]]], seed=4, k=4)
+        single = infocli.mutual_information(frame[[row["x"]]], frame[[row["y"]]], seed=4, k=4,
+                                            check="off")
         assert row["value"] == single.value and row["stderr"] == single.stderr
+        assert row["interval"] is None and row["reliable"] is None  # matrix default: check off
         assert row["n_samples"] == N and row["p_value"] is None
         # the estimator itself is symmetric up to noise: the mirrored call agrees
         mirrored = infocli.mutual_information(frame[[row["y"]]], frame[[row["x"]]], seed=4, k=4)
@@ -68,11 +70,30 @@ def test_every_entry_equals_the_single_estimate_and_the_matrix_is_symmetric(fram
 def test_an_entry_equals_the_infocli_mi_command(table):
     result = infocli.mi_matrix(pd.read_csv(table), columns=["x1", "y1", "y2"], workers=0)
     out = subprocess.run([sys.executable, "-m", "infocli", "mi", str(table), "--x-cols", "x1",
-                          "--y-cols", "y1", "--json"], capture_output=True, text=True,
-                         env=_env(), check=True)
+                          "--y-cols", "y1", "--json", "--check", "off"], capture_output=True,
+                         text=True, env=_env(), check=True)
     single = json.loads(out.stdout)
     row = next(r for r in result.rows if (r["x"], r["y"]) == ("x1", "y1"))
     assert row["value"] == single["value"] and row["stderr"] == single["stderr"]
+
+
+def test_with_a_check_every_entry_carries_the_single_estimates_interval_and_verdict(frame):
+    cols = ["x1", "y1", "u"]
+    result = infocli.mi_matrix(frame, columns=cols, workers=0, seed=3, check="fast")
+    assert result.params["check"] == "fast"
+    for row in result.rows:
+        single = infocli.mutual_information(frame[[row["x"]]], frame[[row["y"]]], seed=3,
+                                            check="fast")
+        assert row["value"] == single.value and row["stderr"] == single.stderr
+        assert row["interval"] == list(single.interval)
+        assert row["reliable"] is single.reliable
+    strong = next(r for r in result.rows if (r["x"], r["y"]) == ("x1", "y1"))
+    lo, hi = strong["interval"]
+    assert lo < strong["value"] < hi  # a two-sided interval around a converged 1x1 estimate
+    # the transform reaches every pair: MI is rank-invariant, so close to the plain value
+    ranked = infocli.mi_matrix(frame, columns=cols, workers=0, seed=3, transform="rank")
+    for a, b in zip(result.rows, ranked.rows):
+        assert abs(a["value"] - b["value"]) < 4 * a["stderr"] + 0.02
 
 
 def test_nmi_is_the_information_coefficient_and_abs_rho_for_gaussians():
@@ -183,9 +204,11 @@ def test_cli_maps_options_to_the_library(table, monkeypatch):
     monkeypatch.setattr(matrix, "mi_matrix", spy)
     result = runner.invoke(infocli.cli.app, [
         "matrix", str(table), "--groups", "a=x1,x2;b=y1", "--permutations", "3", "-e", "ksg",
-        "--unit", "bits", "--workers", "3", "--memory-limit", "1GB", "--json", "-"])
+        "--unit", "bits", "--workers", "3", "--memory-limit", "1GB", "--json", "-",
+        "--check", "fast", "--transform", "copula"])
     assert result.exit_code == 0, result.output
     assert seen["groups"] == "a=x1,x2;b=y1" and seen["permutations"] == 3
+    assert seen["check"] == "fast" and seen["transform"] == "copula"
     assert seen["unit"] == "bits" and seen["workers"] == 3 and seen["memory_limit"] == "1GB"
     assert seen["columns_seen"] == ["x1", "x2", "y1", "y2", "u", "lab"]
     assert json.loads(result.stdout)["variables"] == ["a", "b"]

@@ -325,6 +325,10 @@ def render_task_list(tasks, console: Console | None = None) -> None:
     console.print(table)
 
 
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.1f} %"
+
+
 def render_bench(summary, console: Console | None = None) -> None:
     """Per estimator: tasks solved, median |log ratio|, time; per task: mean ± sd
     against the truth for every estimator (green: solved, red: failed runs)."""
@@ -332,18 +336,29 @@ def render_bench(summary, console: Console | None = None) -> None:
     ns = sorted({e.n for e in summary.estimators})
     table = Table(title="infocli bench: estimators", title_justify="left")
     measures = len({e.measure for e in summary.estimators}) > 1
+    checked = any(e.checked for e in summary.estimators)
+    trust_cols = ("reliable runs", "coverage", "confidently wrong") if checked else ()
     for col in ("estimator", "n", *(("measure",) if measures else ()), "solved",
-                "median |log ratio|", "time total (s)", "time / run (s)", "CPU total (s)",
-                "failed runs"):
-        table.add_column(col, justify="left" if col in ("estimator", "measure") else "right")
+                "median |log ratio|", *trust_cols, "time total (s)", "time / run (s)",
+                "CPU total (s)", "failed runs"):
+        table.add_column(col, justify="left" if col in ("estimator", "measure") else "right",
+                         no_wrap=col == "estimator")
     for e in summary.estimators:
+        trust = ()
+        if checked:
+            trust = ((f"{e.reliable}/{e.checked}", _pct(e.coverage),
+                      _pct(e.confidently_wrong_rate)) if e.checked else ("-", "-", "-"))
         table.add_row(e.estimator, str(e.n), *((_SHORT.get(e.measure, e.measure),)
                                                if measures else ()),
-                      f"{e.solved}/{e.tasks}", _num(e.median_abs_log_ratio),
+                      f"{e.solved}/{e.tasks}", _num(e.median_abs_log_ratio), *trust,
                       f"{e.seconds_total:.1f}", f"{e.seconds_median:.3f}",
                       "-" if e.cpu_seconds_total is None else f"{e.cpu_seconds_total:.1f}",
                       str(e.failures) if e.failures else "-")
     console.print(table)
+    if checked:
+        console.print("coverage: share of reliable runs whose interval holds the truth; "
+                      "confidently wrong: share of checked runs marked reliable whose "
+                      "interval misses it.", style="dim")
     first = {c: i for i, c in enumerate(dict.fromkeys((t.estimator, t.n) for t in summary.tasks))}
     columns = sorted(first, key=lambda c: (ns.index(c[1]), first[c]))
     cell = {(t.task, t.estimator, t.n): t for t in summary.tasks}

@@ -50,7 +50,7 @@ from .errors import EstimationError, InfocliError, InputError, ParameterError
 
 __all__ = ["RunRecord", "Job", "Command", "TaskSummary", "EstimatorSummary", "Summary",
            "MEASURES", "SOLVED_FACTOR", "ZERO_TOLERANCE", "resolve_measure", "parse_params",
-           "plan", "run", "iter_runs", "run_job", "parse_dims", "dims_tasks", "is_solved", "log_ratio", "summarize",
+           "plan", "split_estimator", "run", "iter_runs", "run_job", "parse_dims", "dims_tasks", "is_solved", "log_ratio", "covers", "summarize",
            "RecordWriter", "read_records", "plot_heatmap"]
 
 #: Short names of the measures (``--measure``) and the ``Task.measure`` they select.
@@ -368,6 +368,14 @@ class Job:
     command: tuple[str, ...] | None = None
     device: str = "cpu"
     task_object: Any = field(default=None, repr=False, compare=False)
+    transform: str = "none"
+    check: str | None = "off"
+
+    @property
+    def label(self) -> str:
+        """The name of the run's estimator in records: ``ksg``, or ``ksg+rank``
+        when a transform is applied first."""
+        return self.estimator if self.transform == "none" else f"{self.estimator}+{self.transform}"
 
 
 _CALLS = {
@@ -388,12 +396,12 @@ def run_job(job: Job) -> RunRecord:
         try:
             task = task_registry.get(job.task)
         except InfocliError as exc:
-            return RunRecord(task=job.task, family="?", measure="?", estimator=job.estimator,
+            return RunRecord(task=job.task, family="?", measure="?", estimator=job.label,
                              n=job.n, seed=job.seed, truth=math.nan, value=None, stderr=None,
                              seconds=0.0, error=_one_line(exc), exit_code=exc.exit_code,
                              params=dict(job.params))
     base = dict(task=task.name, family=task.family, measure=task.measure,
-                estimator=job.estimator, n=job.n, seed=job.seed, truth=float(task.truth),
+                estimator=job.label, n=job.n, seed=job.seed, truth=float(task.truth),
                 params=dict(job.params))
     from . import api
 
@@ -407,7 +415,8 @@ def run_job(job: Job) -> RunRecord:
             return RunRecord(**base, value=value, stderr=None, seconds=seconds)
         est = _CALLS[task.measure](api, data, set(task.discrete),
                                    dict(estimator=job.estimator, seed=job.seed,
-                                        device=job.device, params=job.params))
+                                        device=job.device, params=job.params,
+                                        check=job.check, transform=job.transform))
         seconds = time.perf_counter() - start
         base["cpu_seconds"] = _cpu_now() - cpu
         interval = getattr(est, "interval", None)
@@ -471,7 +480,8 @@ def parse_params(items: Iterable[str], estimators: Sequence[str]) -> dict[str, d
     ``key=value`` sets it for every selected estimator that has the parameter
     (an error when none has it).
     """
-    specs = {name: registry.get(name) for name in estimators}
+    bases = dict.fromkeys(split_estimator(name)[0] for name in estimators)
+    specs = {name: registry.get(name) for name in bases}
     out: dict[str, dict[str, Any]] = {name: {} for name in specs}
     for item in items:
         lhs, sep, text = item.partition("=")
@@ -540,20 +550,48 @@ def _shippable(jobs: Sequence[Job]) -> list[Job]:
     return out
 
 
+def split_estimator(name: str, transform: str = "none") -> tuple[str, str]:
+    """``"ksg+rank"`` -> ``("ksg", "rank")``; a name without ``+`` takes ``transform``."""
+    from . import transforms
+
+    base, plus, suffix = name.strip().partition("+")
+    tf = suffix.strip() if plus else transform
+    if plus and not tf:
+        raise ParameterError(f"estimator {name!r}: expected NAME or NAME+TRANSFORM "
+                             f"(e.g. ksg+rank)")
+    try:
+        transforms.check(tf)
+    except ParameterError as exc:
+        raise ParameterError(f"estimator {name!r}: {exc}") from None
+    return base.strip(), tf
+
+
 def plan(tasks: Sequence, estimators: Sequence[str] = (), ns: Sequence[int] = (5000,),
          seeds: int | Sequence[int] = 3, params: dict[str, dict[str, Any]] | None = None,
-         command: str | Sequence[str] | None = None, device: str = "cpu") -> list[Job]:
+         command: str | Sequence[str] | None = None, device: str = "cpu", *,
+         check: str | None = "off", transform: str = "none") -> list[Job]:
     """Validate everything and list the runs, before any is executed.
+
+    ``estimators`` are registry names, optionally with a transform applied
+    first (``ksg+rank``, ``gaussian+copula``; a bare name takes ``transform``),
+    so that an estimator can be compared with and without it in one run.
+    ``check`` is the reliability check level of every run (``"off"`` by
+    default: the benchmark scores the value; ``"fast"`` or ``"full"`` also
+    give each run its interval and verdict, scored by :func:`summarize`).
 
     Raises :class:`ParameterError` for an unknown task or estimator, a sample
     size below a task's minimum, bad parameters, or an estimator that
     estimates none of the selected tasks' measures. An estimator is paired
     only with tasks whose measure (and label inputs) it supports.
     """
+    from . import diagnostics
+
     task_objs = [task_registry.get(t) if isinstance(t, str) else t for t in tasks]
     if not task_objs:
         raise ParameterError("no tasks to benchmark")
-    names = list(dict.fromkeys(estimators))
+    check = diagnostics.resolve_level(check)
+    variants = list(dict.fromkeys(split_estimator(e, transform) for e in estimators))
+    names = list(dict.fromkeys(base for base, _ in variants))
     specs = [registry.get(e) for e in names]
     commands = [Command.parse(c) for c in ([command] if isinstance(command, str)
                                              else list(command or ()))]
@@ -587,14 +625,16 @@ def plan(tasks: Sequence, estimators: Sequence[str] = (), ns: Sequence[int] = (5
             _check_n(t, n)
     seed_list = _seed_list(seeds)
     jobs = []
+    by_name = {s.name: s for s in specs}
     for n in ns:
         for t in task_objs:
-            for s in specs:
+            for base, tf in variants:
+                s = by_name[base]
                 if not _accepts(s, t):
                     continue
                 for seed in seed_list:
                     jobs.append(Job(t.name, s.name, n, seed, resolved[s.name], device=device,
-                                    task_object=t))
+                                    task_object=t, transform=tf, check=check))
             for c in commands:
                 for seed in seed_list:
                     jobs.append(Job(t.name, c.name, n, seed, {}, command=c.argv,
@@ -706,7 +746,7 @@ def _job_failed(job: Job, exc: BaseException) -> RunRecord:
         with contextlib.suppress(InfocliError):
             task = task_registry.get(job.task)
     return RunRecord(task=job.task, family=getattr(task, "family", "?"),
-                     measure=getattr(task, "measure", "?"), estimator=job.estimator, n=job.n,
+                     measure=getattr(task, "measure", "?"), estimator=job.label, n=job.n,
                      seed=job.seed, truth=float(getattr(task, "truth", math.nan)), value=None,
                      stderr=None, seconds=0.0,
                      error=f"worker failed: {type(exc).__name__}: {_one_line(exc)}",
@@ -768,6 +808,7 @@ def run(tasks: Sequence, estimators: Sequence[str] = (), ns: Sequence[int] = (50
         seeds: int | Sequence[int] = 3, params: dict[str, dict[str, Any]] | None = None,
         command: str | Sequence[str] | None = None, *, workers: int | None = 0,
         executor: cf.Executor | None = None, device: str = "cpu",
+        check: str | None = "off", transform: str = "none",
         progress: ProgressFn | None = None,
         sink: Callable[[RunRecord], None] | None = None) -> list[RunRecord]:
     """Run every (task, estimator, n, seed) and return the records in plan order.
@@ -776,7 +817,8 @@ def run(tasks: Sequence, estimators: Sequence[str] = (), ns: Sequence[int] = (50
     ----------
     tasks : sequence of Task or task names
     estimators : sequence of str
-        Registry names (``infocli.available_estimators()``).
+        Registry names (``infocli.available_estimators()``), optionally
+        ``NAME+TRANSFORM`` (``ksg+rank``) to apply a transform first.
     ns : sequence of int
         Sample sizes.
     seeds : int or sequence of int
@@ -791,6 +833,13 @@ def run(tasks: Sequence, estimators: Sequence[str] = (), ns: Sequence[int] = (50
     device : str
         Device of infocli's estimators (``cpu`` by default: pool workers
         would otherwise share one GPU).
+    check : {"off", "fast", "full"}
+        Reliability check of every run (:mod:`infocli.diagnostics`); ``off``
+        by default, since the benchmark scores the value. With a check, each
+        record carries its interval and verdict and :func:`summarize` scores
+        them (coverage, confidently wrong).
+    transform : {"none", "rank", "copula"}
+        Transform for estimators named without one (:mod:`infocli.transforms`).
     progress : callable(description, completed, total), optional
         Called after every finished run.
     sink : callable(RunRecord), optional
@@ -802,8 +851,9 @@ def run(tasks: Sequence, estimators: Sequence[str] = (), ns: Sequence[int] = (50
         One per run; failed runs carry ``error`` (nothing is raised for them).
         Invalid input raises :class:`ParameterError` before any run.
     """
-    jobs = plan(tasks, estimators, ns, seeds, params, command, device)
-    order = {(j.task, j.estimator, j.n, j.seed): i for i, j in enumerate(jobs)}
+    jobs = plan(tasks, estimators, ns, seeds, params, command, device, check=check,
+                transform=transform)
+    order = {(j.task, j.label, j.n, j.seed): i for i, j in enumerate(jobs)}
     records: list[RunRecord] = []
     if progress is not None:
         progress("bench", 0, len(jobs))
@@ -869,6 +919,10 @@ class TaskSummary:
     solved: bool
     seconds: float
     errors: tuple[str, ...] = ()
+    checked: int = 0
+    reliable: int = 0
+    covered: int = 0
+    confidently_wrong: int = 0
 
 
 @dataclass(frozen=True)
@@ -878,6 +932,12 @@ class EstimatorSummary:
     ``median_abs_log_ratio`` is the median over tasks of |log(mean/truth)|
     (tasks without a mean or with truth 0 left out; inf for a mean of the wrong
     sign). ``seconds_total`` sums the runs, ``seconds_median`` is per run.
+
+    Runs that carry an interval and a verdict (a check level other than
+    ``off``) are scored too: ``checked`` such runs, ``reliable`` of them
+    marked reliable, ``covered`` reliable runs whose interval holds the truth
+    and ``confidently_wrong`` reliable runs whose interval misses it
+    (:attr:`coverage`, :attr:`confidently_wrong_rate`).
     """
 
     estimator: str
@@ -891,6 +951,20 @@ class EstimatorSummary:
     runs: int
     failures: int
     cpu_seconds_total: float | None = None
+    checked: int = 0
+    reliable: int = 0
+    covered: int = 0
+    confidently_wrong: int = 0
+
+    @property
+    def coverage(self) -> float | None:
+        """Share of reliable runs whose interval holds the truth."""
+        return self.covered / self.reliable if self.reliable else None
+
+    @property
+    def confidently_wrong_rate(self) -> float | None:
+        """Share of checked runs that are reliable and miss the truth."""
+        return self.confidently_wrong / self.checked if self.checked else None
 
 
 @dataclass(frozen=True)
@@ -902,7 +976,9 @@ class Summary:
         def clean(d):
             return {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
                     for k, v in d.items()}
-        return {"estimators": [clean(asdict(e)) for e in self.estimators],
+        return {"estimators": [clean({**asdict(e), "coverage": e.coverage,
+                                      "confidently_wrong_rate": e.confidently_wrong_rate})
+                               for e in self.estimators],
                 "tasks": [clean({**asdict(t), "errors": list(t.errors)}) for t in self.tasks]}
 
 
@@ -921,6 +997,7 @@ def summarize(records: Iterable[RunRecord], *, factor: float = SOLVED_FACTOR,
         mean = float(np.mean(values)) if values else None
         sd = float(np.std(values, ddof=1)) if len(values) > 1 else None
         first = runs[0]
+        scored = _scored(runs)
         task_rows.append(TaskSummary(
             task=name, family=first.family, measure=first.measure, estimator=est, n=n,
             truth=first.truth, runs=len(runs), failures=failures, mean=mean, sd=sd,
@@ -928,7 +1005,7 @@ def summarize(records: Iterable[RunRecord], *, factor: float = SOLVED_FACTOR,
             solved=failures == 0 and is_solved(mean, first.truth, factor=factor,
                                                zero_tolerance=zero_tolerance),
             seconds=float(sum(r.seconds for r in runs)),
-            errors=tuple(dict.fromkeys(r.error for r in runs if not r.ok))))
+            errors=tuple(dict.fromkeys(r.error for r in runs if not r.ok)), **scored))
     est_rows = []
     for key in dict.fromkeys((t.estimator, t.n, t.measure) for t in task_rows):
         rows = [t for t in task_rows if (t.estimator, t.n, t.measure) == key]
@@ -942,8 +1019,25 @@ def summarize(records: Iterable[RunRecord], *, factor: float = SOLVED_FACTOR,
             seconds_median=float(np.median([r.seconds for r in runs])),
             runs=len(runs), failures=sum(not r.ok for r in runs),
             cpu_seconds_total=float(sum(r.cpu_seconds for r in runs))
-            if all(r.cpu_seconds is not None for r in runs) else None))
+            if all(r.cpu_seconds is not None for r in runs) else None,
+            **_scored(runs)))
     return Summary(estimators=tuple(est_rows), tasks=tuple(task_rows))
+
+
+def covers(interval: tuple[float | None, float | None] | None, truth: float) -> bool | None:
+    """Whether ``interval`` (an open side is None) holds ``truth``; None without one."""
+    if interval is None:
+        return None
+    lo, hi = interval
+    return (lo is None or lo <= truth) and (hi is None or truth <= hi)
+
+
+def _scored(runs: Sequence[RunRecord]) -> dict[str, int]:
+    checked = [r for r in runs if r.ok and r.reliable is not None and r.interval is not None]
+    reliable = [r for r in checked if r.reliable]
+    covered = sum(bool(covers(r.interval, r.truth)) for r in reliable)
+    return dict(checked=len(checked), reliable=len(reliable), covered=covered,
+                confidently_wrong=len(reliable) - covered)
 
 
 # ----------------------------------------------------------------------------- heat map

@@ -51,6 +51,13 @@ def bench(
         "normal, Student-t and their transforms) built at DXxDY columns, comma-separated, "
         "e.g. 10x10,20x5 (10 = 10x10); --tasks filters them by name.")] = None,
     param: ParamOpt = None,
+    check: Annotated[str, typer.Option(
+        "--check", metavar="LEVEL", help="Reliability check of every run: off (default; the "
+        "benchmark scores the value), fast or full (each run also gets its interval and "
+        "verdict; the table adds coverage and confidently-wrong rates).")] = "off",
+    transform: Annotated[str, typer.Option(
+        "--transform", metavar="METHOD", help="none, rank or copula, applied before every "
+        "estimator named without one; -e ksg,ksg+rank compares both in one run.")] = "none",
     command: Annotated[Optional[list[str]], typer.Option(
         "--command", help="External estimator 'PROG {csv} {dx} {dy}' (bmi's contract: a CSV "
         "with columns X0.., Y0..; the program prints one number, in nats). Repeatable.")] = None,
@@ -98,7 +105,8 @@ def bench(
                  if e.strip()]
         ns = _int_list(n_samples, "-n")
         params = lib.parse_params(param or [], names)
-        jobs = lib.plan(selected, names, ns, seeds, params, command, device)
+        jobs = lib.plan(selected, names, ns, seeds, params, command, device, check=check,
+                        transform=transform)
         if plot:
             _check_plot(plot)
         if csv_out == "-" and json_out == "-":
@@ -118,7 +126,8 @@ def bench(
                     workers = 0
             progress = stack.enter_context(_progress(quiet))
             records = lib.run(selected, names, ns, seeds, params, command, workers=workers,
-                              executor=executor, device=device, progress=progress,
+                              executor=executor, device=device, check=check,
+                              transform=transform, progress=progress,
                               sink=(lambda r: [s(r) for s in sinks]) if sinks else None)
         summary = lib.summarize(records)
         if plot:

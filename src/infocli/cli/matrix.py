@@ -10,7 +10,8 @@ import typer
 
 from ..errors import ParameterError
 from ._app import app
-from ._common import (Device, Estimator, ParamOpt, Quiet, Seed, Traceback, Unit, _check_output,
+from ._common import (Device, Estimator, ParamOpt, Quiet, Seed, Traceback, Transform, Unit,
+                      _check_output,
                       _check_unit, _errors, _Inputs, _params, _progress)
 from .batch import MemoryLimit, Scheduler, Workers
 
@@ -28,6 +29,11 @@ def matrix(
     permutations: Annotated[int, typer.Option(
         "--permutations", help="p-value per pair against N seeded row-shuffles.", min=0)] = 0,
     param: ParamOpt = None,
+    check: Annotated[str, typer.Option(
+        "--check", metavar="LEVEL", help="Reliability check of every entry: off (default: a "
+        "matrix screens many pairs; use --permutations for p-values), fast or full (each "
+        "row also gets its interval and reliable verdict, at ~4x the cost).")] = "off",
+    transform: Transform = "none",
     unit: Unit = "nats",
     seed: Seed = 0,
     device: Device = "auto",
@@ -69,7 +75,7 @@ def matrix(
             result = lib.mi_matrix(
                 frame, groups=groups, estimator=est, measure=measure,
                 permutations=permutations, unit=unit, seed=seed, device=device, params=params,
-                workers=workers, scheduler=scheduler, memory_limit=memory_limit,
+                check=check, transform=transform, workers=workers, scheduler=scheduler, memory_limit=memory_limit,
                 progress=progress)
         tidy = result.to_frame()
         if csv_out:
