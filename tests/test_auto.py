@@ -37,7 +37,8 @@ def test_auto_mi_records_both_candidates_and_takes_the_larger(rng):
     assert cand["ksg(k=1)+copula"]["value"] == k.value
     assert auto["chosen"] == max(cand, key=lambda c: cand[c]["value"])
     assert r.value == cand[auto["chosen"]]["value"] == max(g.value, k.value)
-    assert r.stderr == cand[auto["chosen"]]["stderr"]
+    # the check may raise the stderr toward its subsampling noise; the estimator's own is kept
+    assert r.details["stderr_estimator"] == cand[auto["chosen"]]["stderr"] <= r.stderr
     assert auto["chosen"] in auto["why"] and "max" in auto["rule"]
     again = infocli.mutual_information(gx, y, estimator="auto", seed=5)
     assert again.value == r.value and again.details == r.details  # same seed, same output
@@ -75,8 +76,15 @@ def test_auto_cmi_and_conditional_entropy(rng):
     assert r.details["auto"]["chosen"] in r.details["auto"]["candidates"]
     h = infocli.entropy(x, given=z, estimator="auto")  # h(X|Z) = 1/2 log(2 pi e)
     assert abs(h.value - 0.5 * LOG_2PIE) < 3 * h.stderr + 0.03
-    assert h.details["auto"]["chosen"] == min(h.details["auto"]["candidates"],
-                                              key=lambda c: h.details["auto"]["candidates"][c]["value"])
+    a = h.details["auto"]
+    assert h.value == a["entropy"] - a["mi"] and " - " in a["chosen"]
+    assert a["mi"] == max(v["value"] for c, v in a["candidates"].items() if c.startswith("I(X;Z)"))
+    # labels as Z, unequal class scales: h(X|L) = 1/2 log(2 pi e) + (log 0.5 + log 2) / 2;
+    # a kNN term per class on the grid of normal scores would be ~1 nat too high
+    labels = rng.integers(0, 2, 5000)
+    xl = labels * 3.0 + np.where(labels == 1, 2.0, 0.5) * rng.standard_normal(5000)
+    hl = infocli.entropy(xl, given=labels, discrete_given=True, estimator="auto")
+    assert abs(hl.value - 0.5 * LOG_2PIE) < 3 * hl.stderr + 0.03
 
 
 def test_auto_entropy_uses_the_decomposition_and_the_min_rule(rng):

@@ -61,7 +61,7 @@ def test_unconverged_ksg_is_unreliable():
     x = rng.standard_normal((1000, 5))
     y = 0.8 * x + 0.6 * rng.standard_normal((1000, 5))
     truth = -2.5 * math.log(1 - 0.64)  # 2.55 nats; KSG gives about 1.8 at n = 1000
-    est = infocli.mutual_information(x, y, seed=0)
+    est = infocli.mutual_information(x, y, seed=0, estimator="ksg")
     assert est.value < 0.8 * truth
     assert est.reliable is False and "not_converged" in est.details["diagnostics"]
     assert est.interval[1] is None and _inside(truth, est.interval)
@@ -272,8 +272,8 @@ def test_neural_bound_is_one_sided_and_gap_is_flagged():
 
 def test_json_carries_interval_and_verdict_and_units_convert(rng):
     x, y, _ = gaussian_pair(rng, 1000, 1, 0.6)
-    nats = infocli.mutual_information(x, y, seed=0)
-    bits = infocli.mutual_information(x, y, seed=0, unit="bits")
+    nats = infocli.mutual_information(x, y, seed=0, estimator="ksg")
+    bits = infocli.mutual_information(x, y, seed=0, unit="bits", estimator="ksg")
     d = json.loads(nats.to_json())
     assert d["interval"] == list(nats.interval) and d["reliable"] is True
     assert d["details"]["check"] == "fast" and d["details"]["diagnostics"] == []
@@ -283,14 +283,14 @@ def test_json_carries_interval_and_verdict_and_units_convert(rng):
 
 def test_table_shows_interval_and_verdict(rng):
     x, y, _ = gaussian_pair(rng, 1000, 1, 0.6)
-    good = infocli.mutual_information(x, y, seed=0)
+    good = infocli.mutual_information(x, y, seed=0, estimator="ksg")
     console = Console(record=True, width=120)
     render_estimate(good, console)
     text = console.export_text()
     assert "95% interval" in text and "reliable" in text and "UNRELIABLE" not in text
     d = max(0, 1 - math.floor(math.log10(good.stderr)))
     assert f"{good.value:.{d}f} ± {good.stderr:.{d}f}" in text  # rounded to the error bar
-    bad = infocli.mutual_information(x[:60], y[:60])
+    bad = infocli.mutual_information(x[:60], y[:60], estimator="ksg")
     console = Console(record=True, width=120)
     render_estimate(bad, console)
     text = console.export_text()
@@ -312,3 +312,51 @@ def test_cli_check_option(tmp_path, rng):
     assert rec["value"] == infocli.mutual_information(x, y, check="off").value
     bad = runner.invoke(app, ["entropy", str(tmp_path / "x.npy"), "--check", "always"])
     assert bad.exit_code == 2 and "check 'always'" in bad.output
+
+
+# --------------------------------------------------------------------------- this round
+
+
+def test_gaussian_canonical_pair_test_sees_nonlinear_dependence(rng):
+    x = rng.standard_normal((3000, 1))
+    y = x ** 2 + 0.3 * rng.standard_normal((3000, 1))  # correlation 0, MI about 1.1 nats
+    est = infocli.mutual_information(x, y, estimator="gaussian")
+    assert est.value < 0.05
+    assert est.reliable is False and "non_gaussian" in est.details["diagnostics"]
+    (pair,) = est.details["reliability"]["canonical_pairs"]
+    assert pair["ksg"] > 0.8 and pair["ksg"] - pair["gaussian"] > 10 * pair["se"]
+    assert est.interval[1] is None or est.interval[1] > 0.8  # widened to what KSG sees
+    g = infocli.mutual_information(x, 0.7 * x + rng.standard_normal((3000, 1)),
+                                   estimator="gaussian")
+    assert g.reliable is True and "non_gaussian" not in g.details["diagnostics"]
+
+
+def test_knife_joint_form_is_a_lower_bound(rng):
+    x, y, truth = gaussian_pair(rng, 1000, 2, 0.6)
+    est = infocli.mutual_information(x, y, estimator="knife", seed=0)
+    assert est.details["mi_form"] == "joint"
+    assert est.interval[1] is None and est.interval[0] < est.value
+    assert est.details["reliability"]["bound"].startswith("lower")
+    assert _inside(truth, est.interval)
+
+
+def test_auto_ladder_reruns_the_chosen_candidate(monkeypatch):
+    # I(X;Y|Z) = 0 (a chain): the max of two noisy candidates drifts up on small parts;
+    # read as "not converged" it flagged this sample before the ladder re-ran the
+    # chosen candidate alone
+    from pathlib import Path
+
+    chain = np.load(Path(__file__).parents[1] / "sample_data" / "chain.npz")
+    est = infocli.conditional_mutual_information(chain["x"], chain["y"], chain["z"])
+    assert est.estimator == "auto" and est.reliable is True
+    assert _inside(0.0, est.interval)
+    seen = []
+    from infocli.estimators import auto
+
+    real = auto._run_candidates
+    monkeypatch.setattr(auto, "_run_candidates",
+                        lambda c, cand, a, only=None: seen.append(only) or real(c, cand, a, only))
+    again = infocli.conditional_mutual_information(chain["x"], chain["y"], chain["z"])
+    assert again.value == est.value
+    chosen = est.details["auto"]["chosen"]
+    assert seen[0] is None and set(seen[1:]) == {chosen}  # the estimate, then the parts

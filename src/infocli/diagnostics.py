@@ -254,6 +254,17 @@ def _dispatch(job: _Job, f: _Findings, level: str, progress) -> None:
             _rank_invariance(job, f, always=full)
         if full:
             _k_vs_2k(job, f)
+    elif name == "auto":
+        # the larger (MI) / smaller (entropy) of gaussian and a kNN estimate on normal
+        # scores: the kNN ladder, at the parametric rate when the Gaussian candidate won
+        chosen = str(job.details.get("auto", {}).get("chosen", ""))
+        rungs = tuple(range(2, 9)) if full else (2, 3, 4)
+        # the parts re-run the chosen candidate alone: a max (min) over noisy candidates
+        # drifts up (down) as the parts shrink, which is selection, not bias of the value
+        job = replace(job, params={**job.params, "only": chosen})
+        _ladder(job, f, rungs, min_rows=max(50, 10 * (job.params.get("k", 1) + 1)),
+                required=True, progress=progress, first=True,
+                rate_dim=1 if chosen.startswith("gaussian") else None)
     elif name == "gaussian":
         _non_gaussian(job, f)
         if full:
@@ -571,6 +582,18 @@ def _non_gaussian(job: _Job, f: _Findings) -> None:
     sigma = f.noise or 0.0
     tol = _GAP_REL * abs(f.value) + _GAP_ABS
     reasons = []
+    missed = 0.0  # nonlinear information the plug-in misses along its canonical pairs
+    if v_cop is not None and job.measure == "mutual_information" and len(cont) == 2:
+        pairs = _canonical_pairs(gauss[cont[0]], gauss[cont[1]], job.seed)
+        if pairs:
+            f.numbers["canonical_pairs"] = pairs
+            missed = sum(max(0.0, p["ksg"] - p["gaussian"]) for p in pairs)
+            worst = max(pairs, key=lambda p: p["ksg"] - p["gaussian"] - 3 * p["se"])
+            gap = worst["ksg"] - worst["gaussian"]
+            if gap > max(3 * worst["se"], _GAP_REL * worst["gaussian"] + _GAP_ABS):
+                reasons.append(f"along canonical pair {worst['pair']} (correlation "
+                               f"{worst['rho']:.2f}) a kNN estimate finds {worst['ksg']:.4g} "
+                               f"nats where the Gaussian model gives {worst['gaussian']:.4g}")
     if abs(zk) > 4 and abs(excess) > 0.05:
         reasons.append(f"the {'data' if v_cop is None else 'rank-Gaussianised data'} have a "
                        f"multivariate kurtosis {100 * excess:+.0f} % off the Gaussian one "
@@ -584,6 +607,11 @@ def _non_gaussian(job: _Job, f: _Findings) -> None:
     if v_cop is not None:
         # the margins may matter: the truth may be nearer the copula value
         f.widen(v_cop - Z95 * sigma, v_cop + Z95 * sigma)
+    if missed > 0:
+        # dependence the covariance cannot see, measured along the canonical pairs:
+        # the truth may lie that much higher
+        f.widen(f.lo, max(f.value, v_cop if v_cop is not None else f.value) + missed
+                + Z95 * sigma)
     if job.measure == "mutual_information" and labels is not None:
         # H(X) - H(X|Y) with a Gaussian H(X): the mixture of the class Gaussians has
         # less entropy than the Gaussian of its covariance, so the plug-in is at least
@@ -603,6 +631,61 @@ def _non_gaussian(job: _Job, f: _Findings) -> None:
         f.lo, f.hi = base - Z95 * sigma, None
     else:
         f.lo = f.hi = None
+
+
+#: canonical pairs tested, and rows they are tested on (a seeded subset beyond it)
+_PAIRS, _PAIR_ROWS = 3, 5000
+
+
+def _canonical_pairs(x: np.ndarray, y: np.ndarray, seed: int) -> list[dict[str, Any]]:
+    """The Gaussian model's own directions, tested one by one.
+
+    If (X, Y) is Gaussian (here: the normal scores of the data), each canonical
+    pair (u_j, v_j) is a bivariate Gaussian with MI -1/2 log(1 - rho_j^2). A
+    kNN (KSG) estimate on the pair, nearly unbiased in two dimensions, that
+    exceeds it shows dependence the covariance does not see (a nonlinear
+    relation, shared scale). Returns, per pair, rho, both values and the KSG
+    noise (its per-sample stderr x 1.3, kNN terms being correlated).
+    """
+    from . import api
+
+    n = len(x)
+    xs, ys = x.reshape(n, -1), y.reshape(n, -1)
+    if n > _PAIR_ROWS:
+        rows = np.sort(np.random.default_rng([seed, _TAG, 5]).choice(n, _PAIR_ROWS,
+                                                                      replace=False))
+        xs, ys = xs[rows], ys[rows]
+        n = _PAIR_ROWS
+    dx, dy = xs.shape[1], ys.shape[1]
+    if n < 5 * (dx + dy) + 20:
+        return []
+    xs = xs - xs.mean(0)
+    ys = ys - ys.mean(0)
+
+    def inv_sqrt(c: np.ndarray) -> np.ndarray:
+        w, v = np.linalg.eigh(c)
+        if w.min() <= 1e-10 * max(w.max(), 1e-300):
+            raise np.linalg.LinAlgError("singular")
+        return (v / np.sqrt(w)) @ v.T
+
+    try:
+        wx = inv_sqrt(xs.T @ xs / n)
+        wy = inv_sqrt(ys.T @ ys / n)
+        a, rho, bt = np.linalg.svd(wx @ (xs.T @ ys / n) @ wy, full_matrices=False)
+    except np.linalg.LinAlgError:
+        return []
+    out = []
+    for j in range(min(_PAIRS, len(rho))):
+        u = xs @ (wx @ a[:, j])
+        v = ys @ (wy @ bt[j])
+        r = float(min(rho[j], 1 - 1e-12))
+        try:
+            est = api.mutual_information(u, v, estimator="ksg", check="off", seed=seed)
+        except InfocliError:
+            break
+        out.append({"pair": j + 1, "rho": r, "gaussian": -0.5 * math.log1p(-r * r),
+                    "ksg": float(est.value), "se": 1.3 * float(est.stderr or 0.0)})
+    return out
 
 
 # --------------------------------------------------------------------------- fitted estimators
@@ -674,6 +757,14 @@ def _knife_flags(job: _Job, f: _Findings) -> None:
     elif form == "pooled":
         f.lo, f.hi = f.value - Z95 * sigma, None  # Barber-Agakov lower bound
         f.numbers["bound"] = "lower"
+    elif form == "joint":
+        # I from one mixture of the joint and its own marginals: the joint density is the
+        # hardest part to fit, and a fit that misses part of the dependence gives less MI.
+        # Measured on bmi's 40 tasks (3 seeds): below the truth beyond its noise in 55 %
+        # of runs at n = 5,000, above it beyond noise in none (1 of 120 at n = 1,000).
+        # The upper side is not assessed here: "at least lo".
+        f.lo, f.hi = f.value - Z95 * sigma, None
+        f.numbers["bound"] = "lower (the joint fit errs low)"
     elif form == "difference" and None not in (val.get("H(x)"), val.get("H(x|y)")):
         _gap_flag(f, val["H(x)"] - val["H(x|y)"], "MI")
     elif form == "three_entropies" and None not in (val.get("H(x)"), val.get("H(y)"),

@@ -21,10 +21,11 @@ error, not on thresholds tuned to a benchmark:
      its covariance); KSG is consistent but biased *downwards* when I is
      large or the dimension high (its neighbourhoods cannot shrink fast
      enough). Both err low, so the larger is the better: I = max(GCMI, KSG).
-   * Entropy and conditional entropy, joint term on the normal scores:
-     ``gaussian`` is an upper bound (the Gaussian has the largest entropy for
-     a covariance; for H(X|Z) that of the regression residual) and ``kl`` is
+   * Entropy, joint term on the normal scores: ``gaussian`` is an upper bound
+     (the Gaussian has the largest entropy for a covariance) and ``kl`` is
      consistent; h = min(Gaussian, KL).
+   * Conditional entropy: H(X|Z) = H(X) - I(X;Z), each term by the rules
+     above (the MI term is copula-invariant, so only H(X) sees marginals).
 
 3. **Labels.** With class labels y (MI) only the kNN candidate runs (Ross's
    mixed estimator on the normal scores of x): the Gaussian class-conditional
@@ -60,7 +61,13 @@ def _child(ctx: Context) -> Context:
                    columns=dict(getattr(ctx, "columns", {})))
 
 
-def _run_candidates(ctx: Context, candidates: dict[str, Any], arrays: tuple) -> dict:
+def _run_candidates(ctx: Context, candidates: dict[str, Any], arrays: tuple,
+                    only: str | None = None) -> dict:
+    """Run every candidate; ``only`` (a label of a candidate) runs that one alone - the
+    reliability check re-runs the chosen candidate on parts of the data, since the
+    max/min over noisy candidates is itself biased on small parts."""
+    if only is not None and only in candidates:
+        candidates = {only: candidates[only]}
     out = {}
     for label, fn in candidates.items():
         child = _child(ctx)
@@ -105,7 +112,7 @@ def _knn_kw(k, ties):
 _GAUSS_KW = {"bias_correction": True, "jackknife_groups": 20}
 
 
-def auto_mi(ctx: Context, x, y, *, k, ties) -> Raw:
+def auto_mi(ctx: Context, x, y, *, k, ties, only: str | None = None) -> Raw:
     """I(X;Y): max(GCMI, KSG on normal scores); labels y: Ross's kNN on normal scores of x."""
     from . import gaussian, knn
 
@@ -116,12 +123,12 @@ def auto_mi(ctx: Context, x, y, *, k, ties) -> Raw:
         candidates = {"gaussian+copula": lambda c, a, b: gaussian.gaussian_mi(c, a, b,
                                                                               **_GAUSS_KW),
                       **candidates}
-    results = _run_candidates(ctx, candidates, arrays)
+    results = _run_candidates(ctx, candidates, arrays, only)
     return _combine(ctx, results, max, RULE_MI,
                     "{chosen} gave the largest value; the others ({others}) err low")
 
 
-def auto_cmi(ctx: Context, x, y, z, *, k, ties) -> Raw:
+def auto_cmi(ctx: Context, x, y, z, *, k, ties, only: str | None = None) -> Raw:
     """I(X;Y|Z): max(Gaussian-copula CMI, Frenzel-Pompe KSG on normal scores)."""
     from . import gaussian, knn
 
@@ -131,12 +138,13 @@ def auto_cmi(ctx: Context, x, y, z, *, k, ties) -> Raw:
         f"ksg(k={k})+copula": lambda c, a, b, d: knn.ksg_cmi(c, a, b, d, algorithm=1,
                                                              **_knn_kw(k, ties)),
     }
-    results = _run_candidates(ctx, candidates, arrays)
+    results = _run_candidates(ctx, candidates, arrays, only)
     return _combine(ctx, results, max, RULE_MI,
                     "{chosen} gave the largest value; the others ({others}) err low")
 
 
-def _entropy(ctx: Context, measure: str, arrays: dict, k: int, ties: str) -> Raw:
+def _entropy(ctx: Context, measure: str, arrays: dict, k: int, ties: str,
+             only: str | None = None) -> Raw:
     from . import gaussian, knn
 
     kl_kw = {"k": k, "metric": "euclidean", "weights": "none", "whiten_data": False,
@@ -153,7 +161,7 @@ def _entropy(ctx: Context, measure: str, arrays: dict, k: int, ties: str) -> Raw
     results: dict[str, Raw] = {}
 
     def joint(c: Context, *a) -> Raw:
-        results.update(_run_candidates(c, candidates, a))
+        results.update(_run_candidates(c, candidates, a, only))
         return _combine(c, results, min, RULE_H,
                         "{chosen} gave the smaller joint term; {others} is an upper "
                         "bound or biased up")
@@ -162,14 +170,56 @@ def _entropy(ctx: Context, measure: str, arrays: dict, k: int, ties: str) -> Raw
     if already:  # the API applied the decomposition; x is normal scores already
         return joint(ctx, *arrays.values())
     new_arrays, run = transforms.apply("copula", measure, arrays, joint, ctx, {"ties": ties})
-    return run(ctx, *new_arrays.values())
+    raw = run(ctx, *new_arrays.values())
+    if "auto" not in ctx.details:  # one column: no joint term to choose
+        ctx.details["auto"] = {
+            "rule": RULE_H, "transform": f"copula: normal scores; ties: {transforms.TIES_NOTE}",
+            "candidates": {f"kl-1d(k={transforms.MARGINAL_K})": {"value": raw.value,
+                                                                 "stderr": raw.stderr}},
+            "chosen": f"kl-1d(k={transforms.MARGINAL_K})",
+            "why": "one column: h(X) is its 1-D marginal entropy (Kozachenko-Leonenko); "
+                   "the joint term of the decomposition is known exactly"}
+    return raw
 
 
-def auto_entropy(ctx: Context, x, *, k, ties) -> Raw:
+def auto_entropy(ctx: Context, x, *, k, ties, only: str | None = None) -> Raw:
     """H(X): copula decomposition, joint term min(Gaussian, KL) on the normal scores."""
-    return _entropy(ctx, "entropy", {"x": x}, k, ties)
+    return _entropy(ctx, "entropy", {"x": x}, k, ties, only)
 
 
-def auto_conditional_entropy(ctx: Context, x, z, *, k, ties) -> Raw:
-    """H(X|Z): copula decomposition of X, joint term min(Gaussian, KL) given Z."""
-    return _entropy(ctx, "conditional_entropy", {"x": x, "z": z}, k, ties)
+def auto_conditional_entropy(ctx: Context, x, z, *, k, ties, only: str | None = None) -> Raw:
+    """H(X|Z) = H(X) - I(X;Z): auto's entropy of X minus auto's MI of X and Z.
+
+    MI is copula-invariant, so only H(X) sees the marginals; estimating the joint
+    term H(T(X)|Z) directly would put a kNN estimator on the regular grid of a
+    column's normal scores (per class, or before subtracting a KSG term), whose
+    nearest-neighbour distances are not Poisson-like: KL is then biased up by
+    about 1 nat on one column.
+    """
+    h_ctx = _child(ctx)
+    h_ctx.details = ctx.details if ctx.details.get("transform") else h_ctx.details
+    h_only, i_only = only.split(" - ", 1) if only and " - " in only else (None, None)
+    h = _entropy(h_ctx, "entropy", {"x": x}, k, ties, h_only)
+    i_ctx = _child(ctx)
+    i_ctx.discrete = {"x": ctx.discrete.get("x", False), "y": ctx.discrete.get("z", False)}
+    i_ctx.names = {"x": ctx.name("x"), "y": ctx.name("z")}
+    if "z" in ctx.classes:
+        i_ctx.classes = {"y": ctx.classes["z"]}
+    i = auto_mi(i_ctx, x, z, k=k, ties=ties, only=i_only)
+    for child in (h_ctx, i_ctx):
+        for w in child.warnings:
+            ctx.warn(w)
+    if h_ctx.details is not ctx.details:
+        ctx.details["transform"] = h_ctx.details["transform"]
+    ha, ia = (c.details["auto"] for c in (h_ctx, i_ctx))
+    ctx.details["auto"] = {
+        "rule": f"H(X|Z) = H(X) - I(X;Z). H(X): {RULE_H}. I(X;Z): {RULE_MI}",
+        "transform": ia["transform"],
+        "candidates": {**{f"H(X): {n}": c for n, c in ha["candidates"].items()},
+                       **{f"I(X;Z): {n}": c for n, c in ia["candidates"].items()}},
+        "chosen": f"{ha['chosen']} - {ia['chosen']}",
+        "why": f"H(X): {ha['why']}; I(X;Z): {ia['why']}",
+        "entropy": h.value, "mi": i.value,
+    }
+    return Raw(h.value - i.value, float(np.hypot(h.stderr, i.stderr)),
+               "sqrt(stderr(H)^2 + stderr(I)^2) of the two terms, chosen by auto")
