@@ -16,7 +16,7 @@ from conftest import gaussian_pair
 
 def test_record_fields_and_json(rng):
     x, y, _ = gaussian_pair(rng, 500, 2, 0.5)
-    est = infocli.mutual_information(x, y, k=4, seed=7)
+    est = infocli.mutual_information(x, y, k=4, seed=7, estimator="ksg")
     d = json.loads(est.to_json())
     for key in ("measure", "estimator", "value", "unit", "stderr", "n_samples", "dims", "params",
                 "device", "seconds", "version", "warnings", "p_value"):
@@ -68,11 +68,13 @@ def test_unknown_estimator_and_params():
         infocli.entropy(x, estimator="nope")
     assert {"gaussian", "kl", "ksg"} <= set(str(err.value).split(": ")[-1].split(", "))
     with pytest.raises(ParameterError, match="has no parameter 'kk'; valid parameters: k, metric"):
+        infocli.entropy(x, kk=3, estimator="kl")
+    with pytest.raises(ParameterError, match="'auto' has no parameter 'kk'; valid parameters: k, ties"):
         infocli.entropy(x, kk=3)
     with pytest.raises(ParameterError, match=r"k=0: expected >= 1"):
         infocli.entropy(x, k=0)
     with pytest.raises(ParameterError, match="expected one of 1, 2"):
-        infocli.mutual_information(x, x, algorithm=3)
+        infocli.mutual_information(x, x, algorithm=3, estimator="ksg")
     with pytest.raises(ParameterError, match="does not estimate mutual information"):
         infocli.mutual_information(x, x, estimator="kl")
     with pytest.raises(ParameterError, match="unit 'nat'"):

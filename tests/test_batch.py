@@ -123,7 +123,7 @@ def test_bad_rows_are_reported_with_their_line_numbers_before_anything_runs(data
     assert "line 3: parameter k=0: expected >= 1" in message
     assert "line 5: measure 'foo'" in message
     assert "line 6: mi needs Y" in message
-    assert "line 7: estimator 'ksg' has no parameter 'neighbours'" in message
+    assert "line 7: estimator 'auto' has no parameter 'neighbours'" in message  # mi's default
     assert "line 8: entropy takes no y" in message
 
 
@@ -156,7 +156,7 @@ def test_stable_ids_depend_on_the_job_only():
     a = batch.make_job({"measure": "mi", "x": "f.csv", "x_cols": "a", "y_cols": "b",
                         "params": "k=5"})
     b = batch.make_job({"params": {"k": 5}, "y_cols": "b", "x_cols": "a", "x": "f.csv",
-                        "measure": "mutual_information", "estimator": "ksg", "seed": "0"})
+                        "measure": "mutual_information", "estimator": "auto", "seed": "0"})
     c = batch.make_job({"measure": "mi", "x": "f.csv", "x_cols": "a", "y_cols": "b",
                         "params": "k=5", "seed": 1})
     assert a.id == b.id != c.id
@@ -416,7 +416,7 @@ def test_cli_runs_writes_a_table_and_maps_exit_codes(data_dir, tmp_path):
     table = pd.read_csv(tmp_path / "res.csv")
     assert list(table["id"]) == [r["id"] for r in records]
     assert table["value"][0] == records[0]["value"] and table["error_code"][1] == 2
-    assert table["job.x_cols"][0] == "a" and table["params.k"][0] == 3
+    assert table["job.x_cols"][0] == "a" and table["params.k"][0] == 1  # auto's k
 
     ok = _cli(data_dir / "ok.csv", "--workers", "0", "--quiet")  # stdout: JSON Lines
     assert ok.exit_code == 0, ok.output

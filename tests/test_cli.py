@@ -155,13 +155,13 @@ def test_entropy_defaults(runner, recorder, data):
     assert call.function == "entropy"
     np.testing.assert_array_equal(arr(call.args[0]), data["x"])
     assert call.kwargs == {
-        "given": None, "estimator": "kl", "discrete_given": None, "unit": "nats", "seed": 0,
+        "given": None, "estimator": "auto", "discrete_given": None, "unit": "nats", "seed": 0,
         "device": "auto", "params": {}, "progress": None, "names": {"x": str(data["dir"] / "x.npy")},
     }
 
 
 def test_entropy_params_are_parsed_to_their_types(runner, recorder, data):
-    res = invoke(runner, "entropy", data["dir"] / "x.npy", "-p", "k=5", "--param",
+    res = invoke(runner, "entropy", data["dir"] / "x.npy", "-e", "kl", "-p", "k=5", "--param",
                  "standardize=false", "-p", "metric=chebyshev", "--json")
     assert res.exit_code == 0, res.output
     params = recorder.only.kwargs["params"]
@@ -224,7 +224,7 @@ def test_mi_two_files_defaults(runner, recorder, data):
     np.testing.assert_array_equal(arr(call.args[0]), data["x"])
     np.testing.assert_array_equal(arr(call.args[1]), data["y"])
     assert call.kwargs == {
-        "estimator": "ksg", "discrete_y": None, "permutations": 0, "unit": "nats", "seed": 0,
+        "estimator": "auto", "discrete_y": None, "permutations": 0, "unit": "nats", "seed": 0,
         "device": "auto", "params": {}, "progress": None,
         "names": {"x": str(d / "x.npy"), "y": str(d / "y.npy")},
     }
@@ -282,7 +282,7 @@ def test_cmi_three_files(runner, recorder, data):
     for got, want in zip(call.args, (data["x"], data["y"], data["z"])):
         np.testing.assert_array_equal(arr(got), want)
     assert call.kwargs == {
-        "estimator": "ksg", "discrete_given": None, "unit": "nats", "seed": 0, "device": "auto",
+        "estimator": "auto", "discrete_given": None, "unit": "nats", "seed": 0, "device": "auto",
         "params": {}, "progress": None,
         "names": {"x": str(d / "x.npy"), "y": str(d / "y.npy"), "z": str(d / "z.npy")},
     }
@@ -386,7 +386,7 @@ def test_table_output_and_output_file(runner, recorder, data, tmp_path):
     res = invoke(runner, "mi", data["dir"] / "x.npy", data["dir"] / "y.npy", "--output", out,
                  "--permutations", "3")
     assert res.exit_code == 0, res.output
-    assert "I(X;Y) - ksg" in res.stdout
+    assert "I(X;Y) - auto" in res.stdout  # mi's default estimator
     assert re.search(r"estimate\s+│\s+0\.500 ± 0\.010 nats", res.stdout)
     assert re.search(r"p-value\s+│\s+0\.25 \(3 permutations\)", res.stdout)
     assert re.search(r"samples\s+│\s+400\b", res.stdout)
@@ -398,9 +398,9 @@ def test_table_output_and_output_file(runner, recorder, data, tmp_path):
 
 
 @pytest.mark.parametrize("command, extra, measure", [
-    ("entropy", ["--given", "z.npy"], "H(X|Z) - kl"),
-    ("entropy", [], "H(X) - kl"),
-    ("cmi", ["y.npy", "--given", "z.npy"], "I(X;Y|Z) - ksg"),
+    ("entropy", ["--given", "z.npy"], "H(X|Z) - auto"),
+    ("entropy", [], "H(X) - auto"),
+    ("cmi", ["y.npy", "--given", "z.npy"], "I(X;Y|Z) - auto"),
 ])
 def test_table_names_the_measure(runner, recorder, data, command, extra, measure):
     d = data["dir"]
@@ -700,11 +700,10 @@ def test_json_record_subprocess_with_permutations(data, tmp_path):
     record = json.loads(proc.stdout)  # exactly one JSON object, nothing else on stdout
     assert proc.stdout.endswith("}\n") and proc.stdout.startswith("{")
     assert set(record) == RECORD_KEYS
-    assert record["measure"] == "mutual_information" and record["estimator"] == "ksg"
+    assert record["measure"] == "mutual_information" and record["estimator"] == "auto"
     assert record["unit"] == "nats" and record["device"] == "cpu"
     assert record["n_samples"] == N and record["dims"] == {"x": 2, "y": 1}
-    assert record["params"] == {"k": 3, "algorithm": 1, "standardize": True, "ties": "jitter",
-                                "backend": "auto", "seed": 3}
+    assert record["params"] == {"k": 1, "ties": "jitter", "seed": 3}  # auto, mi's default
     assert record["version"] == infocli.__version__
     assert record["warnings"] == []
     assert record["seconds"] > 0 and record["stderr"] > 0
@@ -716,7 +715,7 @@ def test_json_record_subprocess_with_permutations(data, tmp_path):
 
 
 def test_json_without_permutations_has_null_p_value(runner, data):
-    res = invoke(runner, "entropy", data["dir"] / "x.npy", "-p", "k=4", "--json")
+    res = invoke(runner, "entropy", data["dir"] / "x.npy", "-e", "kl", "-p", "k=4", "--json")
     assert res.exit_code == 0, res.output
     record = json.loads(res.stdout)
     assert set(record) == RECORD_KEYS and record["p_value"] is None
@@ -726,7 +725,7 @@ def test_json_without_permutations_has_null_p_value(runner, data):
 
 def test_output_without_json_writes_the_same_record(runner, data, tmp_path):
     out = tmp_path / "o.json"
-    args = ["mi", data["dir"] / "x.npy", data["dir"] / "y.npy", "--seed", "5"]
+    args = ["mi", "-e", "ksg", data["dir"] / "x.npy", data["dir"] / "y.npy", "--seed", "5"]
     with_json = invoke(runner, *args, "--json")
     to_file = invoke(runner, *args, "-o", out)
     assert with_json.exit_code == 0 and to_file.exit_code == 0
@@ -834,9 +833,9 @@ BAD_INPUTS = [
                  "row 3, 0-based)", id="empty-csv-cell"),
     pytest.param(["mi", "x.npy", "y299.npy"],
                  "x.npy has 300 rows but y299.npy has 299", id="row-mismatch"),
-    pytest.param(["entropy", "three.npy", "-p", "k=3"],
+    pytest.param(["entropy", "three.npy", "-e", "kl", "-p", "k=3"],
                  "three.npy has 3 rows but k=3 needs at least 4", id="k-not-below-n"),
-    pytest.param(["mi", "three.npy", "--y-cols", "0", "-p", "k=3"],
+    pytest.param(["mi", "three.npy", "--y-cols", "0", "-e", "ksg", "-p", "k=3"],
                  "has 3 rows but k=3 needs at least 4", id="k-not-below-n-mi"),
     pytest.param(["entropy", "x.npy", "-e", "nope"],
                  "unknown estimator 'nope'; valid estimators: ",
@@ -844,10 +843,10 @@ BAD_INPUTS = [
     pytest.param(["entropy", "x.npy", "-e", "ksg"],
                  "estimator 'ksg' does not estimate entropy; estimators that do: kl, gaussian",
                  id="estimator-without-measure"),
-    pytest.param(["entropy", "x.npy", "-p", "kk=1"],
+    pytest.param(["entropy", "x.npy", "-e", "kl", "-p", "kk=1"],
                  "estimator 'kl' has no parameter 'kk'; valid parameters: k, metric, weights, whiten_data, "
                  "standardize, ties, backend", id="unknown-parameter"),
-    pytest.param(["mi", "x.npy", "y299.npy", "-p", "alpha=1"],
+    pytest.param(["mi", "x.npy", "y299.npy", "-e", "ksg", "-p", "alpha=1"],
                  "estimator 'ksg' has no parameter 'alpha'; valid parameters: k, algorithm",
                  id="unknown-parameter-mi"),
     pytest.param(["entropy", "x.npy", "-p", "k=0"], "parameter k=0: expected >= 1",
@@ -856,9 +855,9 @@ BAD_INPUTS = [
                  id="k-not-a-number"),
     pytest.param(["entropy", "x.npy", "-p", "k=2.5"], "parameter k=2.5: expected an integer",
                  id="k-fraction"),
-    pytest.param(["mi", "x.npy", "--y-cols", "0", "-p", "algorithm=3"],
+    pytest.param(["mi", "x.npy", "--y-cols", "0", "-e", "ksg", "-p", "algorithm=3"],
                  "parameter algorithm=3: expected one of 1, 2", id="algorithm-choice"),
-    pytest.param(["entropy", "x.npy", "-p", "standardize=maybe"],
+    pytest.param(["entropy", "x.npy", "-e", "kl", "-p", "standardize=maybe"],
                  "parameter standardize='maybe': expected true or false", id="bool-param"),
     pytest.param(["entropy", "x.npy", "-p", "k"], "--param 'k': expected key=value",
                  id="param-without-value"),

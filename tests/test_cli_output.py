@@ -134,7 +134,7 @@ def test_delimited_row_has_a_header_and_the_record_values(runner, files, monkeyp
     assert float(row["value"]) == record["value"] and float(row["stderr"]) == record["stderr"]
     assert row["x"] == "t.csv[a,b]" and row["y"] == "t.csv[c]" and row["z"] == ""
     assert row["n_samples"] == str(N) and row["dims"] == "x=2;y=1"
-    assert "k=3" in row["params"].split(";") and row["p_value"] == ""
+    assert "k=1" in row["params"].split(";") and row["p_value"] == ""  # auto, mi's default
     no_header = invoke(runner, "mi", "t.csv", "--x-cols", "a,b", "--y-cols", "c", "--format",
                        fmt, "--no-header").stdout
     assert no_header.count("\n") == 1 and no_header.split(sep)[0] == "mutual_information"
@@ -226,9 +226,9 @@ def test_dropna_in_the_library_and_in_entropy_and_cmi(files):
 
 # ------------------------------------------------------------------ help
 @pytest.mark.parametrize("command, usage, default", [
-    ("entropy", "Usage: infocli entropy [OPTIONS] X\n", "The default estimator is kl"),
-    ("mi", "Usage: infocli mi [OPTIONS] X [Y]\n", "The default estimator is ksg"),
-    ("cmi", "Usage: infocli cmi [OPTIONS] X [Y]\n", "The default estimator is ksg"),
+    ("entropy", "Usage: infocli entropy [OPTIONS] X\n", "The default estimator is auto"),
+    ("mi", "Usage: infocli mi [OPTIONS] X [Y]\n", "The default estimator is auto"),
+    ("cmi", "Usage: infocli cmi [OPTIONS] X [Y]\n", "The default estimator is auto"),
     ("estimators", "Usage: infocli estimators [OPTIONS] [NAME]\n", None),
     ("ib", "Usage: infocli ib [OPTIONS] ACTIVATIONS\n", None),
 ])

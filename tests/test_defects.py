@@ -130,7 +130,7 @@ def test_label_rule_threshold(rng):
 
 def test_tie_jitter_width_is_in_the_data_units(labelled):
     z, labels = labelled
-    est = infocli.mutual_information(z, 10.0 * labels)  # gap 10 between distinct values
+    est = infocli.mutual_information(z, 10.0 * labels, estimator="ksg")  # gap 10 between distinct values
     assert est.details["ties"]["y[0]"]["width"] == pytest.approx(10.0)
     assert any("jitter of width 10 (" in w for w in est.warnings)
 
@@ -168,9 +168,9 @@ def test_warnings_name_the_file_columns(runner, tmp_path, rng):
 def test_bsy_weights_honour_k_in_low_dimensions(rng):
     x = rng.standard_normal((2000, 3))
     # check="off": the estimator's own stderr (the reliability check may raise it)
-    bsy5 = infocli.entropy(x, k=5, weights="bsy", check="off")
-    plain5 = infocli.entropy(x, k=5, check="off")
-    plain1 = infocli.entropy(x, k=1, check="off")
+    bsy5 = infocli.entropy(x, k=5, weights="bsy", check="off", estimator="kl")
+    plain5 = infocli.entropy(x, k=5, check="off", estimator="kl")
+    plain1 = infocli.entropy(x, k=1, check="off", estimator="kl")
     assert bsy5.stderr == pytest.approx(plain5.stderr, rel=1e-9)
     assert bsy5.stderr != pytest.approx(plain1.stderr, rel=0.05)
     # the per-sample terms differ by psi(n) - log(n - 1) only
@@ -231,12 +231,15 @@ def test_library_hints_use_the_python_api(clusters):
 # ------------------------------------------------------------------ 6. bounded support
 def test_bounded_support_is_flagged(rng):
     u = rng.uniform(0, 2, (3000, 3))
-    est = infocli.entropy(u, k=5)
+    est = infocli.entropy(u, k=5, estimator="kl")
     # the bias the warning states: well above the truth 3 log 2 = 2.0794
     assert est.value - 3 * math.log(2) > 0.05
     assert any("support looks bounded" in w and "biased upward" in w for w in est.warnings)
     assert est.details["bounded_support"] == {str(j): ["min", "max"] for j in range(3)}
-    g = infocli.entropy(rng.standard_normal((3000, 3)), k=5)
+    # the default (auto) takes each column's entropy in 1-D, where the edge costs little
+    a = infocli.entropy(u)
+    assert a.interval[0] <= 3 * math.log(2) <= a.interval[1] and abs(a.value - 3 * math.log(2)) < 0.05
+    g = infocli.entropy(rng.standard_normal((3000, 3)), k=5, estimator="kl")
     assert "bounded_support" not in g.details
     assert not any("bounded" in w for w in g.warnings)
 

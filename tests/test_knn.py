@@ -26,14 +26,14 @@ def test_kl_entropy_is_in_data_units(rng):
     # h(aX) = h(X) + d log a: standardisation must add the log-scales back.
     x = rng.standard_normal((3000, 2)) * [1.0, 50.0]
     truth = LOG_2PIE + np.log(50.0)
-    assert abs(infocli.entropy(x).value - truth) < 0.08
-    raw = infocli.entropy(x, standardize=False).value
+    assert abs(infocli.entropy(x, estimator="kl").value - truth) < 0.08
+    raw = infocli.entropy(x, standardize=False, estimator="kl").value
     assert abs(raw - truth) < 0.08
 
 
 def test_kl_weighted_bsy_gaussian(rng):
     x = rng.standard_normal((4000, 10))
-    est = infocli.entropy(x, weights="bsy", k=5)
+    est = infocli.entropy(x, weights="bsy", k=5, estimator="kl")
     assert abs(est.value - 5 * LOG_2PIE) < 0.3
 
 
@@ -65,14 +65,14 @@ def test_kl_student_t_entropy(nu):
 
 def test_kl_chebyshev_metric(rng):
     x = rng.standard_normal((4000, 3))
-    assert abs(infocli.entropy(x, metric="chebyshev").value - 1.5 * LOG_2PIE) < 0.1
+    assert abs(infocli.entropy(x, metric="chebyshev", estimator="kl").value - 1.5 * LOG_2PIE) < 0.1
 
 
 # -- MI: closed forms ----------------------------------------------------------
 @pytest.mark.parametrize("algorithm", [1, 2])
 def test_ksg_gaussian_1x1(rng, algorithm):
     x, y, truth = gaussian_pair(rng, 4000, 1, 0.8)
-    est = infocli.mutual_information(x, y, algorithm=algorithm)
+    est = infocli.mutual_information(x, y, algorithm=algorithm, estimator="ksg")
     assert abs(est.value - truth) < 0.05
     assert 0 < est.stderr < 0.05
 
@@ -115,12 +115,12 @@ def test_conditional_entropy_discrete_and_continuous(rng):
     labels = rng.integers(0, 2, n)
     x = labels * 3.0 + np.where(labels == 1, 2.0, 0.5) * rng.standard_normal(n)
     truth = 0.5 * (0.5 * LOG_2PIE + np.log(0.5)) + 0.5 * (0.5 * LOG_2PIE + np.log(2.0))
-    est = infocli.entropy(x, given=labels, discrete_given=True)
+    est = infocli.entropy(x, given=labels, discrete_given=True, estimator="kl")
     assert est.measure == "conditional_entropy"
     assert abs(est.value - truth) < 0.05
     # continuous: Y = 0.8 X + 0.6 e -> h(Y|X) = h(0.6 e)
     x, y, _ = gaussian_pair(rng, n, 1, 0.8)
-    est = infocli.entropy(y, given=x)
+    est = infocli.entropy(y, given=x, estimator="kl")
     assert abs(est.value - (0.5 * LOG_2PIE + np.log(0.6))) < 0.06
 
 
@@ -200,7 +200,7 @@ def test_agrees_with_sklearn_1x1(rng):
     from sklearn.feature_selection import mutual_info_regression
 
     x, y, _ = gaussian_pair(rng, 3000, 1, 0.6)
-    ours = infocli.mutual_information(x, y, k=3).value
+    ours = infocli.mutual_information(x, y, k=3, estimator="ksg").value
     theirs = mutual_info_regression(x, y.ravel(), n_neighbors=3, random_state=0)[0]
     assert abs(ours - theirs) < 0.01
 
@@ -210,7 +210,7 @@ def test_mixed_agrees_with_sklearn_classif(rng):
 
     labels = rng.integers(0, 3, 3000)
     x = labels + rng.standard_normal(3000)
-    ours = infocli.mutual_information(x, labels, discrete_y=True).value
+    ours = infocli.mutual_information(x, labels, discrete_y=True, estimator="ksg").value
     theirs = mutual_info_classif(x.reshape(-1, 1), labels, n_neighbors=3, random_state=0)[0]
     assert abs(ours - theirs) < 0.01
 
@@ -250,27 +250,28 @@ def test_duplicated_rows_never_give_inf(rng):
 def test_same_seed_same_output(rng):
     x = np.round(rng.standard_normal((1000, 2)), 1)
     y = np.round(x[:, :1] + rng.standard_normal((1000, 1)), 1)
-    a = infocli.mutual_information(x, y, seed=5).value
-    assert infocli.mutual_information(x, y, seed=5).value == a
-    assert infocli.mutual_information(x, y, seed=6).value != a
+    a = infocli.mutual_information(x, y, seed=5, estimator="ksg").value
+    assert infocli.mutual_information(x, y, seed=5, estimator="ksg").value == a
+    assert infocli.mutual_information(x, y, seed=6, estimator="ksg").value != a
 
 
 def test_brute_force_backend_matches_kdtree(rng):
     x, y, _ = gaussian_pair(rng, 800, 2, 0.6)
-    a = infocli.mutual_information(x, y, backend="kdtree").value
-    b = infocli.mutual_information(x, y, backend="brute", device="cpu")
+    a = infocli.mutual_information(x, y, backend="kdtree", estimator="ksg").value
+    b = infocli.mutual_information(x, y, backend="brute", device="cpu", estimator="ksg")
     assert abs(a - b.value) < 1e-12 and b.device == "cpu"
-    h1 = infocli.entropy(x, backend="kdtree").value
-    h2 = infocli.entropy(x, backend="brute").value
+    h1 = infocli.entropy(x, backend="kdtree", estimator="kl").value
+    h2 = infocli.entropy(x, backend="brute", estimator="kl").value
     assert abs(h1 - h2) < 1e-9
-    c = infocli.conditional_mutual_information(x, y, x[:, 0] + y[:, 0], backend="brute").value
-    d = infocli.conditional_mutual_information(x, y, x[:, 0] + y[:, 0], backend="kdtree").value
+    z = x[:, 0] + y[:, 0]
+    c = infocli.conditional_mutual_information(x, y, z, backend="brute", estimator="ksg").value
+    d = infocli.conditional_mutual_information(x, y, z, backend="kdtree", estimator="ksg").value
     assert abs(c - d) < 1e-12
 
 
 def test_k_must_be_below_n():
     with pytest.raises(InputError, match="has 3 rows but k=3 needs at least 4"):
-        infocli.entropy(np.arange(3.0))
+        infocli.entropy(np.arange(3.0), estimator="kl")
 
 
 def test_constant_column_is_an_error(rng):

@@ -51,12 +51,12 @@ def test_every_entry_equals_the_single_estimate_and_the_matrix_is_symmetric(fram
     assert result.variables == tuple(cols) and len(result.rows) == 10
     for row in result.rows:
         single = infocli.mutual_information(frame[[row["x"]]], frame[[row["y"]]], seed=4, k=4,
-                                            check="off")
+                                            check="off", estimator="ksg")
         assert row["value"] == single.value and row["stderr"] == single.stderr
         assert row["interval"] is None and row["reliable"] is None  # matrix default: check off
         assert row["n_samples"] == N and row["p_value"] is None
         # the estimator itself is symmetric up to noise: the mirrored call agrees
-        mirrored = infocli.mutual_information(frame[[row["y"]]], frame[[row["x"]]], seed=4, k=4)
+        mirrored = infocli.mutual_information(frame[[row["y"]]], frame[[row["x"]]], seed=4, k=4, estimator="ksg")
         assert abs(mirrored.value - single.value) < 4 * single.stderr + 0.02
     square = result.square()
     assert list(square.index) == cols == list(square.columns)
@@ -69,7 +69,7 @@ def test_every_entry_equals_the_single_estimate_and_the_matrix_is_symmetric(fram
 
 def test_an_entry_equals_the_infocli_mi_command(table):
     result = infocli.mi_matrix(pd.read_csv(table), columns=["x1", "y1", "y2"], workers=0)
-    out = subprocess.run([sys.executable, "-m", "infocli", "mi", str(table), "--x-cols", "x1",
+    out = subprocess.run([sys.executable, "-m", "infocli", "mi", str(table), "-e", "ksg", "--x-cols", "x1",
                           "--y-cols", "y1", "--json", "--check", "off"], capture_output=True,
                          text=True, env=_env(), check=True)
     single = json.loads(out.stdout)
@@ -83,7 +83,7 @@ def test_with_a_check_every_entry_carries_the_single_estimates_interval_and_verd
     assert result.params["check"] == "fast"
     for row in result.rows:
         single = infocli.mutual_information(frame[[row["x"]]], frame[[row["y"]]], seed=3,
-                                            check="fast")
+                                            check="fast", estimator="ksg")
         assert row["value"] == single.value and row["stderr"] == single.stderr
         assert row["interval"] == list(single.interval)
         assert row["reliable"] is single.reliable
@@ -120,7 +120,7 @@ def test_groups_are_multivariate_variables(frame):
     result = infocli.mi_matrix(frame, groups="a=x1,x2;b=y1:y2;c=u", workers=0)
     assert result.variables == ("a", "b", "c")
     row = next(r for r in result.rows if (r["x"], r["y"]) == ("a", "b"))
-    single = infocli.mutual_information(frame[["x1", "x2"]], frame[["y1", "y2"]])
+    single = infocli.mutual_information(frame[["x1", "x2"]], frame[["y1", "y2"]], estimator="ksg")
     assert row["value"] == single.value
     assert matrix.parse_groups({"g": ["x1", "y1"]}, list(frame.columns)) == {"g": [0, 2]}
     with pytest.raises(InputError, match="expected NAME=COLUMNS"):
@@ -132,17 +132,17 @@ def test_groups_are_multivariate_variables(frame):
 def test_label_columns_are_taken_as_y(frame):
     result = infocli.mi_matrix(frame, columns=["x1", "lab", "u"], workers=0)
     row = next(r for r in result.rows if (r["x"], r["y"]) == ("x1", "lab"))
-    assert row["value"] == infocli.mutual_information(frame[["x1"]], frame[["lab"]]).value
+    assert row["value"] == infocli.mutual_information(frame[["x1"]], frame[["lab"]], estimator="ksg").value
     swapped = next(r for r in result.rows if (r["x"], r["y"]) == ("lab", "u"))
-    assert swapped["value"] == infocli.mutual_information(frame[["u"]], frame[["lab"]]).value
+    assert swapped["value"] == infocli.mutual_information(frame[["u"]], frame[["lab"]], estimator="ksg").value
 
 
 def test_entropy_of_each_column_and_permutation_p_values(frame):
     ent = infocli.mi_matrix(frame, columns=["x1", "y1"], measure="entropy", workers=0)
     assert [r["x"] for r in ent.rows] == ["x1", "y1"] and all(r["y"] is None for r in ent.rows)
-    assert ent.rows[1]["value"] == infocli.entropy(frame[["y1"]]).value
+    assert ent.rows[1]["value"] == infocli.entropy(frame[["y1"]], estimator="kl").value
     perm = infocli.mi_matrix(frame, columns=["x1", "y1", "u"], permutations=9, workers=0)
-    single = infocli.mutual_information(frame[["x1"]], frame[["u"]], permutations=9)
+    single = infocli.mutual_information(frame[["x1"]], frame[["u"]], permutations=9, estimator="ksg")
     row = next(r for r in perm.rows if (r["x"], r["y"]) == ("x1", "u"))
     assert row["p_value"] == single.p_value
     assert next(r for r in perm.rows if r["y"] == "y1")["p_value"] == pytest.approx(0.1)

@@ -44,7 +44,8 @@ __all__ = ["Job", "read_manifest", "parse_jobs", "run", "run_iter", "open_engine
 MEASURES = {"entropy": "entropy", "h": "entropy", "conditional_entropy": "entropy",
             "mi": "mi", "mutual_information": "mi",
             "cmi": "cmi", "conditional_mutual_information": "cmi"}
-_DEFAULT_ESTIMATOR = {"entropy": "kl", "mi": "ksg", "cmi": "ksg"}
+_DEFAULT_MEASURE = {"entropy": "entropy", "mi": "mutual_information",
+                    "cmi": "conditional_mutual_information"}
 _FIELDS = ("id", "measure", "x", "y", "given", "x_cols", "y_cols", "given_cols", "estimator",
            "params", "seed", "unit", "device", "permutations", "discrete_y", "discrete_given")
 _TRUE = {"true", "1", "yes", "on", "y"}
@@ -224,7 +225,7 @@ def make_job(raw: dict[str, Any], *, base: str | None = None, line: int | None =
         raise ParameterError("mi takes no given, given_cols or discrete_given (use measure cmi)")
     if permutations and measure != "mi":
         raise ParameterError("permutations apply to measure mi only")
-    estimator = str(get.get("estimator") or _DEFAULT_ESTIMATOR[measure]).strip()
+    estimator = str(get.get("estimator") or registry.default_for(_DEFAULT_MEASURE[measure])).strip()
     spec = registry.get(estimator)
     api_measure = {"entropy": "conditional_entropy" if has_z else "entropy",
                    "mi": "mutual_information", "cmi": "conditional_mutual_information"}[measure]

@@ -149,6 +149,23 @@ class EstimatorSpec:
 
 REGISTRY: dict[str, EstimatorSpec] = {}
 
+#: The estimator each measure uses when none is named (library, CLI and batch
+#: manifests alike): ``auto`` for every measure. Measured with ``infocli bench``
+#: (n = 5,000, 3 seeds, default check): MI, bmi's 40 tasks: 36 solved (ksg 25),
+#: median 0.34 s per estimate; entropy suite: 23 of 23 (kl 22); CMI suite: 6 of 6
+#: (ksg 4). See docs/auto.md.
+DEFAULT_ESTIMATOR = {
+    "entropy": "auto",
+    "conditional_entropy": "auto",
+    "mutual_information": "auto",
+    "conditional_mutual_information": "auto",
+}
+
+
+def default_for(measure: str) -> str:
+    """The default estimator of ``measure`` (:data:`DEFAULT_ESTIMATOR`)."""
+    return DEFAULT_ESTIMATOR[measure]
+
 
 def register(spec: EstimatorSpec) -> EstimatorSpec:
     """Add an estimator (names are unique)."""

@@ -6,6 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from .. import registry
 from ..errors import ParameterError
 from ._app import command
 from ._common import (Check, Device, DiscreteGiven, DiscreteY, DropNa, Estimator, Format, Given,
@@ -71,8 +72,9 @@ def entropy(
 ) -> None:
     """Differential entropy H(X); with --given, conditional entropy H(X|Z).
 
-    The default estimator is kl (Kozachenko-Leonenko k-NN, k=3); -e names
-    another (`infocli estimators` lists them).
+    The default estimator is auto (per-column 1-D entropies plus the joint term
+    of the normal scores, the smaller of the Gaussian and the Kozachenko-Leonenko
+    value); -e names another (`infocli estimators` lists them; -e kl for plain KL).
     """
     with _errors(traceback, "entropy"):
         from .. import api
@@ -80,7 +82,7 @@ def entropy(
         out_format = _output_format(fmt, json_, value)
         _check_unit(unit)
         _check_output(output)
-        est = estimator or ("knife" if model else "kl")
+        est = estimator or ("knife" if model else registry.default_for("entropy"))
         params = _model_options(est, _params(est, param), save_model, model, per_sample)
         if spectrum is not None:
             if est != "dse" or given is not None or given_cols is not None:
@@ -146,9 +148,10 @@ def mi(
 ) -> None:
     """Mutual information I(X;Y) between X and Y (Y may be class labels).
 
-    The default estimator is ksg (Kraskov-Stoegbauer-Grassberger k-NN, k=3;
-    Ross's mixed estimator for labels Y); -e names another (`infocli
-    estimators` lists them).
+    The default estimator is auto (normal scores of every column, then the
+    larger of the Gaussian-copula and the KSG k-NN estimate, both of which err
+    low; Ross's mixed estimator for labels Y; details.auto says what ran); -e
+    names another (`infocli estimators` lists them; -e ksg for plain KSG).
     """
     with _errors(traceback, "mi"):
         from .. import api
@@ -156,7 +159,7 @@ def mi(
         out_format = _output_format(fmt, json_, value)
         _check_unit(unit)
         _check_output(output)
-        est = estimator or ("knife" if model else "ksg")
+        est = estimator or ("knife" if model else registry.default_for("mutual_information"))
         params = _model_options(est, _params(est, param), save_model, model, per_sample)
         inputs = _Inputs()
         names = {}
@@ -203,8 +206,9 @@ def cmi(
 ) -> None:
     """Conditional mutual information I(X;Y|Z) (Z may be class labels).
 
-    The default estimator is ksg (Frenzel-Pompe k-NN, k=3); -e names another
-    (`infocli estimators` lists them).
+    The default estimator is auto (normal scores, then the larger of the
+    Gaussian-copula and the Frenzel-Pompe k-NN estimate); -e names another
+    (`infocli estimators` lists them; -e ksg for plain Frenzel-Pompe).
     """
     with _errors(traceback, "cmi"):
         from .. import api
@@ -212,7 +216,7 @@ def cmi(
         out_format = _output_format(fmt, json_, value)
         _check_unit(unit)
         _check_output(output)
-        est = estimator or "ksg"
+        est = estimator or registry.default_for("conditional_mutual_information")
         params = _params(est, param)
         inputs = _Inputs()
         names = {}
