@@ -112,3 +112,22 @@ def test_cli_estimator_auto(tmp_path, rng):
                                                str(tmp_path / "y.npy"), "-e", "auto",
                                                "-p", "metric=chebyshev"])
     assert bad.exit_code == 2 and "no parameter 'metric'" in bad.stderr
+
+
+def test_auto_drops_the_gaussian_candidate_for_degenerate_inputs(rng):
+    # I(X;Y) = I(Z;Y) = 1/2 log 5 whatever deterministic columns of z X holds
+    n = 3000
+    z = rng.standard_normal(n)
+    y = z + 0.5 * rng.standard_normal(n)
+    truth = 0.5 * math.log(5.0)
+    for x, why in ((np.c_[z, np.sin(3 * z), z + np.sin(3 * z)], "linearly dependent"),
+                   (np.c_[z, z ** 3], "normal scores of x are linearly dependent")):
+        r = infocli.mutual_information(x, y)  # GCMI is undefined (or meaningless) here
+        a = r.details["auto"]
+        assert list(a["candidates"]) == ["ksg(k=1)+copula"] and why in a["excluded"]["gaussian+copula"]
+        assert "not run: gaussian+copula" in a["why"]
+        assert abs(r.value - truth) < 3 * r.stderr + 0.03
+    c = infocli.conditional_mutual_information(np.c_[z, z ** 3], y, rng.standard_normal(n))
+    assert "gaussian+copula" in c.details["auto"]["excluded"] and abs(c.value - truth) < 0.06
+    ok = infocli.mutual_information(np.c_[z, rng.standard_normal(n)], y)
+    assert "excluded" not in ok.details["auto"] and len(ok.details["auto"]["candidates"]) == 2
