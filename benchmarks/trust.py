@@ -21,7 +21,7 @@ Printed per estimator (before -> after):
 * noise: median over tasks of (seed-to-seed SD of value) / (mean noise stderr)
   (target 0.8-1.25).
 
-Then a speed table: kl / ksg / gaussian, default check against check=off on
+Then a speed table: kl / ksg / gaussian / auto, default check against check=off on
 the same data (best of 2), ratio (target <= 5).
 
 Tasks: every task of ``infocli.tasks`` an estimator accepts (the bmi family
@@ -278,7 +278,10 @@ def speed_table(n: int, repeats: int = 2) -> None:
                                                                       check=c)),
              ("gaussian", "I(X;Y), 3x3", lambda c: api.mutual_information(
                  x, y, estimator="gaussian", check=c)),
-             ("gaussian", "H(X), d=3", lambda c: api.entropy(x, estimator="gaussian", check=c)))
+             ("gaussian", "H(X), d=3", lambda c: api.entropy(x, estimator="gaussian", check=c)),
+             ("auto", "I(X;Y), 3x3", lambda c: api.mutual_information(x, y, estimator="auto",
+                                                                       check=c)),
+             ("auto", "H(X), d=3", lambda c: api.entropy(x, estimator="auto", check=c)))
     print(f"\n### speed: default check against check=off, n={n} (best of {repeats})\n")
     print("| estimator | case | off (s) | default check (s) | level | ratio | target |")
     print("|---|---|---|---|---|---|---|")
@@ -306,11 +309,14 @@ def main(argv=None) -> None:
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--n", type=int, default=5000, help="rows per task (bmi-like tasks)")
     ap.add_argument("--tasks", default=None, help="comma-separated globs of task names")
+    ap.add_argument("--exclude", default=None, help="comma-separated globs of task names "
+                    "to leave out (e.g. 'images:*', minutes per run)")
     ap.add_argument("--max-tasks", type=int, default=0, help="at most this many tasks per "
                     "estimator (0: all), evenly spread")
     ap.add_argument("--check", default=None, help="check level (default: the default level)")
     ap.add_argument("--no-builtin", action="store_true", help="only infocli.tasks tasks")
-    ap.add_argument("--runs", default=None, help="append every run as a JSON line to this file")
+    ap.add_argument("--runs", default=None, help="append every run as a JSON line to this file; "
+                    "runs already in it (estimator, task, seed) are reused, not re-run")
     ap.add_argument("--speed-only", action="store_true")
     ap.add_argument("--no-speed", action="store_true")
     args = ap.parse_args(argv)
@@ -325,6 +331,22 @@ def main(argv=None) -> None:
         if args.tasks:
             globs = [g.strip() for g in args.tasks.split(",")]
             cases = [c for c in cases if any(fnmatch.fnmatchcase(c.name, g) for g in globs)]
+        if args.exclude:
+            globs = [g.strip() for g in args.exclude.split(",")]
+            cases = [c for c in cases
+                     if not any(fnmatch.fnmatchcase(c.name, g) for g in globs)]
+        done = {}
+        if args.runs:
+            try:
+                with open(args.runs) as fh:
+                    for line in fh:
+                        try:
+                            r = json.loads(line)
+                        except json.JSONDecodeError:
+                            continue  # a line cut by an interrupted run
+                        done[(r["estimator"], r["task"], r["seed"])] = r
+            except FileNotFoundError:
+                pass
         sink = open(args.runs, "a") if args.runs else None
         for est in args.estimator or ["ksg", "kl", "gaussian", "knife", "infonce", "nwj",
                                       "smile"]:
@@ -337,6 +359,10 @@ def main(argv=None) -> None:
             runs = []
             for c in mine:
                 for seed in range(args.seeds):
+                    r = done.get((est, c.name, seed))
+                    if r is not None:
+                        runs.append(r)
+                        continue
                     r = run_case(c, est, seed, args.check)
                     runs.append(r)
                     if sink:
