@@ -44,8 +44,6 @@ __all__ = ["Job", "read_manifest", "parse_jobs", "run", "run_iter", "open_engine
 MEASURES = {"entropy": "entropy", "h": "entropy", "conditional_entropy": "entropy",
             "mi": "mi", "mutual_information": "mi",
             "cmi": "cmi", "conditional_mutual_information": "cmi"}
-_DEFAULT_MEASURE = {"entropy": "entropy", "mi": "mutual_information",
-                    "cmi": "conditional_mutual_information"}
 _FIELDS = ("id", "measure", "x", "y", "given", "x_cols", "y_cols", "given_cols", "estimator",
            "params", "seed", "unit", "device", "permutations", "discrete_y", "discrete_given")
 _TRUE = {"true", "1", "yes", "on", "y"}
@@ -225,10 +223,10 @@ def make_job(raw: dict[str, Any], *, base: str | None = None, line: int | None =
         raise ParameterError("mi takes no given, given_cols or discrete_given (use measure cmi)")
     if permutations and measure != "mi":
         raise ParameterError("permutations apply to measure mi only")
-    estimator = str(get.get("estimator") or registry.default_for(_DEFAULT_MEASURE[measure])).strip()
-    spec = registry.get(estimator)
     api_measure = {"entropy": "conditional_entropy" if has_z else "entropy",
                    "mi": "mutual_information", "cmi": "conditional_mutual_information"}[measure]
+    estimator = str(get.get("estimator") or registry.default_for(api_measure)).strip()
+    spec = registry.get(estimator)
     if api_measure not in spec.implementations:
         raise ParameterError(
             f"estimator {estimator!r} does not estimate {api_measure.replace('_', ' ')}; "

@@ -107,23 +107,32 @@ def _degenerate(ctx: Context, arrays: dict[str, np.ndarray], scores: tuple) -> s
     Singular normal scores (a column an increasing function of another) leave
     the Gaussian candidate undefined too.
     """
+    from .gaussian import singular
+
     for (v, a), sc in zip(arrays.items(), scores):
         if ctx.discrete.get(v) or a.ndim != 2 or a.shape[1] < 2:
             continue
-        sd = a.std(axis=0)
-        if (sd == 0).any():
+        if (a.std(axis=0) == 0).any():
             return f"{ctx.name(v)} has a constant column"
         if a.shape[0] <= a.shape[1]:
             return f"{ctx.name(v)} has no more rows than columns"
-        eig = np.linalg.eigvalsh(np.corrcoef(a, rowvar=False))
-        if eig[0] <= eig[-1] * 1e-12:
+        if singular(np.corrcoef(a, rowvar=False)):
             return (f"the columns of {ctx.name(v)} are linearly dependent (singular "
                     "covariance): no Gaussian copula describes them")
-        eig = np.linalg.eigvalsh(np.cov(sc, rowvar=False))
-        if eig[0] <= eig[-1] * 1e-12:
+        if singular(np.cov(sc, rowvar=False)):
             return (f"the normal scores of {ctx.name(v)} are linearly dependent (a column "
                     "is an increasing function of others)")
     return None
+
+
+def _gaussian_excluded(ctx: Context, arrays: dict[str, np.ndarray], scores: tuple,
+                       only: str | None) -> dict[str, str] | None:
+    """``{"gaussian+copula": why}`` when the Gaussian candidate cannot apply, else None;
+    not looked at when ``only`` names another candidate (the check's re-runs)."""
+    if only is not None and only != "gaussian+copula":
+        return None
+    why = _degenerate(ctx, arrays, scores)
+    return {"gaussian+copula": why} if why else None
 
 
 def _combine(ctx: Context, results: dict[str, Raw], pick, rule: str, why_fmt: str,
@@ -158,11 +167,11 @@ def auto_mi(ctx: Context, x, y, *, k, ties, only: str | None = None) -> Raw:
     from . import gaussian, knn
 
     arrays = _scores(ctx, {"x": x, "y": y})
-    degenerate = _degenerate(ctx, {"x": x, "y": y}, arrays)
     candidates = {f"ksg(k={k})+copula": lambda c, a, b: knn.ksg_mi(c, a, b, algorithm=1,
                                                                     **_knn_kw(k, ties))}
-    excluded = {"gaussian+copula": degenerate} if degenerate else None
-    if not ctx.discrete.get("y") and not degenerate:
+    excluded = None if ctx.discrete.get("y") else _gaussian_excluded(
+        ctx, {"x": x, "y": y}, arrays, only)
+    if not ctx.discrete.get("y") and not excluded:
         candidates = {"gaussian+copula": lambda c, a, b: gaussian.gaussian_mi(c, a, b,
                                                                               **_GAUSS_KW),
                       **candidates}
@@ -176,36 +185,26 @@ def auto_cmi(ctx: Context, x, y, z, *, k, ties, only: str | None = None) -> Raw:
     from . import gaussian, knn
 
     arrays = _scores(ctx, {"x": x, "y": y, "z": z})
-    degenerate = _degenerate(ctx, {"x": x, "y": y, "z": z}, arrays)
+    excluded = _gaussian_excluded(ctx, {"x": x, "y": y, "z": z}, arrays, only)
     candidates = {
         "gaussian+copula": lambda c, a, b, d: gaussian.gaussian_cmi(c, a, b, d, **_GAUSS_KW),
         f"ksg(k={k})+copula": lambda c, a, b, d: knn.ksg_cmi(c, a, b, d, algorithm=1,
                                                              **_knn_kw(k, ties)),
     }
-    excluded = None
-    if degenerate:
+    if excluded:
         del candidates["gaussian+copula"]
-        excluded = {"gaussian+copula": degenerate}
     results = _run_candidates(ctx, candidates, arrays, only)
     return _combine(ctx, results, max, RULE_MI,
                     "{chosen} gave the largest value; the others ({others}) err low", excluded)
 
 
-def _entropy(ctx: Context, measure: str, arrays: dict, k: int, ties: str,
-             only: str | None = None) -> Raw:
+def _entropy(ctx: Context, x, k: int, ties: str, only: str | None = None) -> Raw:
     from . import gaussian, knn
 
     kl_kw = {"k": k, "metric": "euclidean", "weights": "none", "whiten_data": False,
              "standardize": True, "ties": ties, "backend": "auto"}
-    if measure == "entropy":
-        candidates = {"gaussian": lambda c, a: gaussian.gaussian_entropy(c, a, **_GAUSS_KW),
-                      f"kl(k={k})": lambda c, a: knn.kl_entropy(c, a, **kl_kw)}
-    else:
-        candidates = {
-            "gaussian": lambda c, a, b: gaussian.gaussian_conditional_entropy(c, a, b,
-                                                                              **_GAUSS_KW),
-            f"kl(k={k})": lambda c, a, b: knn.kl_conditional_entropy(c, a, b, **kl_kw),
-        }
+    candidates = {"gaussian": lambda c, a: gaussian.gaussian_entropy(c, a, **_GAUSS_KW),
+                  f"kl(k={k})": lambda c, a: knn.kl_entropy(c, a, **kl_kw)}
     results: dict[str, Raw] = {}
 
     def joint(c: Context, *a) -> Raw:
@@ -216,8 +215,9 @@ def _entropy(ctx: Context, measure: str, arrays: dict, k: int, ties: str,
 
     already = ctx.details.get("transform", {}).get("method") == "copula"
     if already:  # the API applied the decomposition; x is normal scores already
-        return joint(ctx, *arrays.values())
-    new_arrays, run = transforms.apply("copula", measure, arrays, joint, ctx, {"ties": ties})
+        return joint(ctx, x)
+    new_arrays, run = transforms.apply("copula", "entropy", {"x": x}, joint, ctx,
+                                       {"ties": ties})
     raw = run(ctx, *new_arrays.values())
     if "auto" not in ctx.details:  # one column: no joint term to choose
         ctx.details["auto"] = {
@@ -232,7 +232,7 @@ def _entropy(ctx: Context, measure: str, arrays: dict, k: int, ties: str,
 
 def auto_entropy(ctx: Context, x, *, k, ties, only: str | None = None) -> Raw:
     """H(X): copula decomposition, joint term min(Gaussian, KL) on the normal scores."""
-    return _entropy(ctx, "entropy", {"x": x}, k, ties, only)
+    return _entropy(ctx, x, k, ties, only)
 
 
 def auto_conditional_entropy(ctx: Context, x, z, *, k, ties, only: str | None = None) -> Raw:
@@ -247,7 +247,7 @@ def auto_conditional_entropy(ctx: Context, x, z, *, k, ties, only: str | None = 
     h_ctx = _child(ctx)
     h_ctx.details = ctx.details if ctx.details.get("transform") else h_ctx.details
     h_only, i_only = only.split(" - ", 1) if only and " - " in only else (None, None)
-    h = _entropy(h_ctx, "entropy", {"x": x}, k, ties, h_only)
+    h = _entropy(h_ctx, x, k, ties, h_only)
     i_ctx = _child(ctx)
     i_ctx.discrete = {"x": ctx.discrete.get("x", False), "y": ctx.discrete.get("z", False)}
     i_ctx.names = {"x": ctx.name("x"), "y": ctx.name("z")}

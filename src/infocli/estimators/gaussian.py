@@ -28,6 +28,16 @@ from ._common import Context, Raw, class_groups, finite
 LOG_2PIE = float(np.log(2 * np.pi * np.e))
 
 
+def _singular_eig(eig: np.ndarray) -> bool:
+    # ascending eigenvalues of a covariance: the smallest at most 1e-12 of the largest
+    return bool(eig[0] <= eig[-1] * 1e-12)
+
+
+def singular(cov: np.ndarray) -> bool:
+    """Whether a sample covariance (or correlation) matrix is singular for the plug-in."""
+    return _singular_eig(np.linalg.eigvalsh(np.atleast_2d(cov)))
+
+
 def _logdet(a: np.ndarray, cols: np.ndarray, *, bias_correction: bool, what: str) -> float:
     n = a.shape[0]
     m = len(cols)
@@ -37,7 +47,7 @@ def _logdet(a: np.ndarray, cols: np.ndarray, *, bias_correction: bool, what: str
         raise InputError(f"{what} has {n} rows; a covariance of {m} columns needs more than {m}")
     s = np.atleast_2d(np.cov(a[:, cols], rowvar=False))
     eig = np.linalg.eigvalsh(s)
-    if eig[0] <= eig[-1] * 1e-12:
+    if _singular_eig(eig):
         raise InputError(
             f"{what}: the sample covariance of its {m} column(s) is singular (linearly dependent "
             "or constant columns); the Gaussian entropy would be -inf"
