@@ -17,7 +17,9 @@ Printed per estimator (before -> after):
 * false alarms: of the runs whose value is within 10 % + 0.02 nats of the
   truth, % marked unreliable (target <= 20);
 * sharp: median half-width / |value| of reliable runs, % (target <= 15; a
-  one-sided interval has infinite half-width);
+  one-sided interval has infinite half-width); printed beside it, the same median
+  with a one-sided interval measured from the value to its finite end (how tight
+  the known side of a bound is), and the share of one-sided intervals;
 * noise: median over tasks of (seed-to-seed SD of value) / (mean noise stderr)
   (target 0.8-1.25).
 
@@ -28,7 +30,9 @@ Tasks: every task of ``infocli.tasks`` an estimator accepts (the bmi family
 and entropy tasks once merged), plus the built-in known-truth cases below
 (Gaussian MI at several d and rho, a 25 x 25 sparse Gaussian at n = 2000,
 Student-t, a cubic transform, labels, Gaussian entropy d = 1..64, uniform and
-Student-t entropy). ``n`` is 5000 unless a task needs another size.
+Student-t entropy) and the held-out families (``holdout-*``: shapes the checks
+were not designed on; ``--tasks 'holdout-*'`` runs them alone). ``n`` is 5000
+unless a task needs another size.
 
 Usage:
   python benchmarks/trust.py                         # all estimators (slow: neural, knife)
@@ -148,6 +152,50 @@ def builtin_cases() -> list[Case]:
     return cases
 
 
+def _triangular(d: int, rho: float):
+    """Gaussian pairs, then an invertible triangular map of x (x2 += sin 2 x1, x3 +=
+    x1 x2 / 2, ...): nonlinear dependence of another shape than bmi's spiral, MI unchanged."""
+    def sampler(n, rng):
+        xy = _gauss_pairs(d, rho)(n, rng)
+        x = xy["x"].copy()
+        x[:, 1] += np.sin(2 * x[:, 0])
+        if d > 2:
+            x[:, 2] += 0.5 * x[:, 0] * x[:, 1]
+        return {"x": x, "y": xy["y"]}
+    return sampler
+
+
+def _gamma_copula(d: int, rho: float, shape: float):
+    """Equicorrelated Gaussian copula with Gamma(shape) margins: H = d h_Gamma + 1/2 log det R."""
+    corr = np.full((d, d), rho) + (1 - rho) * np.eye(d)
+    chol = np.linalg.cholesky(corr)
+
+    def sampler(n, rng):
+        z = rng.standard_normal((n, d)) @ chol.T
+        return {"x": stats.gamma.ppf(special.ndtr(z), shape)}
+    h_margin = shape + special.gammaln(shape) + (1 - shape) * special.digamma(shape)
+    return sampler, float(d * h_margin + 0.5 * np.linalg.slogdet(corr)[1])
+
+
+def holdout_cases() -> list[Case]:
+    """Known-truth families that the checks were not designed on (no bmi task has
+    their shape): a triangular map, Student-t at other sizes, Laplace and
+    Gamma-copula entropies, a Gaussian at n = 20,000."""
+    cases = [Case("holdout-triangular-3x3-0.7", "mutual_information",
+                  -1.5 * math.log(1 - 0.49), _triangular(3, 0.7), dims=6),
+             Case("holdout-student-4x4-df1", "mutual_information", _t_term(1, (4, 4)),
+                  _student(1, 0.0, 4), dims=8),
+             Case("holdout-student-3x3-df4-0.6", "mutual_information",
+                  -1.5 * math.log(1 - 0.36) + _t_term(4, (3, 3)), _student(4, 0.6, 3), dims=6),
+             Case("holdout-gauss-4x4-0.3-n20000", "mutual_information",
+                  -2 * math.log(1 - 0.09), _gauss_pairs(4, 0.3), n=20000, dims=8),
+             Case("holdout-H-laplace-d3", "entropy", 3 * (1 + math.log(2.0)),
+                  lambda n, rng: {"x": rng.laplace(size=(n, 3))}, dims=3)]
+    sampler, truth = _gamma_copula(4, 0.5, 2.0)
+    cases.append(Case("holdout-H-gamma-copula-d4", "entropy", truth, sampler, dims=4))
+    return cases
+
+
 def registry_cases(n: int) -> list[Case]:
     """Tasks of infocli.tasks (bmi family, entropy tasks) at n rows, when present."""
     try:
@@ -199,6 +247,17 @@ def _half_width(value, lo, hi):
     return (hi - lo) / 2 / max(abs(value), 1e-12)
 
 
+def _known_side(value, lo, hi):
+    """Half-width of a two-sided interval; for a one-sided one (a bound) the distance
+    from the value to its finite end, relative to the value."""
+    if lo is None and hi is None:
+        return math.inf
+    if lo is None or hi is None:
+        end = hi if lo is None else lo
+        return abs(value - end) / max(abs(value), 1e-12)
+    return _half_width(value, lo, hi)
+
+
 def summarise(runs: list[dict]) -> dict:
     ok = [r for r in runs if "error" not in r]
     out = {"runs": len(ok), "errors": len(runs) - len(ok)}
@@ -206,7 +265,7 @@ def summarise(runs: list[dict]) -> dict:
         return out
     for phase in ("before", "after"):
         wrong = cover = rel = alarms = good = 0
-        widths = []
+        widths, known = [], []
         for r in ok:
             v, t = r["value"], r["truth"]
             if phase == "before":
@@ -225,11 +284,15 @@ def summarise(runs: list[dict]) -> dict:
                 cover += inside
                 wrong += not inside
                 widths.append(_half_width(v, lo, hi))
+                known.append(_known_side(v, lo, hi))
         out[phase] = {
             "confidently_wrong": 100 * wrong / len(ok),
             "coverage": 100 * cover / rel if rel else float("nan"),
             "false_alarms": 100 * alarms / good if good else float("nan"),
             "sharp": 100 * float(np.median(widths)) if widths else float("nan"),
+            "sharp_known": 100 * float(np.median(known)) if known else float("nan"),
+            "one_sided": 100 * float(np.mean([w == math.inf for w in widths])) if widths
+            else float("nan"),
             "reliable": 100 * rel / len(ok),
         }
     ratios_before, ratios_after = [], []
@@ -263,6 +326,8 @@ def print_table(estimator: str, s: dict, n_tasks: int, n_seeds: int) -> None:
             ("coverage", "coverage among reliable, %", ">= 90", ".1f"),
             ("false_alarms", "false alarms, % of close runs", "<= 20", ".1f"),
             ("sharp", "median half-width / value of reliable, %", "<= 15", ".1f"),
+            ("sharp_known", "  same, one-sided: value to its finite end, %", "-", ".1f"),
+            ("one_sided", "  one-sided intervals among reliable, %", "-", ".1f"),
             ("noise", "median seed-SD / noise stderr", "0.8-1.25", ".2f"),
             ("reliable", "marked reliable, % of runs", "-", ".1f")):
         print(f"| {label} | {target} | {_fmt(b.get(key), spec)} | {_fmt(a.get(key), spec)} |")
@@ -324,7 +389,8 @@ def main(argv=None) -> None:
     print(f"infocli {infocli.__version__}, check={args.check or 'default'}, n={args.n}, "
           f"seeds={args.seeds}")
     if not args.speed_only:
-        cases = ([] if args.no_builtin else builtin_cases()) + registry_cases(args.n)
+        cases = ([] if args.no_builtin else builtin_cases() + holdout_cases()) \
+            + registry_cases(args.n)
         for c in cases:
             if c.n == 5000:
                 object.__setattr__(c, "n", args.n)

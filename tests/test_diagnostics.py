@@ -360,3 +360,83 @@ def test_auto_ladder_reruns_the_chosen_candidate(monkeypatch):
     assert again.value == est.value
     chosen = est.details["auto"]["chosen"]
     assert seen[0] is None and set(seen[1:]) == {chosen}  # the estimate, then the parts
+
+
+# --------------------------------------------------------------------------- summaries
+
+
+def _student(n, seed, d=5, dof=2):
+    """Student-t d x d with identity dispersion: all dependence in the shared scale."""
+    from infocli import tasks
+
+    t = tasks.get(f"student-identity-{d}-{d}-{dof}")
+    return t.sample(n, seed=seed), t.truth
+
+
+def test_radii_bound_marks_ksg_that_misses_a_shared_scale():
+    # KSG in 10 dimensions gives about half the truth (0.45), with no drift on subsamples;
+    # the radii carry all the dependence and a 2-D KSG on them sees it
+    data, truth = _student(4000, 0)
+    est = infocli.mutual_information(data["x"], data["y"], estimator="ksg", seed=0)
+    assert est.value < 0.7 * truth
+    assert est.reliable is False and "below_bound" in est.details["diagnostics"]
+    bound = est.details["reliability"]["summary_bound"]
+    assert "radii" in bound["summary"] and abs(bound["value"] - truth) < 0.1
+    assert est.interval[1] is None and est.value < est.interval[0] <= truth
+    assert any("lower bound on I(X;Y)" in w for w in est.warnings)
+
+
+def test_summary_bound_is_silent_on_gaussian_data(rng):
+    x, y, truth = gaussian_pair(rng, 3000, 3, 0.6)
+    for estimator in ("ksg", "gaussian", "auto"):
+        est = infocli.mutual_information(x, y, estimator=estimator, seed=0)
+        assert "below_bound" not in est.details["diagnostics"], estimator
+        b = est.details["reliability"]["summary_bound"]
+        # one canonical pair carries a third of the information: a valid lower bound
+        assert b["value"] - 2 * b["se"] < truth / 3 + 0.05, estimator
+
+
+def test_radii_of_independent_variables_carry_no_information():
+    from infocli import _summaries
+
+    rng = np.random.default_rng(8)
+    x, y = rng.standard_normal((3000, 4)), rng.standard_t(2, size=(3000, 3))
+    c = _summaries.canonical(diagnostics._rank_gauss(x), diagnostics._rank_gauss(y), 0)
+    r = _summaries.radii_mi(c, 0)
+    assert abs(r["ksg"]) < 3 * r["se"]
+    assert _summaries.nonlinearity(c)["z"] < 4
+
+
+def test_reset_test_catches_a_spiral_that_the_gaussian_model_misses():
+    # bmi's spiral: x rotated by an angle growing with |x|^2 (MI unchanged, 1.02 nats)
+    from infocli import tasks
+
+    task = tasks.get("spiral-normal_cdf-multinormal-sparse-3-3-2-2.0")
+    data, truth = task.sample(3000, seed=0), task.truth
+    est = infocli.mutual_information(data["x"], data["y"], estimator="gaussian", seed=0)
+    assert est.value < truth - 0.1  # the covariance sees part of the dependence
+    test = est.details["reliability"]["nonlinearity"]
+    assert test["z"] > 4 and test["gain"] > 0.05
+    assert est.reliable is False and "non_gaussian" in est.details["diagnostics"]
+    assert any("RESET" in w for w in est.warnings)
+    assert est.interval[1] is None and est.interval[0] < truth
+    # the same model on Gaussian data: no nonlinearity
+    g = infocli.mutual_information(*gaussian_pair(np.random.default_rng(1), 3000, 3, 0.6)[:2],
+                                   estimator="gaussian", seed=0)
+    assert g.details["reliability"]["nonlinearity"]["z"] < 4 and g.reliable is True
+
+
+def test_mildly_non_gaussian_entropy_is_at_most_the_gaussian_one():
+    # three isotropic Gaussians in 10-D, means in a plane: kurtosis 1-2 % off the Gaussian
+    # one, a true entropy 0.2 nats below the plug-in; the verdict stands, the interval
+    # says "at most"
+    from infocli import tasks
+
+    task = tasks.get("entropy-mixture-10d-isotropic")
+    x = task.sample(20000, seed=0)["x"]
+    est = infocli.entropy(x, estimator="gaussian", seed=0)
+    assert abs(est.details["reliability"]["kurtosis_z"]) > 3
+    assert est.value > task.truth + 0.1
+    assert est.reliable is True and est.interval[0] is None
+    assert task.truth < est.interval[1] and est.value < est.interval[1]
+    assert any("says only 'at most'" in w for w in est.warnings)
