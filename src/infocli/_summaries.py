@@ -163,15 +163,19 @@ def nonlinearity(c: Canonical, count: int = 3) -> dict[str, Any] | None:
         extra, dof = full.shape[1] - lin.shape[1], n - full.shape[1]
         if dof < 5 * full.shape[1]:
             return None
-        for j in range(min(count, len(c.rho))):
-            t = dst @ dirs[j]
-            rss_lin = float(np.sum((t - lin @ np.linalg.lstsq(lin, t, rcond=None)[0]) ** 2))
-            rss = float(np.sum((t - full @ np.linalg.lstsq(full, t, rcond=None)[0]) ** 2))
-            if rss <= 0 or rss_lin <= 0:
+        m = min(count, len(c.rho))
+        targets = dst @ dirs[:m].T  # (n, m): one least-squares solve per design for all
+        rss_lin = np.sum((targets - lin @ np.linalg.lstsq(lin, targets, rcond=None)[0]) ** 2,
+                         axis=0)
+        rss_full = np.sum((targets - full @ np.linalg.lstsq(full, targets, rcond=None)[0]) ** 2,
+                          axis=0)
+        for j in range(m):
+            r_lin, rss = float(rss_lin[j]), float(rss_full[j])
+            if rss <= 0 or r_lin <= 0:
                 continue
-            stat = (rss_lin - rss) / extra / (rss / dof)
+            stat = (r_lin - rss) / extra / (rss / dof)
             p = float(fdtrc(extra, dof, stat))
-            gain = 0.5 * math.log(rss_lin / rss) - 0.5 * extra / dof
+            gain = 0.5 * math.log(r_lin / rss) - 0.5 * extra / dof
             tests.append({"way": way, "variate": j + 1, "p": p, "gain": gain})
             gains[way] += max(gain, 0.0)
     if not tests:

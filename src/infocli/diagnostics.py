@@ -602,7 +602,7 @@ def _non_gaussian(job: _Job, f: _Findings) -> None:
     missed = 0.0  # information the plug-in misses: along its canonical pairs, nonlinear
     summary = None
     if v_cop is not None and job.measure == "mutual_information" and len(cont) == 2:
-        summary = _summaries(job, gauss, pairs=_PAIRS)
+        summary = _summaries(job, gauss, pairs=_PAIRS, radii=False)
     if summary is not None:
         c, pairs, radii = summary
         if pairs:
@@ -668,9 +668,12 @@ def _non_gaussian(job: _Job, f: _Findings) -> None:
 _PAIRS = 3
 
 
-def _summaries(job: _Job, gauss: dict[str, np.ndarray] | None = None, pairs: int = 1):
-    """(canonical form, pair entries, radii entry) of the normal scores of x and y, or
-    None when the summaries do not apply (labels, a singular covariance, few rows)."""
+def _summaries(job: _Job, gauss: dict[str, np.ndarray] | None = None, pairs: int = 1,
+               radii: bool = True):
+    """(canonical form, pair entries, radii entry or None) of the normal scores of x and
+    y, or None when the summaries do not apply (labels, a singular covariance, few
+    rows). The Gaussian check skips the radii (its kurtosis test already sees a shared
+    scale, and its cost budget is a few plug-ins)."""
     from . import _summaries as su
 
     if job.measure != "mutual_information" or any(job.discrete.values()) \
@@ -681,7 +684,7 @@ def _summaries(job: _Job, gauss: dict[str, np.ndarray] | None = None, pairs: int
     c = su.canonical(gauss["x"], gauss["y"], job.seed)
     if c is None:
         return None
-    return c, su.pair_mis(c, job.seed, pairs), su.radii_mi(c, job.seed)
+    return c, su.pair_mis(c, job.seed, pairs), su.radii_mi(c, job.seed) if radii else None
 
 
 def _summary_bound(job: _Job, f: _Findings, entries: list[dict[str, Any]]) -> None:
