@@ -53,6 +53,15 @@ Evidence, by estimator family (the level that runs it in brackets)
   rank-Gaussianised data, which catches non-Gaussian margins; either marks
   ``non_gaussian``. The Gaussian entropy is then an upper bound; the
   Gaussian MI of Gaussian margins a lower bound.
+* **data-processing lower bounds** (ksg, auto, gaussian MI of two continuous
+  variables; fast): I(X;Y) >= I(g(X); h(Y)); KSG on 2-D summaries of the
+  normal scores (the first canonical pair; the radii of the whitened scores,
+  where an elliptical law keeps its dependence) above the estimate beyond
+  noise marks ``below_bound`` (:mod:`infocli._summaries`).
+* **linearity** (gaussian MI, auto when its Gaussian-copula candidate won;
+  fast): Ramsey's RESET of each canonical variate on nonlinear features of the
+  other side; significant: the interval opens upward; with a large gain:
+  ``non_gaussian``.
 * **fitted estimators** (knife, neural bounds; fast): the flags they report
   (InfoNCE ``capped``, DV ``batch_drop``, training ``diverged`` or unstable,
   KNIFE still improving at max_epochs: ``not_converged``), the gap between the
