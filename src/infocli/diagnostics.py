@@ -263,9 +263,7 @@ def _dispatch(job: _Job, f: _Findings, level: str, progress) -> None:
             _rank_invariance(job, f, always=full)
         if full:
             _k_vs_2k(job, f)
-        summary = _summaries(job)
-        if summary is not None:
-            _summary_bound(job, f, [*summary[1], summary[2]])
+        _summary_bound(job, f, _summaries(job))
     elif name == "auto":
         # the larger (MI) / smaller (entropy) of gaussian and a kNN estimate on normal
         # scores: the kNN ladder, at the parametric rate when the Gaussian candidate won
@@ -284,10 +282,9 @@ def _dispatch(job: _Job, f: _Findings, level: str, progress) -> None:
                 required=True, progress=progress, first=True,
                 rate_dim=1 if chosen.startswith("gaussian") else None, floor=not decomposed)
         summary = _summaries(job)
-        if summary is not None:
-            if chosen.startswith("gaussian"):
-                _auto_nonlinear(job, f, summary[0])
-            _summary_bound(job, f, [*summary[1], summary[2]])
+        if summary is not None and chosen.startswith("gaussian"):
+            _auto_nonlinear(job, f, summary[0])
+        _summary_bound(job, f, summary)
     elif name == "gaussian":
         _non_gaussian(job, f)
         if full:
@@ -608,7 +605,8 @@ def _non_gaussian(job: _Job, f: _Findings) -> None:
     sigma = f.noise or 0.0
     tol = _GAP_REL * abs(f.value) + _GAP_ABS
     reasons = []
-    missed = 0.0  # information the plug-in misses: along its canonical pairs, nonlinear
+    missed = 0.0  # information the plug-in misses along its canonical pairs
+    opened = False  # a significant RESET test: the interval is open upward
     summary = None
     if v_cop is not None and job.measure == "mutual_information" and len(cont) == 2:
         summary = _summaries(job, gauss, pairs=_PAIRS, radii=False)
@@ -623,7 +621,7 @@ def _non_gaussian(job: _Job, f: _Findings) -> None:
                 reasons.append(f"along canonical pair {worst['pair']} (correlation "
                                f"{worst['rho']:.2f}) a kNN estimate finds {worst['ksg']:.4g} "
                                f"nats where the Gaussian model gives {worst['gaussian']:.4g}")
-        missed = max(missed, _nonlinear(job, f, c, f.value, sigma, reasons))
+        opened = _nonlinear(f, c, f.value, reasons)
     if abs(zk) > 4 and abs(excess) > 0.05:
         reasons.append(f"the {'data' if v_cop is None else 'rank-Gaussianised data'} have a "
                        f"multivariate kurtosis {100 * excess:+.0f} % off the Gaussian one "
@@ -642,7 +640,7 @@ def _non_gaussian(job: _Job, f: _Findings) -> None:
         # the truth may lie that much higher
         f.widen(f.lo, max(f.value, v_cop if v_cop is not None else f.value) + missed
                 + Z95 * sigma)
-    if f.numbers.get("nonlinearity", {}).get("open"):
+    if opened:
         f.hi = None
     if job.measure == "mutual_information" and labels is not None:
         # H(X) - H(X|Y) with a Gaussian H(X): the mixture of the class Gaussians has
@@ -669,8 +667,7 @@ def _non_gaussian(job: _Job, f: _Findings) -> None:
         f.notes.append(f"the data's multivariate kurtosis is {100 * excess:+.1f} % off the "
                        f"Gaussian one ({zk:.1f} standard errors): the Gaussian entropy is an "
                        "upper bound, and the interval says only 'at most'")
-    if summary is not None:
-        _summary_bound(job, f, [*summary[1], summary[2]])
+    _summary_bound(job, f, summary)
 
 
 #: canonical pairs the Gaussian check tests (the kNN checks take the first)
@@ -696,12 +693,14 @@ def _summaries(job: _Job, gauss: dict[str, np.ndarray] | None = None, pairs: int
     return c, su.pair_mis(c, job.seed, pairs), su.radii_mi(c, job.seed) if radii else None
 
 
-def _summary_bound(job: _Job, f: _Findings, entries: list[dict[str, Any]]) -> None:
+def _summary_bound(job: _Job, f: _Findings, summary) -> None:
     """Data processing: I(X;Y) >= I(g(X); h(Y)). The KSG value on a 2-D summary
-    (a canonical pair, the radii) is nearly unbiased; when it exceeds the
-    estimate beyond both noises the estimate misses dependence the summary
-    shows, and the truth lies at least that high."""
-    entries = [e for e in entries if e is not None]
+    (a canonical pair, the radii; ``summary`` as :func:`_summaries` returns it) is
+    nearly unbiased; when it exceeds the estimate beyond both noises the estimate
+    misses dependence the summary shows, and the truth lies at least that high."""
+    if summary is None:
+        return
+    entries = [e for e in (*summary[1], summary[2]) if e is not None]
     if not entries or job.joint_dim() <= 2:
         return  # in two dimensions the summaries are the variables themselves
     best = max(entries, key=lambda e: e["ksg"] - Z95 * e["se"])
@@ -725,22 +724,20 @@ def _summary_bound(job: _Job, f: _Findings, entries: list[dict[str, Any]]) -> No
         f.lo, f.hi = bound, None
 
 
-def _nonlinear(job: _Job, f: _Findings, c, value: float, sigma: float,
-               reasons: list[str]) -> float:
-    """The RESET linearity test of a Gaussian(-copula) model: the information it
-    misses (nats, 0 when not significant); a large miss is added to ``reasons``.
-    A significant test leaves the interval open upward (the caller applies
-    ``f.numbers["nonlinearity"]["open"]``): the cubic features recover only part
-    of what a misspecified covariance misses (on bmi's spirals a third to a half)."""
+def _nonlinear(f: _Findings, c, value: float, reasons: list[str]) -> bool:
+    """The RESET linearity test of a Gaussian(-copula) model; True when it is
+    significant, and the caller leaves the interval open upward: the cubic features
+    recover only part of what a misspecified covariance misses (on bmi's spirals a
+    third to a half). A large miss is added to ``reasons``."""
     from . import _summaries as su
 
     test = su.nonlinearity(c, _PAIRS)
     if test is None:
-        return 0.0
+        return False
     significant = test["z"] > 4
     f.numbers["nonlinearity"] = {"z": test["z"], "gain": test["gain"], "open": significant}
     if not significant:
-        return 0.0
+        return False
     # the gain is what cubic features recover, a part of the missed information: once
     # significant, a gain of the drift's size condemns the model
     if test["gain"] > _REL_TOL * abs(value) + _ABS_TOL:
@@ -752,14 +749,13 @@ def _nonlinear(job: _Job, f: _Findings, c, value: float, sigma: float,
                        f"is significant ({test['z']:.0f} standard errors; cubic features "
                        f"recover {test['gain']:.3g} nats more): the interval is open upward, "
                        "'at least lo'")
-    return test["gain"]
+    return True
 
 
 def _auto_nonlinear(job: _Job, f: _Findings, c) -> None:
     """auto chose its Gaussian-copula candidate: the RESET test of that model."""
     reasons: list[str] = []
-    _nonlinear(job, f, c, f.value, f.noise or 0.0, reasons)
-    if f.numbers.get("nonlinearity", {}).get("open"):
+    if _nonlinear(f, c, f.value, reasons):
         f.hi = None  # dependence the covariance cannot see: the truth may lie higher
     if reasons:
         f.flag("non_gaussian",
@@ -767,7 +763,6 @@ def _auto_nonlinear(job: _Job, f: _Findings, c) -> None:
                + "; ".join(reasons) + "; the kNN candidate, biased low in "
                f"{job.joint_dim()} dimensions, did not see it either - the true value is "
                "likely higher")
-        f.hi = None
 
 
 # --------------------------------------------------------------------------- fitted estimators
