@@ -334,7 +334,7 @@ def print_table(estimator: str, s: dict, n_tasks: int, n_seeds: int) -> None:
     sys.stdout.flush()
 
 
-def speed_table(n: int, repeats: int = 2) -> None:
+def speed_table(n: int, repeats: int = 7) -> None:
     rng = np.random.default_rng(0)
     x = rng.standard_normal((n, 3))
     y = 0.6 * x + 0.8 * rng.standard_normal((n, 3))

@@ -440,3 +440,43 @@ def test_mildly_non_gaussian_entropy_is_at_most_the_gaussian_one():
     assert est.reliable is True and est.interval[0] is None
     assert task.truth < est.interval[1] and est.value < est.interval[1]
     assert any("says only 'at most'" in w for w in est.warnings)
+
+
+@pytest.mark.parametrize("estimator,measure", [("ksg", "mi"), ("kl", "entropy"),
+                                               ("auto", "mi"), ("gaussian", "mi")])
+def test_check_runs_its_parts_concurrently_with_the_same_result(monkeypatch, estimator,
+                                                                measure):
+    # the ladder's parts and the summaries' KSGs run on a thread per core; the
+    # record must not depend on how many threads there are
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((1200, 3))
+    y = x[:, :2] ** 3 + rng.standard_normal((1200, 2))
+
+    def run():
+        if measure == "mi":
+            return infocli.mutual_information(x, y, estimator=estimator, seed=3)
+        return infocli.entropy(y, estimator=estimator, seed=3)
+
+    monkeypatch.setenv("INFOCLI_NUM_THREADS", "1")
+    one = run()
+    monkeypatch.setenv("INFOCLI_NUM_THREADS", "2")
+    two = run()
+    assert one.details["reliability"] == two.details["reliability"]
+    assert (one.value, one.stderr, one.interval, one.reliable) == \
+        (two.value, two.stderr, two.interval, two.reliable)
+
+
+def test_parallel_map_keeps_order_and_raises_in_order(monkeypatch):
+    from infocli.errors import InputError
+    from infocli.estimators._neighbors import parallel_map
+
+    monkeypatch.setenv("INFOCLI_NUM_THREADS", "3")
+    assert parallel_map(lambda i: i * i, list(range(7))) == [i * i for i in range(7)]
+
+    def fail(i):
+        if i >= 2:
+            raise InputError(f"part {i}")
+        return i
+
+    with pytest.raises(InputError, match="part 2"):
+        parallel_map(fail, [0, 1, 2, 3])

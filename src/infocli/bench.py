@@ -76,6 +76,7 @@ THREAD_ENV = {
     "VECLIB_MAXIMUM_THREADS": "1",
     "NUMEXPR_NUM_THREADS": "1",
     "NUMBA_NUM_THREADS": "1",
+    "INFOCLI_NUM_THREADS": "1",  # kd-tree queries and the check's concurrent parts
 }
 
 ProgressFn = Callable[[str, float, float], None]

@@ -81,6 +81,7 @@ untouched, so ``check="off"`` gives today's value and stderr bit for bit.
 from __future__ import annotations
 
 import math
+import threading
 import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
@@ -102,6 +103,10 @@ Z95 = 1.959963984540054
 _TAG = 0x7472  # "tr": sub-seeds of the check, apart from every other stream
 _NEURAL = ("mine", "nwj", "infonce", "smile", "js")
 _KNN = ("kl", "ksg")
+#: estimators whose ladder parts run concurrently, one core each: thread-safe, and
+#: their small neighbour searches use one core poorly (SciPy's threads on a few
+#: thousand rows); the fitted ones train with torch's own threads
+_CONCURRENT = (*_KNN, "auto", "gaussian")
 #: drift significance (in standard errors) and size (relative, absolute nats)
 _Z_DRIFT = 2.5
 _REL_TOL, _ABS_TOL = 0.05, 0.01
@@ -346,18 +351,39 @@ def _ladder(job: _Job, f: _Findings, rungs: tuple[int, ...], *, min_rows: int,
     means: dict[int, float] = {1: f.value}
     spreads: dict[int, float] = {}
     total = sum(usable)
-    done = 0
-    for g in usable:
+    done = [0]
+    lock = threading.Lock()
+
+    def part(item):
+        g, j, rows = item
         try:
-            vals = [job.run({k: a[rows] for k, a in job.arrays.items()}, (1, g, j), sub_params)
-                    for j, rows in enumerate(_parts(n, g, job.seed))]
-        except InfocliError:
-            break  # a part too small for the estimator (classes, k): stop climbing
+            value = job.run({k: a[rows] for k, a in job.arrays.items()}, (1, g, j), sub_params)
+        except InfocliError as exc:
+            value = exc  # a part too small for the estimator (classes, k)
+        if progress is not None:
+            with lock:
+                done[0] += 1
+                progress("reliability check", done[0], total)
+        return value
+
+    items = [(g, j, rows) for g in usable for j, rows in enumerate(_parts(n, g, job.seed))]
+    if job.estimator in _CONCURRENT:
+        from .estimators._neighbors import parallel_map
+
+        # every part of every rung at once: the cores stay busy between rungs
+        values = parallel_map(part, items)
+    else:
+        values = []
+        for item in items:  # stop at the first refused part: the rest are as small
+            values.append(part(item))
+            if isinstance(values[-1], InfocliError):
+                break
+    for g in usable:
+        vals = [v for (h, _, _), v in zip(items, values) if h == g]
+        if len(vals) < g or any(isinstance(v, InfocliError) for v in vals):
+            break  # stop climbing at the first rung with a refused part
         means[g] = float(np.mean(vals))
         spreads[g] = float(np.var(vals, ddof=1))
-        done += g
-        if progress is not None:
-            progress("reliability check", done, total)
     rungs_run = sorted(g for g in means if g > 1)
     f.numbers["ladder_parts"] = rungs_run
     f.numbers["ladder_means"] = [means[g] for g in [1, *rungs_run]]
@@ -609,7 +635,7 @@ def _non_gaussian(job: _Job, f: _Findings) -> None:
     opened = False  # a significant RESET test: the interval is open upward
     summary = None
     if v_cop is not None and job.measure == "mutual_information" and len(cont) == 2:
-        summary = _summaries(job, gauss, pairs=_PAIRS, radii=False)
+        summary = _summaries(job, gauss, pairs=_PAIRS, radii=False, rows=_PAIR_ROWS)
     if summary is not None:
         c, pairs, radii = summary
         if pairs:
@@ -672,10 +698,13 @@ def _non_gaussian(job: _Job, f: _Findings) -> None:
 
 #: canonical pairs the Gaussian check tests (the kNN checks take the first)
 _PAIRS = 3
+#: rows of the Gaussian check's pair KSGs (its RESET test sees every summary row):
+#: three 2-D KSGs on 5,000 rows cost twice the plug-in and its jackknife
+_PAIR_ROWS = 3000
 
 
 def _summaries(job: _Job, gauss: dict[str, np.ndarray] | None = None, pairs: int = 1,
-               radii: bool = True):
+               radii: bool = True, rows: int | None = None):
     """(canonical form, pair entries, radii entry or None) of the normal scores of x and
     y, or None when the summaries do not apply (labels, a singular covariance, few
     rows). The Gaussian check skips the radii (its kurtosis test already sees a shared
@@ -690,7 +719,7 @@ def _summaries(job: _Job, gauss: dict[str, np.ndarray] | None = None, pairs: int
     c = su.canonical(gauss["x"], gauss["y"], job.seed)
     if c is None:
         return None
-    return c, su.pair_mis(c, job.seed, pairs), su.radii_mi(c, job.seed) if radii else None
+    return (c, *su.summary_mis(c, job.seed, pairs, radii=radii, rows=rows or su.ROWS))
 
 
 def _summary_bound(job: _Job, f: _Findings, summary) -> None:
