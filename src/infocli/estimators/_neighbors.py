@@ -20,6 +20,7 @@ never counted inside its own radius.
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from contextlib import contextmanager
 
@@ -35,10 +36,27 @@ _CHUNK = 1 << 17  # query rows per progress step in the tree backends
 
 
 _local = threading.local()
-#: numba's parallel kernels are launched one at a time: its ``workqueue`` threading
-#: layer (the fallback where neither OpenMP nor TBB is found) aborts the process on
-#: concurrent launches from two threads
+#: numba's parallel kernels are launched one at a time until its threading layer is
+#: known to be thread-safe (OpenMP, TBB): the ``workqueue`` layer, the fallback
+#: where neither is found, aborts the process on concurrent launches
 _NUMBA_LOCK = threading.Lock()
+_numba_threadsafe = False
+
+
+@contextmanager
+def _numba_guard():
+    global _numba_threadsafe
+    if _numba_threadsafe:
+        yield
+        return
+    with _NUMBA_LOCK:
+        yield
+        import numba
+
+        try:
+            _numba_threadsafe = numba.threading_layer() in ("omp", "tbb")
+        except ValueError:  # no parallel kernel has run yet
+            pass
 
 
 def thread_budget() -> int:
@@ -65,16 +83,23 @@ def _tree_threads() -> int:
 
 @contextmanager
 def one_thread_each():
-    """Within: this thread's kd-tree queries run on one thread. For callers that
-    run several small searches at once, one per core: SciPy's own threads scale
-    poorly on a few thousand rows (1,250 rows, d = 3: 1.4 ms on 2 threads against
-    2.2 ms on one), so concurrent single-threaded searches finish sooner."""
+    """Within: this thread's kd-tree queries (SciPy's and numba's) run on one
+    thread. For callers that run several small searches at once, one per core:
+    SciPy's own threads scale poorly on a few thousand rows (1,250 rows, d = 3:
+    1.4 ms on 2 threads against 2.2 ms on one), so concurrent single-threaded
+    searches finish sooner."""
     before = getattr(_local, "single", False)
     _local.single = True
+    numba = sys.modules.get("numba")  # its thread count is per calling thread
+    threads = numba.get_num_threads() if numba is not None else None
+    if numba is not None:
+        numba.set_num_threads(1)
     try:
         yield
     finally:
         _local.single = before
+        if threads is not None:
+            numba.set_num_threads(threads)
 
 
 def parallel_map(fn, items: list) -> list:
@@ -144,7 +169,7 @@ class NeighborIndex:
         if self._nbtree is None:
             from ._kdtree import KDTree
 
-            with _NUMBA_LOCK:
+            with _numba_guard():
                 self._nbtree = KDTree(self.x)
         return self._nbtree
 
@@ -168,7 +193,7 @@ class NeighborIndex:
             if self.dim <= CKDTREE_MAX_DIM:
                 return self._kneighbors_kdtree(k)
             tree = self._numba_tree()
-            with _NUMBA_LOCK:
+            with _numba_guard():
                 return tree.knn(k, self.metric, _CHUNK, self._report)
         return self._kneighbors_brute(k)
 
@@ -220,7 +245,7 @@ class NeighborIndex:
             return self._count_sorted(radii, strict)
         if self.backend == "kdtree" and self.metric == "chebyshev":
             tree = self._numba_tree()
-            with _NUMBA_LOCK:
+            with _numba_guard():
                 return tree.count_within(radii, strict, _CHUNK, self._report)
         if self.backend == "kdtree":
             tree = self._kdtree()
