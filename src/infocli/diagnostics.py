@@ -298,11 +298,13 @@ def _dispatch(job: _Job, f: _Findings, level: str, progress) -> None:
     elif name in _NEURAL:
         _neural_flags(job, f)
         if full:
-            _ladder(job, f, (2, 3), min_rows=500, required=False, progress=progress, rate_dim=1)
+            _ladder(job, f, (2, 3), min_rows=500, required=False, progress=progress, rate_dim=1,
+                    prior_dof=0)
     elif name == "knife":
         _knife_flags(job, f)
         if full:
-            _ladder(job, f, (2, 3), min_rows=200, required=False, progress=progress, rate_dim=1)
+            _ladder(job, f, (2, 3), min_rows=200, required=False, progress=progress, rate_dim=1,
+                    prior_dof=0)
     elif name == "compressed":
         _compressed_flags(job, f)
         cheap = all(job.params.get(s) in ("pca", "none") for s in ("x_compressor", "y_compressor"))
@@ -311,7 +313,7 @@ def _dispatch(job: _Job, f: _Findings, level: str, progress) -> None:
                                                    else job.params.get("y_dim", 2))
             _ladder(job, f, tuple(range(2, 5)),
                     min_rows=max(50, 10 * (job.params.get("k", 5) + 1)), required=False,
-                    progress=progress, rate_dim=codes)
+                    progress=progress, rate_dim=codes, prior_dof=0)
     elif name in ("dse", "dsmi"):
         # spectral statistics of the sample itself: only their bounds apply
         f.numbers["scope"] = ("bounds only: the value is a property of the sample and of "
@@ -332,13 +334,17 @@ def _parts(n: int, gamma: int, seed: int) -> list[np.ndarray]:
 
 def _ladder(job: _Job, f: _Findings, rungs: tuple[int, ...], *, min_rows: int,
             required: bool, progress, first: bool = False, rate_dim: int | None = None,
-            floor: bool = True) -> None:
+            floor: bool = True, prior_dof: float = _PRIOR_DOF) -> None:
     """Re-estimate on gamma disjoint parts; pool the noise, fit the drift.
 
     ``rate_dim``: the dimension behind the slow bias rate n^(-2/d) (default:
     the joint dimension, right for kNN); 1 for estimators with a parametric
     rate (then alpha_slow = 1/2). ``floor``: the estimator's own stderr is a
     floor of the pooled noise (False where it is known to err high).
+    ``prior_dof``: the weight, in pseudo degrees of freedom, of the estimator's own
+    stderr against the parts' spread; 0 for fitted estimators, whose stderr scores
+    one fitted model and leaves out the fit's randomness, which only the parts (each
+    a new fit) see.
     """
     sub_params = ({**job.params, "jackknife_groups": 2} if "jackknife_groups" in job.params
                   else None)  # only the value of each part is needed
@@ -404,9 +410,9 @@ def _ladder(job: _Job, f: _Findings, rungs: tuple[int, ...], *, min_rows: int,
         f.noise = noise
     elif noise > f.noise or not floor:
         # the part spread has few degrees of freedom: shrink it toward the estimator's
-        # own stderr (weight of 6 pseudo-dof); never below that stderr where it is known
-        # to err low (kNN per-sample terms are correlated)
-        f.noise = math.sqrt((dof * noise ** 2 + _PRIOR_DOF * f.noise ** 2) / (dof + _PRIOR_DOF))
+        # own stderr (weight of ``prior_dof`` pseudo-dof); never below that stderr where
+        # it is known to err low (kNN per-sample terms are correlated)
+        f.noise = math.sqrt((dof * noise ** 2 + prior_dof * f.noise ** 2) / (dof + prior_dof))
     sigma = f.noise
     f.numbers["stderr_noise"] = sigma
 
