@@ -2,6 +2,7 @@
 
 import json
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -480,3 +481,23 @@ def test_parallel_map_keeps_order_and_raises_in_order(monkeypatch):
 
     with pytest.raises(InputError, match="part 2"):
         parallel_map(fail, [0, 1, 2, 3])
+
+
+def test_fitted_estimators_take_the_parts_spread_unshrunk():
+    # a fit whose randomness (SD 0.1) is far beyond the stderr it reports (0.01), as a
+    # critic or a density scored on held-out rows: each part is a new fit and sees it
+    def impl(ctx, x, y, **params):
+        return Raw(1.0 + 0.1 * float(ctx.rng.standard_normal()), 0.01, "held-out rows")
+
+    arrays = {"x": np.zeros((2000, 1)), "y": np.zeros((2000, 1))}
+    ctx = Context(rng=np.random.default_rng(0), names={"x": "x", "y": "y"})
+    got = {}
+    for estimator in ("knife", "ksg"):
+        record = replace(_record({}, value=1.0, stderr=0.01), estimator=estimator)
+        est = diagnostics.assess(record, impl=impl, arrays=arrays, ctx=ctx, params={},
+                                 seed=1, check="full")
+        got[estimator] = (est.stderr, est.details["reliability"]["stderr_subsample"])
+    knife_se, knife_parts = got["knife"]
+    assert knife_se == pytest.approx(knife_parts) and knife_se > 0.03
+    ksg_se, ksg_parts = got["ksg"]  # kNN: shrunk toward its own stderr, never below it
+    assert 0.01 < ksg_se < ksg_parts
