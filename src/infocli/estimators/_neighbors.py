@@ -117,8 +117,13 @@ def parallel_map(fn, items: list) -> list:
         with one_thread_each():
             return fn(item)
 
-    with ThreadPoolExecutor(workers, thread_name_prefix="infocli-search") as pool:
+    pool = ThreadPoolExecutor(workers, thread_name_prefix="infocli-search")
+    try:
         return list(pool.map(one, items))
+    finally:
+        # on an error or Ctrl-C, the items not started yet are dropped; the running
+        # ones finish first (a search in C cannot be stopped halfway)
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def choose_backend(backend: str, dim: int, ctx: Context) -> tuple[str, str]:

@@ -401,7 +401,9 @@ def _train_and_test(ctx, model, opt, xt, yt, train, val, test, *, bound, batch_s
         test_batches=int(per_batch.size),
     )
     return Raw(value, stderr, f"std of the bound over {per_batch.size} held-out test batches "
-                              f"/ sqrt({per_batch.size})")
+                              f"/ sqrt({per_batch.size}): the noise of this critic's score, "
+                              "not the randomness of its training (check=full refits on "
+                              "disjoint parts and adds it)")
 
 
 def _flag_infonce_ceiling(ctx, model, xt, yt, test_rows, eval_b, value, clip, torch) -> None:
