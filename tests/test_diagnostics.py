@@ -501,3 +501,27 @@ def test_fitted_estimators_take_the_parts_spread_unshrunk():
     assert knife_se == pytest.approx(knife_parts) and knife_se > 0.03
     ksg_se, ksg_parts = got["ksg"]  # kNN: shrunk toward its own stderr, never below it
     assert 0.01 < ksg_se < ksg_parts
+
+
+@pytest.mark.parametrize("trend,reliable", [(+1, True), (-1, False)])
+def test_a_lower_bound_rising_with_n_keeps_its_verdict(trend, reliable):
+    # a lower bound whose parts (fewer rows) give less - it rises with n, toward the
+    # open side of "at least lo" - stays reliable; one that falls with n (small
+    # samples biased up) does not
+    def impl(ctx, x, y, **params):
+        n = len(x)
+        return Raw(1.0 - trend * 40.0 / math.sqrt(n), 0.005, "held-out rows")
+
+    arrays = {"x": np.zeros((4000, 1)), "y": np.zeros((4000, 1))}
+    ctx = Context(rng=np.random.default_rng(0), names={"x": "x", "y": "y"})
+    value = impl(ctx, arrays["x"], arrays["y"]).value
+    est = diagnostics.assess(_record({}, value=value, stderr=0.005, estimator="nwj"),
+                             impl=impl, arrays=arrays, ctx=ctx, params={}, seed=0,
+                             check="full")
+    assert est.reliable is reliable
+    assert est.interval[1] is None
+    if reliable:
+        assert "not converged" in " ".join(est.warnings)
+        assert est.interval[0] < value - 1.96 * 0.005
+    else:
+        assert "not_converged" in est.details["diagnostics"]

@@ -419,6 +419,17 @@ def _ladder(job: _Job, f: _Findings, rungs: tuple[int, ...], *, min_rows: int,
     verdict = ladder_verdict(f.value, [means[g] for g in rungs_run], rungs_run, sigma,
                              job.joint_dim() if rate_dim is None else rate_dim)
     f.numbers.update({k: v for k, v in verdict.items() if k not in ("lo", "hi", "codes")})
+    side = _bound_side(f)
+    rising = verdict["bias_slow"] < 0
+    if side and verdict["codes"] and (rising == (side > 0) or verdict["drift_z"] <= _Z_DRIFT):
+        # a bound (lower: +1, upper: -1) that moves with n toward its open side, or not
+        # significantly: its one-sided interval still holds, the ladder gave its noise
+        f.notes.append(_ladder_sentence("bound_drift", f.value, means, rungs_run, verdict, job))
+        guesses = (f.value, f.value - verdict["bias_half"], f.value - verdict["bias_slow"])
+        spread = Z95 * math.sqrt(sigma ** 2 + verdict["bias_slow_se"] ** 2)
+        f.widen(min(guesses) - spread if side > 0 else None,
+                max(guesses) + spread if side < 0 else None)
+        return
     for code in verdict["codes"]:
         f.flag(code, _ladder_sentence(code, f.value, means, rungs_run, verdict, job))
     lo, hi = verdict["lo"], verdict["hi"]
@@ -474,9 +485,27 @@ def ladder_verdict(value: float, means: list[float], rungs: list[int], sigma: fl
             "bias_slow": slow, "bias_slow_se": se_slow, "alpha_slow": alpha_slow}
 
 
+def _bound_side(f: _Findings) -> int:
+    """+1 for an estimator that is a lower bound ("at least lo"), -1 for an upper
+    bound, 0 otherwise (as the fitted estimators' flags recorded it)."""
+    bound = str(f.numbers.get("bound", ""))
+    return 1 if bound.startswith("lower") else -1 if bound.startswith("upper") else 0
+
+
 def _ladder_sentence(code, value, means, rungs, verdict, job) -> str:
     g = max(rungs)
     rising = verdict["bias_slow"] < 0
+    if code == "bound_drift":
+        return (f"a bound that is not converged: on {g} disjoint parts it averages "
+                f"{means[g]:.4g} against {value:.4g} nats on all rows "
+                f"({verdict['drift_z']:.1f} standard errors), a drift within noise or toward "
+                "the side its interval leaves open, so the one-sided interval holds (widened "
+                "by the drift's uncertainty); more rows would likely move the value "
+                f"{'up' if rising else 'down'}")
+    if code == "high_dimension" and job.estimator not in (*_KNN, "auto", "compressed"):
+        return (f"too noisy to extrapolate: over disjoint parts the estimate drifts by "
+                f"{verdict['drift']:.3g} nats, with a noise that leaves its remaining bias "
+                "unbounded at this sample size")
     if code == "not_converged":
         return (f"not converged: the estimate moves with sample size (on {g} disjoint parts "
                 f"it averages {means[g]:.4g} against {value:.4g} nats on all rows, "
