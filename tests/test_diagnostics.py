@@ -483,7 +483,7 @@ def test_parallel_map_keeps_order_and_raises_in_order(monkeypatch):
         parallel_map(fail, [0, 1, 2, 3])
 
 
-def test_fitted_estimators_take_the_parts_spread_unshrunk():
+def test_fitted_estimators_weigh_the_parts_spread_over_their_stderr():
     # a fit whose randomness (SD 0.1) is far beyond the stderr it reports (0.01), as a
     # critic or a density scored on held-out rows: each part is a new fit and sees it
     def impl(ctx, x, y, **params):
@@ -496,11 +496,15 @@ def test_fitted_estimators_take_the_parts_spread_unshrunk():
         record = replace(_record({}, value=1.0, stderr=0.01), estimator=estimator)
         est = diagnostics.assess(record, impl=impl, arrays=arrays, ctx=ctx, params={},
                                  seed=1, check="full")
-        got[estimator] = (est.stderr, est.details["reliability"]["stderr_subsample"])
-    knife_se, knife_parts = got["knife"]
-    assert knife_se == pytest.approx(knife_parts) and knife_se > 0.03
-    ksg_se, ksg_parts = got["ksg"]  # kNN: shrunk toward its own stderr, never below it
-    assert 0.01 < ksg_se < ksg_parts
+        rel = est.details["reliability"]
+        got[estimator] = (est.stderr, rel["stderr_subsample"],
+                          sum(g - 1 for g in rel["ladder_parts"]))
+    se, spread, dof = got["knife"]  # the stderr counts as one pseudo degree of freedom
+    assert se == pytest.approx(math.sqrt((dof * spread ** 2 + 0.01 ** 2) / (dof + 1)))
+    assert se > 0.03
+    se, spread, dof = got["ksg"]  # kNN: six pseudo-dof, and never below its own stderr
+    assert se == pytest.approx(math.sqrt((dof * spread ** 2 + 6 * 0.01 ** 2) / (dof + 6)))
+    assert 0.01 < se < spread
 
 
 @pytest.mark.parametrize("trend,reliable", [(+1, True), (-1, False)])
@@ -510,7 +514,8 @@ def test_a_lower_bound_rising_with_n_keeps_its_verdict(trend, reliable):
     # samples biased up) does not
     def impl(ctx, x, y, **params):
         n = len(x)
-        return Raw(1.0 - trend * 40.0 / math.sqrt(n), 0.005, "held-out rows")
+        noise = 0.005 * math.sqrt(4000 / n) * float(ctx.rng.standard_normal())
+        return Raw(1.0 - trend * 40.0 / math.sqrt(n) + noise, 0.005, "held-out rows")
 
     arrays = {"x": np.zeros((4000, 1)), "y": np.zeros((4000, 1))}
     ctx = Context(rng=np.random.default_rng(0), names={"x": "x", "y": "y"})
@@ -522,6 +527,6 @@ def test_a_lower_bound_rising_with_n_keeps_its_verdict(trend, reliable):
     assert est.interval[1] is None
     if reliable:
         assert "not converged" in " ".join(est.warnings)
-        assert est.interval[0] < value - 1.96 * 0.005
+        assert est.interval[0] <= value - 1.96 * est.stderr
     else:
         assert "not_converged" in est.details["diagnostics"]
