@@ -117,7 +117,7 @@ _PRIOR_DOF = 6  # pseudo degrees of freedom of the estimator's own stderr
 #: counts as one pseudo degree of freedom and is no floor - the larger of it and the
 #: parts' spread overstated the noise where training adds little (infonce at full:
 #: seed SD 0.72 of it over 10 tasks x 3 seeds; 0.97 as now)
-_FIT_PRIOR_DOF = 1
+_FITTED = {"floor": False, "prior_dof": 1}
 
 
 def resolve_level(check: str | None) -> str:
@@ -305,12 +305,12 @@ def _dispatch(job: _Job, f: _Findings, level: str, progress) -> None:
         _neural_flags(job, f)
         if full:
             _ladder(job, f, (2, 3), min_rows=500, required=False, progress=progress, rate_dim=1,
-                    floor=False, prior_dof=_FIT_PRIOR_DOF)
+                    **_FITTED)
     elif name == "knife":
         _knife_flags(job, f)
         if full:
             _ladder(job, f, (2, 3), min_rows=200, required=False, progress=progress, rate_dim=1,
-                    floor=False, prior_dof=_FIT_PRIOR_DOF)
+                    **_FITTED)
     elif name == "compressed":
         _compressed_flags(job, f)
         cheap = all(job.params.get(s) in ("pca", "none") for s in ("x_compressor", "y_compressor"))
@@ -319,7 +319,7 @@ def _dispatch(job: _Job, f: _Findings, level: str, progress) -> None:
                                                    else job.params.get("y_dim", 2))
             _ladder(job, f, tuple(range(2, 5)),
                     min_rows=max(50, 10 * (job.params.get("k", 5) + 1)), required=False,
-                    progress=progress, rate_dim=codes, floor=False, prior_dof=_FIT_PRIOR_DOF)
+                    progress=progress, rate_dim=codes, **_FITTED)
     elif name in ("dse", "dsmi"):
         # spectral statistics of the sample itself: only their bounds apply
         f.numbers["scope"] = ("bounds only: the value is a property of the sample and of "
@@ -424,17 +424,16 @@ def _ladder(job: _Job, f: _Findings, rungs: tuple[int, ...], *, min_rows: int,
 
     verdict = ladder_verdict(f.value, [means[g] for g in rungs_run], rungs_run, sigma,
                              job.joint_dim() if rate_dim is None else rate_dim)
-    f.numbers.update({k: v for k, v in verdict.items() if k not in ("lo", "hi", "codes")})
+    f.numbers.update({k: v for k, v in verdict.items()
+                      if k not in ("lo", "hi", "hull", "codes")})
     side = _bound_side(f)
     rising = verdict["bias_slow"] < 0
     if side and verdict["codes"] and (rising == (side > 0) or verdict["drift_z"] <= _Z_DRIFT):
         # a bound (lower: +1, upper: -1) that moves with n toward its open side, or not
         # significantly: its one-sided interval still holds, the ladder gave its noise
         f.notes.append(_ladder_sentence("bound_drift", f.value, means, rungs_run, verdict, job))
-        guesses = (f.value, f.value - verdict["bias_half"], f.value - verdict["bias_slow"])
-        spread = Z95 * math.sqrt(sigma ** 2 + verdict["bias_slow_se"] ** 2)
-        f.widen(min(guesses) - spread if side > 0 else None,
-                max(guesses) + spread if side < 0 else None)
+        lo, hi = verdict["hull"]
+        f.widen(lo if side > 0 else None, hi if side < 0 else None)
         return
     for code in verdict["codes"]:
         f.flag(code, _ladder_sentence(code, f.value, means, rungs_run, verdict, job))
@@ -480,13 +479,14 @@ def ladder_verdict(value: float, means: list[float], rungs: list[int], sigma: fl
     if spread > tol + Z95 * sigma:
         codes.append("high_dimension")
     guesses = (value, value - beta, value - slow)
-    lo, hi = min(guesses) - spread, max(guesses) + spread
+    hull = (min(guesses) - spread, max(guesses) + spread)
+    lo, hi = hull
     if codes:  # the extrapolation is not trusted: open the interval on the drift's side
         if rising:
             hi = None
         else:
             lo = None
-    return {"lo": lo, "hi": hi, "codes": codes, "drift": float(diffs[-1]),
+    return {"lo": lo, "hi": hi, "hull": hull, "codes": codes, "drift": float(diffs[-1]),
             "bias_half": beta, "bias_half_se": se_beta, "drift_z": z,
             "bias_slow": slow, "bias_slow_se": se_slow, "alpha_slow": alpha_slow}
 

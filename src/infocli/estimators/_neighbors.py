@@ -59,13 +59,19 @@ def _numba_guard():
             pass
 
 
-def thread_budget() -> int:
-    """Cores infocli may keep busy: ``INFOCLI_NUM_THREADS`` when set (batch
-    workers set it to 1 so that N worker processes do not run N x cores threads),
-    else the cores this process may run on."""
+def _env_threads() -> int | None:
+    """``INFOCLI_NUM_THREADS`` when set to a positive integer (batch workers set it to
+    1 so that N worker processes do not run N x cores threads), else None."""
     value = os.environ.get("INFOCLI_NUM_THREADS", "")
-    if value.isdigit() and int(value) > 0:
-        return int(value)
+    return int(value) if value.isdigit() and int(value) > 0 else None
+
+
+def thread_budget() -> int:
+    """Cores infocli may keep busy: ``INFOCLI_NUM_THREADS`` when set, else the cores
+    this process may run on."""
+    capped = _env_threads()
+    if capped is not None:
+        return capped
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
@@ -77,8 +83,7 @@ def _tree_threads() -> int:
     ``INFOCLI_NUM_THREADS`` when set, else every core (-1)."""
     if getattr(_local, "single", False):
         return 1
-    value = os.environ.get("INFOCLI_NUM_THREADS", "")
-    return int(value) if value.isdigit() and int(value) > 0 else -1
+    return _env_threads() or -1
 
 
 @contextmanager
