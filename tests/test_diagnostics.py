@@ -57,15 +57,31 @@ def test_entropy_interval_contains_the_truth(rng, estimator):
     assert _inside(truth, est.interval) and None not in est.interval
 
 
-def test_unconverged_ksg_is_unreliable():
+def test_ksg_rising_with_n_is_an_honest_lower_bound():
+    # KSG far below the truth and rising with n: its bias is downward, so the check
+    # keeps it as "at least lo" (reliable, one-sided) and says why
     rng = np.random.default_rng(3)
     x = rng.standard_normal((1000, 5))
     y = 0.8 * x + 0.6 * rng.standard_normal((1000, 5))
     truth = -2.5 * math.log(1 - 0.64)  # 2.55 nats; KSG gives about 1.8 at n = 1000
     est = infocli.mutual_information(x, y, seed=0, estimator="ksg")
     assert est.value < 0.8 * truth
-    assert est.reliable is False and "not_converged" in est.details["diagnostics"]
+    assert est.details["diagnostics"] == [] and est.reliable is True
     assert est.interval[1] is None and _inside(truth, est.interval)
+    assert est.interval[0] < est.value
+    assert any(w.startswith("rising with sample size") for w in est.warnings)
+
+
+def test_ksg_falling_with_n_stays_unreliable():
+    # the opposite drift (parts above the full-data value: the truth lies below) is no
+    # bound: it stays marked. Independent data with one very skewed side, k = 10
+    rng = np.random.default_rng(1)
+    rng.standard_normal((2000, 2))  # the stream as drawn when this case was found
+    x, y = rng.standard_normal((2000, 3)), rng.standard_normal((2000, 3))
+    est = infocli.mutual_information(np.exp(3 * x), y, seed=0, estimator="ksg", k=10)
+    assert est.details["reliability"]["bias_slow"] > 0  # falling with n
+    assert est.reliable is False and "not_converged" in est.details["diagnostics"]
+    assert est.interval[0] is not None and est.interval[0] <= 0.0 + 1e-12
 
 
 @pytest.mark.slow  # brute-force Chebyshev distances in 50 dimensions

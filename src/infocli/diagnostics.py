@@ -289,8 +289,19 @@ def _dispatch(job: _Job, f: _Findings, level: str, progress) -> None:
         # tasks), so the parts, which re-rank, may bring the noise below it
         decomposed = "entropy" in job.measure and job.arrays["x"].ndim == 2 \
             and job.arrays["x"].shape[1] > 1
+        codes = chosen.startswith("gaussian+pca") and not _all_components(job, chosen)
+        if codes:
+            # MI of principal components: a lower bound by data processing, since
+            # I(X;Y) >= I(P X; Q Y) - unless the codes were shown sufficient
+            sigma = f.noise or 0.0
+            f.lo, f.hi = f.value - Z95 * sigma, None
+            f.numbers["bound"] = "lower (MI of principal components: data processing)"
+            f.notes.append("MI of principal components of the wide variable(s), whose number "
+                           "was chosen by the information they keep on held-out rows: by data "
+                           "processing the true MI is at least this, and the interval says "
+                           "only 'at least lo'")
         _ladder(job, f, rungs, min_rows=max(50, 10 * (job.params.get("k", 1) + 1)),
-                required=True, progress=progress, first=True,
+                required=True, progress=progress, first=not codes,
                 rate_dim=1 if chosen.startswith("gaussian") else None, floor=not decomposed)
         summary = _summaries(job)
         if summary is not None and chosen.startswith("gaussian"):
@@ -308,6 +319,7 @@ def _dispatch(job: _Job, f: _Findings, level: str, progress) -> None:
                     **_FITTED)
     elif name == "knife":
         _knife_flags(job, f)
+        _knife_manifold(job, f)
         if full:
             _ladder(job, f, (2, 3), min_rows=200, required=False, progress=progress, rate_dim=1,
                     **_FITTED)
@@ -423,7 +435,7 @@ def _ladder(job: _Job, f: _Findings, rungs: tuple[int, ...], *, min_rows: int,
     f.numbers["stderr_noise"] = sigma
 
     verdict = ladder_verdict(f.value, [means[g] for g in rungs_run], rungs_run, sigma,
-                             job.joint_dim() if rate_dim is None else rate_dim)
+                             _rate_dim(job, f) if rate_dim is None else rate_dim)
     f.numbers.update({k: v for k, v in verdict.items()
                       if k not in ("lo", "hi", "hull", "codes")})
     side = _bound_side(f)
@@ -435,6 +447,17 @@ def _ladder(job: _Job, f: _Findings, rungs: tuple[int, ...], *, min_rows: int,
         lo, hi = verdict["hull"]
         f.widen(lo if side > 0 else None, hi if side < 0 else None)
         return
+    if rising and verdict["codes"] and _knn_mi(job):
+        # a kNN MI that rises with n: its bias is downward (neighbourhoods too large for
+        # the dependence, the usual kNN bias at high MI or dimension), so the truth lies
+        # above - an honest 'at least lo', not a failure
+        f.notes.append(_ladder_sentence("rising", f.value, means, rungs_run, verdict, job))
+        lo = verdict["hull"][0]
+        if first:
+            f.lo, f.hi = lo, None
+        else:
+            f.widen(lo, None)
+        return
     for code in verdict["codes"]:
         f.flag(code, _ladder_sentence(code, f.value, means, rungs_run, verdict, job))
     lo, hi = verdict["lo"], verdict["hi"]
@@ -442,6 +465,34 @@ def _ladder(job: _Job, f: _Findings, rungs: tuple[int, ...], *, min_rows: int,
         f.lo, f.hi = lo, hi
     else:
         f.widen(lo, hi)
+
+
+#: an intrinsic dimension counts for the kNN bias rate only when it lies clearly below
+#: the ambient one: TwoNN reads low on full-dimensional data in many dimensions
+#: (16.5 for 20, 32 for 50, 49 for 100 Gaussian columns at 2,000 rows), never by 3x
+_INTRINSIC_SHARE = 1 / 3
+
+
+def _rate_dim(job: _Job, f: _Findings) -> int:
+    """The dimension behind a kNN estimator's slow bias rate n^(-2/d): the intrinsic
+    dimension of the data it searches (TwoNN, :mod:`infocli._intrinsic`) when that is
+    clearly below the number of columns - images of a 2-D latent are a 2-D problem in
+    784 pixels - else the number of columns. Recorded in ``intrinsic_dim``."""
+    ambient = job.joint_dim()
+    if ambient <= 4:
+        return ambient
+    if "intrinsic_dim" not in f.numbers:
+        from ._intrinsic import two_nn
+
+        cont = [a.reshape(len(a), -1) for v, a in job.arrays.items()
+                if not job.discrete.get(v)]
+        est = two_nn(np.hstack(cont), job.seed)
+        upper = est["dim"] + 2 * est["se"]
+        used = ambient if not np.isfinite(upper) or upper >= _INTRINSIC_SHARE * ambient \
+            else max(1, math.ceil(upper))
+        f.numbers["intrinsic_dim"] = {"twonn": est["dim"], "se": est["se"], "columns": ambient,
+                                      "rate_dim": used}
+    return int(f.numbers["intrinsic_dim"]["rate_dim"])
 
 
 def ladder_verdict(value: float, means: list[float], rungs: list[int], sigma: float,
@@ -488,7 +539,29 @@ def ladder_verdict(value: float, means: list[float], rungs: list[int], sigma: fl
             lo = None
     return {"lo": lo, "hi": hi, "hull": hull, "codes": codes, "drift": float(diffs[-1]),
             "bias_half": beta, "bias_half_se": se_beta, "drift_z": z,
-            "bias_slow": slow, "bias_slow_se": se_slow, "alpha_slow": alpha_slow}
+            "bias_slow": slow, "bias_slow_se": se_slow, "alpha_slow": alpha_slow,
+            "rate_dim": int(dim)}
+
+
+def _all_components(job: _Job, chosen: str) -> bool:
+    """auto's principal-component candidate kept every varying column: lossless."""
+    import re
+
+    m = re.search(r"pca\((\d+)x(\d+)\)", chosen)
+    if m is None:
+        return False
+    kept = {"x": int(m.group(1)), "y": int(m.group(2))}
+    return all(kept[v] >= int(np.count_nonzero(a.reshape(len(a), -1).std(axis=0) > 0))
+               for v, a in job.arrays.items() if v in kept)
+
+
+def _knn_mi(job: _Job) -> bool:
+    """A kNN estimate of MI or CMI (ksg, or auto's kNN candidate)."""
+    if "mutual_information" not in job.measure:
+        return False
+    if job.estimator == "ksg":
+        return True
+    return job.estimator == "auto" and str(job.params.get("only", "")).startswith("ksg")
 
 
 def _bound_side(f: _Findings) -> int:
@@ -512,13 +585,23 @@ def _ladder_sentence(code, value, means, rungs, verdict, job) -> str:
         return (f"too noisy to extrapolate: over disjoint parts the estimate drifts by "
                 f"{verdict['drift']:.3g} nats, with a noise that leaves its remaining bias "
                 "unbounded at this sample size")
+    if code == "rising":
+        return (f"rising with sample size: on {g} disjoint parts the estimate averages "
+                f"{means[g]:.4g} against {value:.4g} nats on all rows "
+                f"({verdict['drift_z']:.1f} standard errors); a kNN estimate of MI that "
+                "rises with n is biased low, so the interval says only 'at least lo' - "
+                "more rows would likely give more")
     if code == "not_converged":
         return (f"not converged: the estimate moves with sample size (on {g} disjoint parts "
                 f"it averages {means[g]:.4g} against {value:.4g} nats on all rows, "
                 f"{verdict['drift_z']:.1f} standard errors); its remaining bias cannot be "
                 f"extrapolated reliably - the true value is likely "
                 f"{'above' if rising else 'below'} it")
-    return (f"high dimension: {job.joint_dim()} joint dimensions for {job.n} rows; the bias "
+    dims = f"{job.joint_dim()} joint dimensions"
+    used = verdict.get("rate_dim")
+    if used is not None and used < job.joint_dim():
+        dims = f"{job.joint_dim()} joint columns of intrinsic dimension about {used}"
+    return (f"high dimension: {dims} for {job.n} rows; the bias "
             f"of a kNN-type estimate decays too slowly here (like n^-{verdict['alpha_slow']:.2g}) "
             "for the subsampling check to bound it - reduce the dimension (e.g. -e compressed) "
             "or give many more rows")
@@ -689,6 +772,10 @@ def _non_gaussian(job: _Job, f: _Findings) -> None:
                                f"{worst['rho']:.2f}) a kNN estimate finds {worst['ksg']:.4g} "
                                f"nats where the Gaussian model gives {worst['gaussian']:.4g}")
         opened = _nonlinear(f, c, f.value, reasons)
+    elif v_cop is not None and job.measure == "mutual_information" and len(cont) == 2:
+        c = _wide_canonical(job)  # too many columns for the canonical form: their codes
+        if c is not None:
+            opened = _nonlinear(f, c, f.value, reasons)
     if abs(zk) > 4 and abs(excess) > 0.05:
         reasons.append(f"the {'data' if v_cop is None else 'rank-Gaussianised data'} have a "
                        f"multivariate kurtosis {100 * excess:+.0f} % off the Gaussian one "
@@ -755,12 +842,35 @@ def _summaries(job: _Job, gauss: dict[str, np.ndarray] | None = None, pairs: int
     if job.measure != "mutual_information" or any(job.discrete.values()) \
             or set(job.arrays) != {"x", "y"}:
         return None
+    if min(job.n, su.ROWS) < 5 * job.joint_dim() + 20:
+        return None  # too few rows for the canonical form (wide variables)
     if gauss is None:
         gauss = {v: _rank_gauss(a) for v, a in job.arrays.items()}
     c = su.canonical(gauss["x"], gauss["y"], job.seed)
     if c is None:
         return None
     return (c, *su.summary_mis(c, job.seed, pairs, radii=radii, rows=rows or su.ROWS))
+
+
+def _wide_canonical(job: _Job):
+    """The canonical form of the principal-component codes of wide x and y (their
+    number chosen by held-out information, :mod:`infocli.estimators._reduce`), on
+    normal scores; None when no side is wide or the codes do not apply."""
+    from . import _summaries as su
+    from .estimators import _reduce
+
+    x, y = (job.arrays[v].reshape(job.n, -1) for v in ("x", "y"))
+    sides = []
+    for a in (x, y):
+        a = a[:, _reduce.varying(a)]
+        if a.shape[1] == 0:
+            return None
+        sides.append((a - a.mean(axis=0)) / a.std(axis=0))
+    plan = _reduce.choose_codes(*sides, job.seed)
+    if plan is None:
+        return None
+    codes = [_rank_gauss(_reduce.codes(a, plan["r"][v])) for a, v in zip(sides, ("x", "y"))]
+    return su.canonical(*codes, job.seed)
 
 
 def _summary_bound(job: _Job, f: _Findings, summary) -> None:
@@ -917,6 +1027,23 @@ def _knife_flags(job: _Job, f: _Findings) -> None:
     elif form == "three_entropies" and None not in (val.get("H(x)"), val.get("H(y)"),
                                                      val.get("H(x,y)")):
         _gap_flag(f, val["H(x)"] + val["H(y)"] - val["H(x,y)"], "MI")
+
+
+def _knife_manifold(job: _Job, f: _Findings) -> None:
+    """KNIFE's MI on data near a low-dimensional set (intrinsic dimension clearly below
+    the columns): a kernel density fitted in every column is degenerate there, its
+    log-densities diverge, and their differences do not estimate MI (6.4 nats for a
+    true 1.66 on 784-pixel images of a 2-D latent, -50 on a 64-column embedding)."""
+    if "mutual_information" not in job.measure or job.joint_dim() <= 4:
+        return
+    used = _rate_dim(job, f)
+    if used < job.joint_dim():
+        f.flag("degenerate_density",
+               f"degenerate density: the data lie near a set of intrinsic dimension about "
+               f"{used} in {job.joint_dim()} columns, where a density fitted in every column "
+               "diverges and differences of its log-densities do not estimate MI (use "
+               "-e auto, or compress first: -e compressed)")
+        f.lo = f.hi = None
 
 
 def _compressed_flags(job: _Job, f: _Findings) -> None:

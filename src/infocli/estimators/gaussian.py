@@ -66,6 +66,31 @@ def _standardise(a: np.ndarray) -> tuple[np.ndarray, float]:
     return (a - a.mean(axis=0)) / sd, float(np.log(sd).sum())
 
 
+def _span(ctx: Context, a: np.ndarray, var: str) -> np.ndarray:
+    """Standardised ``a`` in the coordinates of its non-null principal directions.
+
+    A direction of zero sample variance (a constant column, a column that is a linear
+    combination of others: dead units, duplicated features, image borders) is constant
+    under the Gaussian model and carries no information, so dropping it leaves every MI
+    unchanged; keeping it makes the covariance singular. The warnings say how many were
+    dropped. The rotation is orthogonal, so log-determinants are those of the kept span.
+    """
+    xs, _ = _standardise(a)
+    cov = np.atleast_2d(np.cov(xs, rowvar=False))
+    eig, vec = np.linalg.eigh(cov)
+    keep = eig > max(eig[-1], 0.0) * 1e-12
+    if keep.all():
+        return xs
+    if not keep.any():
+        raise InputError(f"{ctx.name(var)}: every column is constant; it carries no information")
+    ctx.warn(f"{ctx.name(var)}: {int((~keep).sum())} of {len(keep)} directions have zero "
+             "variance (constant or linearly dependent columns) and carry no information; "
+             "the Gaussian model was fitted on the other "
+             f"{int(keep.sum())}")
+    ctx.details.setdefault("null_directions", {})[var] = int((~keep).sum())
+    return xs @ vec[:, keep]
+
+
 def _jackknife(stat, n: int, groups: int, rng: np.random.Generator) -> float | None:
     """Delete-a-group jackknife standard error of stat(rows)."""
     g = min(groups, n)
@@ -144,7 +169,7 @@ def gaussian_mi(ctx: Context, x, y, *, bias_correction, jackknife_groups) -> Raw
             return h - _per_class_entropy(ctx, xs, 0.0, y, r, "y",
                                           bias_correction=bias_correction)
         return _run(ctx, stat, len(xs), jackknife_groups)
-    ys, _ = _standardise(y)
+    xs, ys = _span(ctx, x, "x"), _span(ctx, y, "y")
     a = np.hstack([xs, ys])
     dx = xs.shape[1]
     blocks = [np.arange(dx), np.arange(dx, a.shape[1]), np.arange(a.shape[1])]
@@ -178,7 +203,7 @@ def gaussian_cmi(ctx: Context, x, y, z, *, bias_correction, jackknife_groups) ->
                 total += members.size / len(r) * 0.5 * (lx + ly - lxy)
             return total
         return _run(ctx, stat, len(a), jackknife_groups)
-    zs, _ = _standardise(z)
+    xs, ys, zs = _span(ctx, x, "x"), _span(ctx, y, "y"), _span(ctx, z, "z")
     a = np.hstack([xs, ys, zs])
     dx, dy = xs.shape[1], ys.shape[1]
     d = a.shape[1]
