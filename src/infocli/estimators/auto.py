@@ -11,16 +11,24 @@ error, not on thresholds tuned to a benchmark:
    h(X) = sum_i h(X_i) + h(Z) - d/2 log(2 pi e) (1-D Kozachenko-Leonenko
    marginals), so only the joint term h(Z) needs a multivariate estimator.
 
-2. **Two candidates with errors of known sign, combined by max (MI) or min
-   (entropy).**
+2. **Two candidates, combined by one rule (MI, CMI) or by min (entropy).**
 
    * MI, CMI: ``gaussian`` on the normal scores (GCMI, Ince et al. 2017) and
      ``ksg`` on the normal scores (Frenzel-Pompe for CMI). GCMI is exact when
      the copula is Gaussian and, for scalar x and y, a lower bound on I in the
-     population (with Gaussian marginals, h(X,Y) <= the Gaussian entropy of
-     its covariance); KSG is consistent but biased *downwards* when I is
-     large or the dimension high (its neighbourhoods cannot shrink fast
-     enough). Both err low, so the larger is the better: I = max(GCMI, KSG).
+     population; for vectors it can read *high* on curved dependence (data
+     near a low-dimensional curved set). KSG is consistent but biased
+     *downwards* when I is large or the intrinsic dimension high.
+     :func:`_choose_mi`: candidates that agree within noise -> the more
+     precise (a choice on the noise, not on the values, so no upward
+     selection near independence); the kNN value larger -> kNN; the Gaussian
+     value larger -> Gaussian, unless the RESET linearity test rejects the
+     Gaussian model *and* the data's intrinsic dimension (TwoNN) is low enough
+     for kNN to be accurate.
+   * Wide variables (a side with at least 32 columns): the Gaussian candidate
+     runs on principal components of the standardised columns, their number
+     chosen by the information they keep on held-out rows
+     (:mod:`._reduce`); MI of codes is a lower bound by data processing.
    * Entropy, joint term on the normal scores: ``gaussian`` is an upper bound
      (the Gaussian has the largest entropy for a covariance) and ``kl`` is
      consistent; h = min(Gaussian, KL).
@@ -39,7 +47,11 @@ error, not on thresholds tuned to a benchmark:
    variable z is handled by both candidates per class.
 
 ``details["auto"]`` records every candidate's value and stderr, which one was
-chosen and why; the estimate's stderr is the chosen candidate's.
+chosen and why (``choice``: the difference and its sd, the RESET z and the
+intrinsic dimension when they were needed; ``route``: the principal components
+of wide variables and their held-out curve); the estimate's stderr is the
+chosen candidate's. Constant columns carry no information and are left out of
+MI and CMI (with a warning).
 """
 
 from __future__ import annotations
@@ -51,9 +63,10 @@ import numpy as np
 from .. import transforms
 from ._common import Context, Raw
 
-RULE_MI = ("copula (normal scores), then max(gaussian, ksg): both err low - GCMI is exact "
-           "for a Gaussian copula and a lower bound otherwise, KSG is biased down at high "
-           "MI and dimension")
+RULE_MI = ("copula (normal scores), then gaussian and ksg(k=1): agreeing within noise, the "
+           "more precise; disagreeing, the larger - unless the Gaussian model is rejected "
+           "(RESET) where kNN is accurate (low intrinsic dimension); wide variables: gaussian "
+           "on principal components chosen by held-out information")
 RULE_H = ("copula marginal decomposition h = sum h(X_i) + h(Z) - d/2 log(2 pi e), joint "
           "term min(gaussian, kl) on the normal scores: the Gaussian entropy is an upper "
           "bound, KL is consistent")
