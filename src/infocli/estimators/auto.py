@@ -185,7 +185,39 @@ _KNN_SE = 1.3
 
 
 def _choose_mi(ctx: Context, results: dict[str, Raw], gauss: str | None, knn_label: str,
-               model_check, intrinsic=lambda: np.inf) -> tuple[str, str]:
+               model_check, intrinsic=lambda: np.inf,
+               learned: str | None = None) -> tuple[str, str]:
+    """(chosen candidate, why): :func:`_choose_two` between the Gaussian and the kNN
+    candidates; then the learned codes (wide variables, :mod:`._crosspred`), whose
+    value estimates a lower bound on the MI: taken when it exceeds the choice beyond
+    noise, or when the choice rests on a rejected Gaussian model in many intrinsic
+    dimensions and it is the larger of the two lower estimates."""
+    chosen, why = _choose_two(ctx, results, gauss, knn_label, model_check, intrinsic)
+    if learned is None or learned not in results:
+        return chosen, why
+    lv, cv = results[learned], results[chosen]
+    if chosen == gauss and ctx.details.get("auto_choice", {}).get("linearity_z", 0) > _RESET_Z:
+        kv = results[knn_label]
+        pick = learned if lv.value >= kv.value else knn_label
+        return pick, (f"{why.split(';')[0]}; the Gaussian model of the codes is rejected and "
+                      f"the kNN candidate is biased low, so the larger of the two lower "
+                      f"estimates is taken: {pick} (learned cross-predictive codes "
+                      f"{lv.value:.3g}, kNN {kv.value:.3g} nats)")
+    sd = float(np.hypot(_KNN_SE * (lv.stderr or 0.0), cv.stderr or 0.0))
+    if chosen != learned and lv.value - cv.value > Z_AGREE * sd:
+        return learned, (f"{learned} is {lv.value - cv.value:.3g} nats above {chosen} "
+                         f"({(lv.value - cv.value) / sd:.1f} sd): learned codes keep "
+                         f"dependence the others miss, and their value is a lower bound; "
+                         f"before: {why}")
+    return chosen, why
+
+
+#: the learned candidate of wide variables
+LEARNED = "ksg(k=3)+crosspred"
+
+
+def _choose_two(ctx: Context, results: dict[str, Raw], gauss: str | None, knn_label: str,
+                model_check, intrinsic=lambda: np.inf) -> tuple[str, str]:
     """(chosen candidate, why): the MI combination rule, for every dimension.
 
     1. Candidates that agree within noise (|G - K| <= Z_AGREE sd of the difference):
@@ -223,7 +255,7 @@ def _choose_mi(ctx: Context, results: dict[str, Raw], gauss: str | None, knn_lab
                            "Gaussian model misses nonlinear dependence")
     test = model_check()
     if test is not None:
-        ctx.details["auto_choice"]["linearity_z"] = test["z"]
+        ctx.details["auto_choice"].update(linearity_z=test["z"], linearity_gain=test["gain"])
     if test is not None and test["z"] > _RESET_Z:
         dim = intrinsic()
         ctx.details["auto_choice"]["intrinsic_dim"] = dim
@@ -348,7 +380,7 @@ def auto_mi(ctx: Context, x, y, *, k, ties, only: str | None = None) -> Raw:
     """I(X;Y): GCMI (on validated principal components for wide variables) and KSG on
     normal scores, combined by :func:`_choose_mi`; labels y: Ross's kNN on normal
     scores of x."""
-    from . import _reduce, gaussian, knn
+    from . import _crosspred, _reduce, gaussian, knn
 
     labels = bool(ctx.discrete.get("y"))
     x, y = _informative(ctx, {"x": x, "y": y})
@@ -358,7 +390,7 @@ def auto_mi(ctx: Context, x, y, *, k, ties, only: str | None = None) -> Raw:
                                                         **_knn_kw(k, ties))}
     plan = None if labels else _wide_plan(ctx, x, y, only)
     excluded = None
-    gauss = None
+    gauss = learned = None
     model_check = None
     if plan is not None:  # wide: the Gaussian copula of validated codes
         route = {"wide": True, "columns": {"x": int(x.shape[1]), "y": int(y.shape[1])}}
@@ -380,6 +412,17 @@ def auto_mi(ctx: Context, x, y, *, k, ties, only: str | None = None) -> Raw:
         elif only is None:
             excluded = {"gaussian+pca": "too few rows, or a side without a varying column, "
                                         "for validated principal components"}
+        if len(x) >= _crosspred.MIN_ROWS:
+            learned = LEARNED
+            learned_report: dict = {}
+
+            def on_learned(c, a, b):
+                fx, gy, rep = _crosspred.cross_codes(c, x, y, _draw(c))
+                learned_report.update(rep)
+                return knn.ksg_mi(c, transforms.normal_scores(fx), transforms.normal_scores(gy),
+                                  algorithm=1, **_knn_kw(3, ties))
+
+            candidates[learned] = on_learned
         if only is None:
             route["why"] = ("a side has at least %d columns: the Gaussian candidate runs on "
                             "principal components whose number is chosen by the information "
@@ -394,7 +437,9 @@ def auto_mi(ctx: Context, x, y, *, k, ties, only: str | None = None) -> Raw:
             model_check = lambda: _linearity(arrays[0], arrays[1], _draw(ctx))  # noqa: E731
     results = _run_candidates(ctx, candidates, arrays, only)
     chosen, why = _choose_mi(ctx, results, gauss, knn_label, model_check,
-                             lambda: _intrinsic(arrays, _draw(ctx)))
+                             lambda: _intrinsic(arrays, _draw(ctx)), learned)
+    if learned is not None and learned_report and "auto_route" in ctx.details:
+        ctx.details["auto_route"]["learned_codes"] = learned_report
     raw = _record(ctx, results, chosen, RULE_MI, why, excluded)
     for key in ("auto_choice", "auto_route"):
         if key in ctx.details:
