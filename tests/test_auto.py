@@ -23,7 +23,7 @@ def test_auto_is_registered_for_every_measure():
     assert "mutual_information" in spec.discrete
 
 
-def test_auto_mi_records_both_candidates_and_takes_the_larger(rng):
+def test_auto_mi_records_both_candidates_and_applies_its_rule(rng):
     x, y, _ = gaussian_pair(rng, 1500, 2, 0.6)
     gx = np.exp(x)
     r = infocli.mutual_information(gx, y, estimator="auto", seed=5)
@@ -35,13 +35,30 @@ def test_auto_mi_records_both_candidates_and_takes_the_larger(rng):
     k = infocli.mutual_information(gx, y, estimator="ksg", transform="copula", k=1)
     assert cand["gaussian+copula"]["value"] == g.value
     assert cand["ksg(k=1)+copula"]["value"] == k.value
-    assert auto["chosen"] == max(cand, key=lambda c: cand[c]["value"])
-    assert r.value == cand[auto["chosen"]]["value"] == max(g.value, k.value)
+    # a Gaussian copula: the candidates agree within noise, and the more precise wins
+    choice = auto["choice"]
+    assert choice["difference"] == pytest.approx(g.value - k.value, abs=1e-12)
+    assert abs(choice["difference"]) <= 3 * choice["difference_sd"]
+    precise = min(cand, key=lambda c: cand[c]["stderr"] * (1.3 if c.startswith("ksg") else 1))
+    assert auto["chosen"] == precise == "gaussian+copula"
+    assert r.value == cand[auto["chosen"]]["value"]
     # the check may raise the stderr toward its subsampling noise; the estimator's own is kept
     assert r.details["stderr_estimator"] == cand[auto["chosen"]]["stderr"] <= r.stderr
-    assert auto["chosen"] in auto["why"] and "max" in auto["rule"]
+    assert auto["chosen"] in auto["why"] and "agree within noise" in auto["why"]
     again = infocli.mutual_information(gx, y, estimator="auto", seed=5)
     assert again.value == r.value and again.details == r.details  # same seed, same output
+
+
+def test_auto_takes_knn_when_it_is_larger_beyond_noise(rng):
+    # a ring: dependence no covariance sees; KSG finds it, GCMI reads about 0
+    t = rng.uniform(0, 2 * np.pi, 3000)
+    x = np.cos(t) + 0.05 * rng.standard_normal(3000)
+    y = np.sin(t) + 0.05 * rng.standard_normal(3000)
+    r = infocli.mutual_information(x, y, seed=0, check="off")
+    auto = r.details["auto"]
+    assert auto["chosen"] == "ksg(k=1)+copula"
+    assert auto["choice"]["difference"] < -3 * auto["choice"]["difference_sd"]
+    assert r.value > 0.5
 
 
 def test_auto_picks_gcmi_in_high_dimension_and_ksg_for_nonlinear_dependence(rng):
