@@ -35,7 +35,7 @@ pip fetches CUDA builds of several GB)::
 
 or ``python benchmarks/highdim_peers.py --setup-lmi``. Then::
 
-    PYTHONPATH=src python benchmarks/highdim_peers.py                    # every highdim MI task, n 5000, 1 seed
+    PYTHONPATH=src python benchmarks/highdim_peers.py             # every highdim MI task, n 5000
     PYTHONPATH=src python benchmarks/highdim_peers.py --tasks 'hd-linear-4x64-*' -n 1000 --seeds 1
     PYTHONPATH=src python benchmarks/highdim_peers.py -n 1000,5000 --seeds 3 --csv peers.csv
     PYTHONPATH=src python benchmarks/highdim_peers.py --skip-lmi         # infocli only

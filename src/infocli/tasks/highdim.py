@@ -21,9 +21,9 @@ else outside the latents' span.
   Per column the signal has variance r / D only, so noise 0.5 makes a
   1,024-column X 98 % noise by variance; noise 0.001 makes its covariance
   nearly rank r (condition number ~1e6). The 4,096-column tasks are drawn in
-  float32 (tag ``float32``: 330 MB per side at n = 20,000, not 655 MB); the
-  rounding is a function of the exact draw, so it can only lower the MI, by far
-  less than the 0.001 noise hides.
+  float32 (tag ``float32``: 330 MB per side at n = 20,000, not 655 MB); their
+  rounding (about 2e-9 on a column's ~0.03 signal) is far below the smallest
+  noise, 0.001, and the truth is that of the real-valued model.
 * ``hd-curved-{r}x{D}``: latent pairs as above, no noise, each side mapped by
   a smooth map :class:`CurvedMap` onto a curved r-dimensional manifold:
   z -> [a z, tanh(z W1^T + b1), sin(z W2^T + b2)] Q^T with a fixed orthogonal
@@ -182,9 +182,12 @@ def _curved_parts(r: int, d: int, key: tuple[int, ...]) -> dict[str, np.ndarray]
     rng = np.random.default_rng(list(key))
     k_tanh = (d - r) // 2
     k_sin = d - r - k_tanh
-    return {"w_tanh": rng.standard_normal((k_tanh, r)), "b_tanh": rng.normal(0.0, 0.5, k_tanh),
-            "w_sin": 1.5 * rng.standard_normal((k_sin, r)),
-            "b_sin": rng.uniform(0.0, 2 * np.pi, k_sin), "rotation": haar_orthogonal(d, rng)}
+    parts = {"w_tanh": rng.standard_normal((k_tanh, r)), "b_tanh": rng.normal(0.0, 0.5, k_tanh),
+             "w_sin": 1.5 * rng.standard_normal((k_sin, r)),
+             "b_sin": rng.uniform(0.0, 2 * np.pi, k_sin), "rotation": haar_orthogonal(d, rng)}
+    for a in parts.values():
+        a.setflags(write=False)  # shared by every caller through the cache
+    return parts
 
 
 def _sample_curved(n, rng, *, rhos, fx, fy):
