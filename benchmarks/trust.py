@@ -203,7 +203,7 @@ def registry_cases(n: int) -> list[Case]:
     except ImportError:
         return []
     out = []
-    for t in tasks.all_tasks():
+    for t in tasks.default_tasks():  # not the opt-in (highdim) tasks
         if t.measure not in ("mutual_information", "entropy"):
             continue
         size = max(n, getattr(t, "min_n", 0) or 0)

@@ -95,7 +95,7 @@ def bench(
         elif tasks or family or measure:
             selected = task_registry.select(tasks, family, lib.resolve_measure(measure))
         else:
-            selected = task_registry.all_tasks()
+            selected = task_registry.default_tasks()
         if list_:
             from .._render import render_task_list
 

@@ -23,7 +23,8 @@ import numpy as np
 
 from ..errors import ParameterError
 
-__all__ = ["Task", "register", "get", "select", "all_tasks", "families", "at_dims"]
+__all__ = ["Task", "register", "get", "select", "all_tasks", "default_tasks", "families",
+           "at_dims", "OPT_IN"]
 
 #: ``sampler(n, rng) -> {"x": (n, dx), "y": (n, dy), ...}``
 Sampler = Callable[[int, np.random.Generator], dict]
@@ -42,7 +43,7 @@ class Task:
         ``conditional_mutual_information`` (as in :class:`infocli.Estimate`).
     family : str
         Group of tasks (``bmi``, ``staircase``, ``images``, ``labels``, ``cmi``,
-        ``entropy``, ...), selectable with ``infocli bench --family``.
+        ``entropy``, ``highdim``, ...), selectable with ``infocli bench --family``.
     truth : float
         The true value of ``measure``, in nats.
     dims : dict
@@ -53,6 +54,7 @@ class Task:
         Variables that are class labels (integer codes), e.g. ``("y",)``.
     tags : tuple of str
         Free-form descriptors (``gaussian``, ``heavy-tailed``, ``sparse``, ...).
+        Tasks tagged :data:`OPT_IN` run only when selected by name or family.
     description : str
         One line: the distribution and where its truth comes from.
     min_n : int
@@ -107,7 +109,9 @@ class Task:
 
         ``standardize`` (default: the task's own setting) rescales every
         continuous column to zero mean and unit variance, as bmi's benchmark
-        does; ``standardize=False`` gives the raw distribution.
+        does; ``standardize=False`` gives the raw distribution. Continuous
+        variables are float64, or float32 where the task's sampler draws them
+        so (the largest ``highdim`` tasks, tag ``float32``); labels int64.
         """
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
             raise ParameterError(f"task {self.name}: n={n!r}: expected a positive integer")
@@ -117,9 +121,14 @@ class Task:
         out = self.sampler(int(n), rng)
         scale = self.standardize if standardize is None else standardize
         return {k: (np.asarray(v) if k in self.discrete
-                    else _standardized(np.asarray(v, dtype=np.float64)) if scale
-                    else np.asarray(v, dtype=np.float64))
+                    else _standardized(_floats(v)) if scale else _floats(v))
                 for k, v in out.items()}
+
+
+def _floats(v) -> np.ndarray:
+    # float32 stays float32 (half the memory of 20,000 x 4,096 columns); the rest float64
+    a = np.asarray(v)
+    return a if a.dtype == np.float32 else np.asarray(a, dtype=np.float64)
 
 
 def _standardized(a: np.ndarray) -> np.ndarray:
@@ -140,7 +149,13 @@ _REGISTRY: dict[str, Task] = {}
 _LOADED = False
 
 #: Modules that register tasks when imported (lazily, on first lookup).
-_FAMILY_MODULES: tuple[str, ...] = ("bmi", "staircase", "images", "labels", "cmi", "entropy")
+_FAMILY_MODULES: tuple[str, ...] = ("bmi", "staircase", "images", "labels", "cmi", "entropy",
+                                    "highdim")
+
+#: Tag of expensive tasks (thousands of columns) that run only when asked for by name
+#: or family: :func:`default_tasks`, ``infocli bench`` without ``--tasks``/``--family``
+#: and :func:`select` without ``pattern``/``family`` leave them out.
+OPT_IN = "opt-in"
 
 
 def register(task: Task) -> Task:
@@ -167,6 +182,11 @@ def all_tasks() -> list[Task]:
     return list(_REGISTRY.values())
 
 
+def default_tasks() -> list[Task]:
+    """Every task but the :data:`OPT_IN` ones: what a benchmark runs when nothing is selected."""
+    return [t for t in all_tasks() if OPT_IN not in t.tags]
+
+
 def families() -> list[str]:
     return sorted({t.family for t in all_tasks()})
 
@@ -183,8 +203,9 @@ def get(name: str) -> Task:
 def select(pattern: str | None = None, family: str | None = None,
            measure: str | None = None) -> list[Task]:
     """Tasks whose name matches the glob ``pattern`` (comma-separated globs
-    allowed), of ``family`` and ``measure``; an empty selection is an error."""
-    tasks = all_tasks()
+    allowed), of ``family`` and ``measure``; an empty selection is an error.
+    Without ``pattern`` and ``family`` the :data:`OPT_IN` tasks are left out."""
+    tasks = all_tasks() if pattern is not None or family is not None else default_tasks()
     if family is not None:
         known = families()
         wanted = [f.strip() for f in family.split(",") if f.strip()]
