@@ -49,7 +49,7 @@ def _targets(a: np.ndarray, rows: np.ndarray, r: int) -> np.ndarray:
     unit variance on those rows."""
     from ._reduce import _pcs
 
-    mean, axes, _ = _pcs(a[rows], min(r, a.shape[1]))
+    mean, axes = _pcs(a[rows], min(r, a.shape[1]))
     t = (a - mean) @ axes
     return t / np.maximum(t[rows].std(axis=0), 1e-12)
 

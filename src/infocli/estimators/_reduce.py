@@ -51,21 +51,40 @@ def varying(a: np.ndarray) -> np.ndarray:
     return np.flatnonzero(a.std(axis=0) > 0)
 
 
-def _pcs(a: np.ndarray, r: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(mean, top-r principal axes as columns, all eigenvalues descending) of ``a``,
-    from the smaller of the two Gram matrices."""
+#: power iterations of the randomised range finder (Halko, Martinsson & Tropp 2011)
+_POWER = 4
+_OVERSAMPLE = 10
+
+
+def _pcs(a: np.ndarray, r: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, top-r principal axes as columns) of ``a``.
+
+    Exact (an eigendecomposition of the smaller Gram matrix) when r is a sizeable
+    share of the columns; otherwise by randomised subspace iteration (Halko,
+    Martinsson & Tropp 2011, alg. 4.4: r + 10 directions, 4 power iterations with
+    re-orthonormalisation), O(n d r) instead of O(n d^2 + d^3): 1,024 columns and
+    5,000 rows in a fraction of a second. Codes are fixed projections either way, so
+    the data-processing bound holds whatever axes are found; the subspace iteration
+    finds the leading ones to working precision when the spectrum has a gap.
+    """
     mean = a.mean(axis=0)
     c = a - mean
     n, d = c.shape
-    if d <= n:
-        w, v = np.linalg.eigh(c.T @ c)
-        w, v = w[::-1], v[:, ::-1]
-        return mean, v[:, :r], np.maximum(w, 0.0)
-    w, u = np.linalg.eigh(c @ c.T)
-    w, u = w[::-1], u[:, ::-1]
-    w = np.maximum(w, 0.0)
-    top = np.sqrt(np.maximum(w[:r], 1e-300))
-    return mean, (c.T @ u[:, :r]) / top, w
+    k = r + _OVERSAMPLE
+    if 2 * k >= min(n, d):
+        if d <= n:
+            w, v = np.linalg.eigh(c.T @ c)
+            return mean, v[:, ::-1][:, :r]
+        w, u = np.linalg.eigh(c @ c.T)
+        w, u = w[::-1][:r], u[:, ::-1][:, :r]
+        return mean, (c.T @ u) / np.sqrt(np.maximum(w, 1e-300))
+    q = c @ np.random.default_rng([seed, _TAG, 1]).standard_normal((d, k))
+    q = np.linalg.qr(q)[0]
+    for _ in range(_POWER):
+        q = np.linalg.qr(c.T @ q)[0]
+        q = np.linalg.qr(c @ q)[0]
+    _, _, vt = np.linalg.svd(q.T @ c, full_matrices=False)
+    return mean, vt[:r].T
 
 
 def _whiten(c: np.ndarray) -> np.ndarray | None:
@@ -120,7 +139,7 @@ def choose_codes(x: np.ndarray, y: np.ndarray, seed: int) -> dict[str, Any] | No
     fitted = {}
     for v, a in (("x", x), ("y", y)):
         r_max = min(max(grid), dims[v]) if wide[v] else dims[v]
-        mean, axes, _ = _pcs(a[train], r_max)
+        mean, axes = _pcs(a[train], r_max)
         fitted[v] = ((a[train] - mean) @ axes, (a[val] - mean) @ axes)
     curve = []
     for r in grid:
@@ -149,5 +168,5 @@ def codes(a: np.ndarray, r: int) -> np.ndarray:
     """The first ``r`` principal-component scores of ``a`` (all rows)."""
     if r >= a.shape[1]:
         return a
-    mean, axes, _ = _pcs(a, r)
+    mean, axes = _pcs(a, r)
     return (a - mean) @ axes
