@@ -1,6 +1,10 @@
 """Nearest-neighbour search and radius counting, on CPU or GPU.
 
-Two backends, chosen automatically (``backend="auto"``):
+Estimators ask this module for "k-th neighbour distances and radius counts"
+(:func:`kneighbor_distances`, :func:`radius_counts`, :func:`joint_counts`) and
+never pick a back-end: :func:`plan_search` does, in one place.
+
+Two back-ends, chosen automatically (``backend="auto"``):
 
 * ``kdtree`` - trees on the CPU for joint dimension <= ``KDTREE_MAX_DIM``, on
   all cores, queried in the tree's own point order (much better cache
@@ -9,9 +13,21 @@ Two backends, chosen automatically (``backend="auto"``):
   (:mod:`._kdtree`) for neighbours in more dimensions and for every radius
   count in two or more dimensions (it counts whole nodes inside the query
   box). One-dimensional radius counts use sorting and binary search.
-* ``brute`` - exact chunked brute force with torch (CPU or CUDA): distances of
-  a block of query rows to all rows, never an N x N matrix; the block size
-  keeps each distance block under ``BLOCK_BYTES``.
+* ``brute`` - exact blocked brute force, never an N x N matrix: Euclidean
+  distances by matrix products with an exact float64 recheck of every
+  undecided pair (:mod:`._brute`; NumPy/BLAS on the CPU, torch on CUDA), or,
+  for the max norm, torch's ``cdist`` on blocks of query rows. Each block of
+  distances stays under ``BLOCK_BYTES``.
+
+The rule (measured with ``benchmarks/knn_highdim.py``): above ``KDTREE_MAX_DIM``
+joint dimensions, or with ``--device cuda``, the brute force runs. For KSG,
+Frenzel-Pompe and Ross (``metric="auto"``) the norm follows it: the max norm
+over all coordinates on the kd-tree and up to ``KDTREE_MAX_DIM`` joint
+dimensions (values as before), and above it the Euclidean norm within each of
+x, y, z joined by the max across them (Kraskov et al. 2004, sec. II: any norms
+on the marginals with the max as joint norm leave the estimator's formula
+unchanged), which is what matrix products compute fast. Each search records
+what ran in ``details["neighbors"]``.
 
 Self-matches are always excluded: a point is never its own neighbour and is
 never counted inside its own radius.
