@@ -228,7 +228,7 @@ class Found:
 def search(blocks: Sequence[np.ndarray], *, k: int | None = None,
            subsets: Sequence[Sequence[int]] = (), radii: np.ndarray | None = None,
            strict: bool = True, marginal: bool = False, device: str = "cpu",
-           library: str = "numpy", screen=np.float32, block_bytes: int,
+           library: str = "numpy", screen=np.float32, block_bytes: int, workers: int = 1,
            progress: Callable[[int, int], None] | None = None) -> Found:
     """Exact k-nearest-neighbour distances and radius counts, one pass over row blocks.
 
@@ -245,7 +245,8 @@ def search(blocks: Sequence[np.ndarray], *, k: int | None = None,
         algorithm 2)
     strict : count distances < r (else <= r)
     screen : float32 or float64, the precision of the screening products
-    block_bytes : memory budget of one row block's screened squares
+    block_bytes : memory budget of the screened squares of the row blocks in flight
+    workers : row blocks screened side by side on the CPU (threads)
 
     Returns
     -------
@@ -254,27 +255,46 @@ def search(blocks: Sequence[np.ndarray], *, k: int | None = None,
     ops = _ops(device, library)
     bl = [_Block(np.ascontiguousarray(b, dtype=np.float64)) for b in blocks]
     n = bl[0].a.shape[0]
+    workers = max(1, workers if ops.device == "cpu" else 1)
     arrays = len(bl) + 2 + (1 if any(len(s) > 1 for s in subsets) else 0)
-    step = int(max(1, min(n, block_bytes // (8 * n * arrays))))
+    step = int(max(1, min(n, block_bytes // (8 * n * arrays * workers))))
     dist = np.empty((n, k)) if k else None
     counts = [np.empty(n, dtype=np.int64) for _ in subsets]
-    rescreened = 0
-    for q0 in range(0, n, step):
-        q1 = min(q0 + step, n)
-        rows = slice(q0, q1)
+    for b in bl:  # built once, before any worker needs them
+        b.on(ops, screen)
+
+    def one(q0):
+        rows = slice(q0, min(q0 + step, n))
         done = _row_block(bl, ops, rows, k, subsets, radii, strict, marginal, screen,
-                          limit=_RESCREEN_SHARE * (q1 - q0) * n)
+                          limit=_RESCREEN_SHARE * (rows.stop - q0) * n)
         if done is None:  # band too wide in float32: screen this block in float64
-            rescreened += 1
-            done = _row_block(bl, ops, rows, k, subsets, radii, strict, marginal, np.float64,
-                              limit=None)
-        d_k, c = done
-        if k:
-            dist[rows] = d_k
-        for out, got in zip(counts, c):
-            out[rows] = got
-        if progress is not None:
-            progress(q1, n)
+            return rows, True, _row_block(bl, ops, rows, k, subsets, radii, strict, marginal,
+                                          np.float64, limit=None)
+        return rows, False, done
+
+    starts = range(0, n, step)
+    rescreened = 0
+    if workers > 1 and len(starts) > 1:
+        # NumPy's elementwise work is single-threaded: row blocks side by side keep
+        # every core busy (the caller limits BLAS to one thread each)
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool = ThreadPoolExecutor(workers, thread_name_prefix="infocli-blas")
+        results = pool.map(one, starts)
+    else:
+        pool, results = None, map(one, starts)
+    try:
+        for rows, again, (d_k, c) in results:
+            rescreened += again
+            if k:
+                dist[rows] = d_k
+            for out, got in zip(counts, c):
+                out[rows] = got
+            if progress is not None:
+                progress(rows.stop, n)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
     return Found(dist, counts, rescreened)
 
 

@@ -243,11 +243,16 @@ def plan_search(dim: int, metric: str, backend: str, ctx: Context) -> SearchPlan
 
 
 def _blas_search(blocks, plan: SearchPlan, ctx: Context, label: str, **kw):
+    """The matrix-product search (:func:`._brute.search`). On the CPU its row blocks
+    run side by side on :func:`thread_budget` threads with one BLAS thread each
+    (NumPy's elementwise work is single-threaded); inside :func:`one_thread_each`
+    (parts of :func:`parallel_map`) on one thread with one BLAS thread."""
     from ._brute import search
 
-    with blas_threads():
+    workers = 1 if getattr(_local, "single", False) else thread_budget()
+    with blas_threads(1 if workers > 1 else None):
         return search(blocks, device=plan.device, library=CPU_LIBRARY,
-                      block_bytes=BLOCK_BYTES,
+                      block_bytes=BLOCK_BYTES, workers=workers,
                       progress=lambda done, total: ctx.report(label, done, total), **kw)
 
 
