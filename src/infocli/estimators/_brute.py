@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 _U64 = 2.0**-53
 _RESCREEN_SHARE = 0.01  # band share of a row block above which float64 screening is redone
@@ -55,18 +55,15 @@ def _exact(a: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     """Exact squared Euclidean distances of the pairs (rows[t], cols[t]) of ``a``,
     float64, summed left to right over the columns for every pair (as SciPy's
     ``cdist`` does), so the same pair gives the same bits wherever it is found."""
-    from ._neighbors import _numba_guard
-
     out = np.empty(rows.size)
     if rows.size:
-        with _numba_guard():
-            _pair_sq(a, rows.astype(np.int64, copy=False), cols.astype(np.int64, copy=False),
-                     out)
+        _pair_sq(a, rows.astype(np.int64, copy=False), cols.astype(np.int64, copy=False), out)
     return out
 
 
-def _pair_sq_py(a, rows, cols, out):
-    for t in prange(rows.size):
+@njit(nogil=True, cache=True)  # serial: row blocks already run side by side in threads
+def _pair_sq(a, rows, cols, out):
+    for t in range(rows.size):
         i = rows[t]
         j = cols[t]
         s = 0.0
@@ -74,9 +71,6 @@ def _pair_sq_py(a, rows, cols, out):
             v = a[i, c] - a[j, c]
             s += v * v
         out[t] = s
-
-
-_pair_sq = njit(parallel=True, cache=True)(_pair_sq_py)
 
 
 def _round(v: np.ndarray, dtype, direction: float) -> np.ndarray:

@@ -166,7 +166,8 @@ _blas: list = [None, 0]
 
 def parallel_map(fn, items: list) -> list:
     """``[fn(item) for item in items]``, run on up to :func:`thread_budget` threads,
-    each with single-threaded searches (:func:`one_thread_each`). For independent
+    each with single-threaded searches (:func:`one_thread_each`) and NumPy's BLAS on
+    one thread (:func:`blas_threads`). For independent
     neighbour searches that each release the GIL in SciPy or numba; the results,
     and any exception, come back in the order of ``items``."""
     from concurrent.futures import ThreadPoolExecutor
@@ -181,7 +182,8 @@ def parallel_map(fn, items: list) -> list:
 
     pool = ThreadPoolExecutor(workers, thread_name_prefix="infocli-search")
     try:
-        return list(pool.map(one, items))
+        with blas_threads(1):  # BLAS is process-wide: one thread for every part at once
+            return list(pool.map(one, items))
     finally:
         # on an error or Ctrl-C, the items not started yet are dropped; the running
         # ones finish first (a search in C cannot be stopped halfway)
