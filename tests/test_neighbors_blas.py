@@ -238,3 +238,25 @@ def test_blas_threads_honour_infocli_num_threads(monkeypatch):
     with _neighbors.one_thread_each(), _neighbors.blas_threads():
         assert blas() == {1}  # parts of parallel_map: one core each
     assert blas() == before
+
+
+def test_far_from_the_origin_and_tf32_settings_stay_exact(rng, monkeypatch):
+    # standardize=False data far from the origin: the centring's own rounding is
+    # in the bound
+    x = rng.standard_normal((300, 20)) + 1e9
+    y = rng.standard_normal((300, 20)) - 3e7
+    got = search([x, y], k=3, subsets=[(0,), (1,)], block_bytes=1 << 20)
+    kth, counts = reference([x, y], 3, [(0,), (1,)])
+    np.testing.assert_array_equal(got.dist, kth)
+    for a, b in zip(got.counts, counts):
+        np.testing.assert_array_equal(a, b)
+    # torch allowed to multiply float32 in lower precision: screening in float64
+    import torch
+
+    from infocli.estimators._brute import _TorchOps
+
+    monkeypatch.setattr(torch, "get_float32_matmul_precision", lambda: "high")
+    assert not _TorchOps("cpu").exact_float32()
+    got = search([x, y], k=3, subsets=[(0,), (1,)], library="torch", block_bytes=1 << 20)
+    for a, b in zip(got.counts, counts):
+        np.testing.assert_array_equal(a, b)

@@ -88,6 +88,9 @@ class _NumpyOps:
     def put(self, a: np.ndarray):
         return a
 
+    def exact_float32(self) -> bool:
+        return True
+
     def host(self, a) -> np.ndarray:
         return np.asarray(a)
 
@@ -128,6 +131,14 @@ class _TorchOps:
 
     def put(self, a: np.ndarray):
         return self.torch.as_tensor(a, device=self.device)
+
+    def exact_float32(self) -> bool:
+        """False when torch may multiply float32 matrices in TF32 or bfloat16
+        (``torch.set_float32_matmul_precision``, ``allow_tf32``): the rounding
+        bound assumes float32 arithmetic, so screening then runs in float64."""
+        t = self.torch
+        return (t.get_float32_matmul_precision() == "highest"
+                and not getattr(t.backends.cuda.matmul, "allow_tf32", False))
 
     def host(self, a) -> np.ndarray:
         return a.cpu().numpy()
@@ -178,6 +189,7 @@ class _Block:
     mean: np.ndarray = field(init=False)
     cnorm: np.ndarray = field(init=False)  # ||a_i - mean||, float64
     screened: dict = field(default_factory=dict)
+    offset: float | None = None
 
     def __post_init__(self):
         self.mean = self.a.mean(axis=0)
@@ -203,10 +215,16 @@ class _Block:
         return self.screened[key]
 
     def bound(self, rows: slice, dtype) -> np.ndarray:
-        """delta_i of the module docstring for the query rows, float64."""
+        """delta_i of the module docstring for the query rows, float64, plus the
+        rounding of the centring itself (t: a bound on ||fl(a - mean) - (a - mean)||,
+        which matters only for data far from the origin)."""
         u = float(np.finfo(dtype).eps) / 2
         d = self.a.shape[1]
-        return 2.0 * (d + 8) * u * (self.cnorm[rows] + self.cnorm.max()) ** 2
+        if self.offset is None:
+            self.offset = 2 * _U64 * np.sqrt(d) * (np.abs(self.a).max() + np.abs(self.mean).max())
+        span = self.cnorm[rows] + self.cnorm.max()
+        t = self.offset
+        return 2.0 * (d + 8) * u * span**2 + 4 * span * t + 4 * t * t
 
 
 @dataclass
@@ -247,6 +265,8 @@ def search(blocks: Sequence[np.ndarray], *, k: int | None = None,
     Found
     """
     ops = _ops(device, library)
+    if not ops.exact_float32():
+        screen = np.float64
     bl = [_Block(np.ascontiguousarray(b, dtype=np.float64)) for b in blocks]
     n = bl[0].a.shape[0]
     workers = max(1, workers if ops.device == "cpu" else 1)
