@@ -41,6 +41,7 @@ always run in NumPy on the host copy.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -177,6 +178,7 @@ def _ops(device: str, library: str):
 
 
 _CHUNK_ROWS = 4096  # rows per step when centring and rounding a block
+_BUILD_LOCK = threading.Lock()
 
 
 @dataclass
@@ -202,17 +204,21 @@ class _Block:
         """(rows, squared norms) in ``dtype`` on the device; the norms are those of
         the rounded rows, so that the screened square of a row with itself is ~0."""
         key = np.dtype(dtype).name
-        if key not in self.screened:
-            n = self.a.shape[0]
-            c = np.empty(self.a.shape, dtype=dtype)
-            sq = np.empty(n, dtype=dtype)
-            for s in range(0, n, _CHUNK_ROWS):
-                part = self.a[s:s + _CHUNK_ROWS] - self.mean
-                c[s:s + _CHUNK_ROWS] = part
-                part[:] = c[s:s + _CHUNK_ROWS]  # the rounded rows, in float64
-                sq[s:s + _CHUNK_ROWS] = np.einsum("ij,ij->i", part, part)
-            self.screened[key] = (ops.put(c), ops.put(sq))
+        with _BUILD_LOCK:  # row blocks screened again in float64 may ask at once
+            if key not in self.screened:
+                self.screened[key] = self._build(ops, dtype)
         return self.screened[key]
+
+    def _build(self, ops, dtype):
+        n = self.a.shape[0]
+        c = np.empty(self.a.shape, dtype=dtype)
+        sq = np.empty(n, dtype=dtype)
+        for s in range(0, n, _CHUNK_ROWS):
+            part = self.a[s:s + _CHUNK_ROWS] - self.mean
+            c[s:s + _CHUNK_ROWS] = part
+            part[:] = c[s:s + _CHUNK_ROWS]  # the rounded rows, in float64
+            sq[s:s + _CHUNK_ROWS] = np.einsum("ij,ij->i", part, part)
+        return ops.put(c), ops.put(sq)
 
     def bound(self, rows: slice, dtype) -> np.ndarray:
         """delta_i of the module docstring for the query rows, float64, plus the
