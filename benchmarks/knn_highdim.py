@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -114,15 +113,21 @@ def row(n, d, name, new, old, old_n, repeats):
 
 
 def memory(n: int, d: int) -> dict:
+    # VmHWM (not ru_maxrss, which a child inherits from its parent across exec)
     code = f"""
-import resource, json, numpy as np, infocli
+import json, numpy as np, infocli
 import sys; sys.path.insert(0, {os.path.dirname(os.path.abspath(__file__))!r})
 from knn_highdim import data
+
+def hwm():
+    with open("/proc/self/status") as f:
+        return next(int(v.split()[1]) for v in f if v.startswith("VmHWM"))
+
 x, y = data({n}, {d})
 infocli.mutual_information(x[:200], y[:200], estimator="ksg", check="off")
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+base = hwm()
 infocli.mutual_information(x, y, estimator="ksg", check="off")
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+peak = hwm()
 print(json.dumps({{"base_mb": base / 1024, "peak_mb": peak / 1024}}))
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
