@@ -167,9 +167,9 @@ _blas: list = [None, 0]
 def parallel_map(fn, items: list) -> list:
     """``[fn(item) for item in items]``, run on up to :func:`thread_budget` threads,
     each with single-threaded searches (:func:`one_thread_each`) and NumPy's BLAS on
-    one thread (:func:`blas_threads`). For independent
-    neighbour searches that each release the GIL in SciPy or numba; the results,
-    and any exception, come back in the order of ``items``."""
+    one thread (:func:`blas_threads`). For independent neighbour searches that each
+    release the GIL in SciPy, numba or NumPy; the results, and any exception, come
+    back in the order of ``items``."""
     from concurrent.futures import ThreadPoolExecutor
 
     workers = min(len(items), thread_budget())
