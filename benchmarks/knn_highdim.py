@@ -105,7 +105,7 @@ def row(n, d, name, new, old, old_n, repeats):
         m = min(n, old_n)
         xo, yo = data(m, d)
         old(xo[:200], yo[:200])
-        t_old = best(lambda: old(xo, yo), 1) * (n / m) ** 2
+        t_old = best(lambda: old(xo, yo), repeats) * (n / m) ** 2
         mark = "" if m == n else f" (est. from n={m})"
     return {"n": n, "dims": f"{d}+{d}", "estimator": name, "old_s": t_old, "old_note": mark,
             "new_s": t_new, "floor_s": f, "value": est.value,

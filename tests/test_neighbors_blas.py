@@ -260,3 +260,18 @@ def test_far_from_the_origin_and_tf32_settings_stay_exact(rng, monkeypatch):
     got = search([x, y], k=3, subsets=[(0,), (1,)], library="torch", block_bytes=1 << 20)
     for a, b in zip(got.counts, counts):
         np.testing.assert_array_equal(a, b)
+
+
+def test_progress_is_reported_per_row_block(rng):
+    seen = []
+    x, y, _ = gaussian_pair(rng, 600, 9, 0.5)
+    monkey = _neighbors.BLOCK_BYTES
+    try:
+        _neighbors.BLOCK_BYTES = 1 << 18  # several row blocks
+        infocli.mutual_information(x, y, estimator="ksg", check="off",
+                                   progress=lambda d, c, t: seen.append((d, c, t)))
+    finally:
+        _neighbors.BLOCK_BYTES = monkey
+    joint = [(c, t) for d, c, t in seen if d == "kNN joint"]
+    assert len(joint) > 1 and joint[-1] == (600, 600)
+    assert [c for c, _ in joint] == sorted(c for c, _ in joint)
