@@ -20,8 +20,9 @@ _TIES = Param(
 )
 _BACKEND = Param(
     "backend", str, "auto",
-    "neighbour search: kd-tree (CPU, joint dim <= 15), torch brute force (CPU/CUDA), "
-    "or auto",
+    "neighbour search: kd-tree (CPU, max norm; auto up to 15 joint dims) or exact brute "
+    "force (CPU/CUDA; auto above 15 joint dims, where ksg uses Euclidean norms within x, y, "
+    "z and their max), or auto",
     choices=("auto", "kdtree", "brute"),
 )
 

@@ -1,6 +1,10 @@
 """Nearest-neighbour search and radius counting, on CPU or GPU.
 
-Two backends, chosen automatically (``backend="auto"``):
+Estimators ask this module for "k-th neighbour distances and radius counts"
+(:func:`kneighbor_distances`, :func:`radius_counts`, :func:`joint_counts`) and
+never pick a back-end: :func:`plan_search` does, in one place.
+
+Two back-ends, chosen automatically (``backend="auto"``):
 
 * ``kdtree`` - trees on the CPU for joint dimension <= ``KDTREE_MAX_DIM``, on
   all cores, queried in the tree's own point order (much better cache
@@ -9,9 +13,21 @@ Two backends, chosen automatically (``backend="auto"``):
   (:mod:`._kdtree`) for neighbours in more dimensions and for every radius
   count in two or more dimensions (it counts whole nodes inside the query
   box). One-dimensional radius counts use sorting and binary search.
-* ``brute`` - exact chunked brute force with torch (CPU or CUDA): distances of
-  a block of query rows to all rows, never an N x N matrix; the block size
-  keeps each distance block under ``BLOCK_BYTES``.
+* ``brute`` - exact blocked brute force, never an N x N matrix: Euclidean
+  distances by matrix products with an exact float64 recheck of every
+  undecided pair (:mod:`._brute`; NumPy/BLAS on the CPU, torch on CUDA), or,
+  for the max norm, torch's ``cdist`` on blocks of query rows. Each block of
+  distances stays under ``BLOCK_BYTES``.
+
+The rule (measured with ``benchmarks/knn_highdim.py``): above ``KDTREE_MAX_DIM``
+joint dimensions, or with ``--device cuda``, the brute force runs. For KSG,
+Frenzel-Pompe and Ross (``metric="auto"``) the norm follows it: the max norm
+over all coordinates on the kd-tree and up to ``KDTREE_MAX_DIM`` joint
+dimensions (values as before), and above it the Euclidean norm within each of
+x, y, z joined by the max across them (Kraskov et al. 2004, sec. II: any norms
+on the marginals with the max as joint norm leave the estimator's formula
+unchanged), which is what matrix products compute fast. Each search records
+what ran in ``details["neighbors"]``.
 
 Self-matches are always excluded: a point is never its own neighbour and is
 never counted inside its own radius.
@@ -23,6 +39,7 @@ import os
 import sys
 import threading
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -33,6 +50,9 @@ KDTREE_MAX_DIM = 15
 CKDTREE_MAX_DIM = 4
 BLOCK_BYTES = 1 << 28  # 256 MiB per distance block in the brute-force backend
 _CHUNK = 1 << 17  # query rows per progress step in the tree backends
+#: array library of the matrix-product search on the CPU ("torch" runs the CUDA code
+#: path on the CPU; tests use it): NumPy's OpenBLAS sgemm is faster here
+CPU_LIBRARY = "numpy"
 
 
 _local = threading.local()
@@ -107,11 +127,49 @@ def one_thread_each():
             numba.set_num_threads(threads)
 
 
+@contextmanager
+def blas_threads(threads: int | None = None):
+    """Within: NumPy's BLAS runs on ``threads`` threads (default: 1 inside
+    :func:`one_thread_each`, else ``INFOCLI_NUM_THREADS`` when set, else BLAS's
+    own setting is left alone). BLAS thread counts are process-wide: the setting
+    is restored on exit, and :func:`parallel_map` sets 1 for all of its parts at
+    once. Uses threadpoolctl when it is installed (it is not a dependency of
+    infocli); without it BLAS keeps its own thread count."""
+    if threads is None:
+        threads = 1 if getattr(_local, "single", False) else _env_threads()
+    if threads is None:
+        yield
+        return
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        yield
+        return
+    with _BLAS_LOCK:
+        if _blas[1] == 0:
+            _blas[0] = threadpool_limits(threads, user_api="blas")
+        _blas[1] += 1
+    try:
+        yield
+    finally:
+        with _BLAS_LOCK:
+            _blas[1] -= 1
+            if _blas[1] == 0:
+                _blas[0].restore_original_limits()
+                _blas[0] = None
+
+
+_BLAS_LOCK = threading.Lock()
+#: [limiter, holders]: the first holder sets the limit, the last one restores it
+_blas: list = [None, 0]
+
+
 def parallel_map(fn, items: list) -> list:
     """``[fn(item) for item in items]``, run on up to :func:`thread_budget` threads,
-    each with single-threaded searches (:func:`one_thread_each`). For independent
-    neighbour searches that each release the GIL in SciPy or numba; the results,
-    and any exception, come back in the order of ``items``."""
+    each with single-threaded searches (:func:`one_thread_each`) and NumPy's BLAS on
+    one thread (:func:`blas_threads`). For independent neighbour searches that each
+    release the GIL in SciPy, numba or NumPy; the results, and any exception, come
+    back in the order of ``items``."""
     from concurrent.futures import ThreadPoolExecutor
 
     workers = min(len(items), thread_budget())
@@ -124,7 +182,8 @@ def parallel_map(fn, items: list) -> list:
 
     pool = ThreadPoolExecutor(workers, thread_name_prefix="infocli-search")
     try:
-        return list(pool.map(one, items))
+        with blas_threads(1):  # BLAS is process-wide: one thread for every part at once
+            return list(pool.map(one, items))
     finally:
         # on an error or Ctrl-C, the items not started yet are dropped; the running
         # ones finish first (a search in C cannot be stopped halfway)
@@ -141,6 +200,124 @@ def choose_backend(backend: str, dim: int, ctx: Context) -> tuple[str, str]:
             ctx.warn("backend=kdtree runs on the CPU; --device cuda was not used")
         return "kdtree", "cpu"
     return "brute", resolve_torch_device(device)
+
+
+@dataclass(frozen=True)
+class SearchPlan:
+    """What a search runs: ``backend`` "kdtree" or "brute", ``device``, and
+    ``norm`` "chebyshev" (max over all coordinates) or "euclidean" (within each
+    block of columns, max across blocks)."""
+
+    backend: str
+    device: str
+    norm: str
+
+    def record(self, ctx: Context, blocks: int) -> None:
+        """Say in ``ctx.details["neighbors"]`` what ran (a list when the searches
+        of one estimate differ)."""
+        if self.norm == "chebyshev":
+            norm = "max over all coordinates"
+        elif blocks > 1:
+            norm = "euclidean within each variable, max across them"
+        else:
+            norm = "euclidean"
+        info = {"backend": self.backend, "device": self.device, "norm": norm}
+        if self.backend == "brute" and self.norm == "euclidean":
+            info["arithmetic"] = ("float32 matrix products, undecided pairs rechecked "
+                                  "exactly in float64")
+        got = ctx.details.get("neighbors")
+        if got is None:
+            ctx.details["neighbors"] = info
+        elif isinstance(got, dict) and got != info:
+            ctx.details["neighbors"] = [got, info]
+        elif isinstance(got, list) and info not in got:
+            got.append(info)
+
+
+def plan_search(dim: int, metric: str, backend: str, ctx: Context) -> SearchPlan:
+    """The one rule: back-end from :func:`choose_backend`; ``metric="auto"``
+    (KSG-type estimators) is the max norm except on the brute force above
+    ``KDTREE_MAX_DIM`` joint dimensions, where it is Euclidean within blocks."""
+    backend, device = choose_backend(backend, dim, ctx)
+    if metric == "auto":
+        metric = "euclidean" if backend == "brute" and dim > KDTREE_MAX_DIM else "chebyshev"
+    return SearchPlan(backend, device, metric)
+
+
+def _blas_search(blocks, plan: SearchPlan, ctx: Context, label: str, **kw):
+    """The matrix-product search (:func:`._brute.search`). On the CPU its row blocks
+    run side by side on :func:`thread_budget` threads with one BLAS thread each
+    (NumPy's elementwise work is single-threaded); inside :func:`one_thread_each`
+    (parts of :func:`parallel_map`) on one thread with one BLAS thread."""
+    from ._brute import search
+
+    workers = 1 if getattr(_local, "single", False) else thread_budget()
+    with blas_threads(1 if workers > 1 else None):
+        return search(blocks, device=plan.device, library=CPU_LIBRARY,
+                      block_bytes=BLOCK_BYTES, workers=workers,
+                      progress=lambda done, total: ctx.report(label, done, total), **kw)
+
+
+def kneighbor_distances(x: np.ndarray, k: int, ctx: Context, *, metric: str, backend: str,
+                        label: str) -> np.ndarray:
+    """Distances (n_samples, k) from each row of ``x`` to its k nearest other rows,
+    ascending. ``metric``: "euclidean", "chebyshev" or "auto" (see
+    :func:`plan_search`)."""
+    plan = plan_search(x.shape[1], metric, backend, ctx)
+    plan.record(ctx, 1)
+    if plan.backend == "brute" and plan.norm == "euclidean":
+        return _blas_search([x], plan, ctx, label, k=k).dist
+    return NeighborIndex(x, plan.norm, ctx, plan.backend, label=label).kneighbors(k)[0]
+
+
+def radius_counts(x: np.ndarray, radii: np.ndarray, ctx: Context, *, strict: bool,
+                  metric: str, backend: str, label: str) -> np.ndarray:
+    """For each row i of ``x``, how many other rows lie within radii[i] (< with
+    ``strict``, else <=)."""
+    plan = plan_search(x.shape[1], metric, backend, ctx)
+    plan.record(ctx, 1)
+    if plan.backend == "brute" and plan.norm == "euclidean":
+        return _blas_search([x], plan, ctx, label, subsets=[(0,)], radii=radii,
+                            strict=strict).counts[0]
+    return NeighborIndex(x, plan.norm, ctx, plan.backend, label=label).count_within(
+        radii, strict=strict)
+
+
+def joint_counts(blocks: list[np.ndarray], subsets: list[tuple[int, ...]], k: int,
+                 ctx: Context, *, backend: str, algorithm: int = 1,
+                 labels: list[str] | None = None) -> list[np.ndarray]:
+    """KSG-type neighbour counts, one array (n_samples,) per subset of blocks.
+
+    The joint distance is the max over all ``blocks`` (x, y[, z]); with
+    ``algorithm=1`` each subset counts the other rows strictly within the k-th
+    joint neighbour distance eps_i (KSG algorithm 1, Frenzel-Pompe); with
+    ``algorithm=2`` within (<=) the largest distance on the subset among the k
+    joint neighbours (KSG algorithm 2). On a subset the distance is the max over
+    its blocks, each block's norm from :func:`plan_search`.
+    """
+    dim = sum(b.shape[1] for b in blocks)
+    plan = plan_search(dim, "auto", backend, ctx)
+    plan.record(ctx, len(blocks))
+    labels = labels or [f"count {s}" for s in subsets]
+    if plan.backend == "brute" and plan.norm == "euclidean":
+        found = _blas_search(blocks, plan, ctx, "kNN joint", k=k, subsets=subsets,
+                             strict=algorithm == 1, marginal=algorithm == 2)
+        return found.counts
+    joint = NeighborIndex(np.hstack(blocks), "chebyshev", ctx, plan.backend, label="kNN joint")
+    dist, idx = joint.kneighbors(k)
+    del joint
+    out = []
+    for s, label in zip(subsets, labels):
+        xs = blocks[s[0]] if len(s) == 1 else np.hstack([blocks[b] for b in s])
+        index = NeighborIndex(xs, "chebyshev", ctx, plan.backend, label=label)
+        if algorithm == 1:
+            out.append(index.count_within(dist[:, k - 1], strict=True))
+        else:
+            # the largest marginal distance among the k joint neighbours; counts
+            # include points at exactly that distance
+            eps = np.abs(xs[idx] - xs[:, None, :]).max(axis=(1, 2))
+            out.append(index.count_within(eps, strict=False))
+    return out
 
 
 class NeighborIndex:

@@ -21,7 +21,7 @@ from scipy.special import digamma, gammaln
 
 from ..errors import InputError, ParameterError
 from ._common import Context, Raw, class_groups, mean_and_stderr
-from ._neighbors import NeighborIndex
+from ._neighbors import joint_counts, kneighbor_distances, radius_counts
 from ._prep import prepare
 
 STDERR_METHOD = "std of per-sample terms / sqrt(n)"
@@ -75,7 +75,7 @@ def bsy_weights(k: int, d: int, *, first_neighbour_low_d: bool = False) -> np.nd
 def _kl_terms(x: np.ndarray, ctx: Context, *, k, metric, weights, backend, label) -> np.ndarray:
     """Per-sample terms h_i of the KL estimator (their mean is the entropy)."""
     n, d = x.shape
-    dist, _ = NeighborIndex(x, metric, ctx, backend, label=label).kneighbors(k)
+    dist = kneighbor_distances(x, k, ctx, metric=metric, backend=backend, label=label)
     if np.any(dist[:, 0] <= 0):
         raise InputError(f"{label}: duplicated rows give zero neighbour distances")
     log_v = log_unit_ball(d, metric)
@@ -196,22 +196,12 @@ def kl_conditional_entropy(ctx: Context, x, z, *, k, metric, weights, whiten_dat
 def _ksg_terms(x, y, ctx: Context, *, k, algorithm, backend) -> np.ndarray:
     """Per-sample KSG terms (their mean is the MI estimate)."""
     n = len(x)
-    joint = NeighborIndex(np.hstack([x, y]), "chebyshev", ctx, backend, label="kNN joint")
-    dist, idx = joint.kneighbors(k)
-    del joint
-    ix = NeighborIndex(x, "chebyshev", ctx, backend, label="count x")
-    iy = NeighborIndex(y, "chebyshev", ctx, backend, label="count y")
+    nx, ny = joint_counts([x, y], [(0,), (1,)], k, ctx, backend=backend, algorithm=algorithm,
+                          labels=["count x", "count y"])
     if algorithm == 1:
-        eps = dist[:, k - 1]
-        nx = ix.count_within(eps, strict=True)
-        ny = iy.count_within(eps, strict=True)
         return digamma(k) + digamma(n) - digamma(nx + 1) - digamma(ny + 1)
     # Algorithm 2: marginal radii are the largest marginal distances among the
     # k joint neighbours; counts include points at exactly that distance.
-    eps_x = np.abs(x[idx] - x[:, None, :]).max(axis=(1, 2))
-    eps_y = np.abs(y[idx] - y[:, None, :]).max(axis=(1, 2))
-    nx = ix.count_within(eps_x, strict=False)
-    ny = iy.count_within(eps_y, strict=False)
     return digamma(k) - 1.0 / k + digamma(n) - digamma(nx) - digamma(ny)
 
 
@@ -249,8 +239,8 @@ def _mixed_terms(x, labels, ctx: Context, *, k, backend) -> np.ndarray:
         kc = min(k, size - 1)
         if kc < k:
             small.append(int(labels[members[0]]))
-        dist, _ = NeighborIndex(x[members], "chebyshev", ctx, backend,
-                                label="kNN within class").kneighbors(kc)
+        dist = kneighbor_distances(x[members], kc, ctx, metric="auto", backend=backend,
+                                   label="kNN within class")
         radius[members] = dist[:, kc - 1]
         k_i[members] = kc
         n_y[members] = size
@@ -265,8 +255,8 @@ def _mixed_terms(x, labels, ctx: Context, *, k, backend) -> np.ndarray:
         raise InputError(f"{name}: every class has a single row; MI with labels needs "
                          "classes with at least 2 rows")
     xs = x[used]
-    m = NeighborIndex(xs, "chebyshev", ctx, backend, label="count all").count_within(
-        radius[used], strict=False)
+    m = radius_counts(xs, radius[used], ctx, strict=False, metric="auto", backend=backend,
+                      label="count all")
     n = int(used.sum())
     return digamma(n) - digamma(n_y[used]) + digamma(k_i[used]) - digamma(m)
 
@@ -292,13 +282,7 @@ def ksg_cmi(ctx: Context, x, y, z, *, k, algorithm, standardize, ties, backend) 
         return mean_and_stderr(terms, STDERR_METHOD)
     _check_k(len(xs), k, ctx.name("x"))
     zs, _ = prepare(z, "z", ctx, standardize=standardize, ties=ties)
-    xz = np.hstack([xs, zs])
-    yz = np.hstack([ys, zs])
-    joint = NeighborIndex(np.hstack([xs, ys, zs]), "chebyshev", ctx, backend, label="kNN joint")
-    eps = joint.kneighbors(k)[0][:, k - 1]
-    del joint
-    n_xz = NeighborIndex(xz, "chebyshev", ctx, backend, label="count xz").count_within(eps, strict=True)
-    n_yz = NeighborIndex(yz, "chebyshev", ctx, backend, label="count yz").count_within(eps, strict=True)
-    n_z = NeighborIndex(zs, "chebyshev", ctx, backend, label="count z").count_within(eps, strict=True)
+    n_xz, n_yz, n_z = joint_counts([xs, ys, zs], [(0, 2), (1, 2), (2,)], k, ctx,
+                                   backend=backend, labels=["count xz", "count yz", "count z"])
     return mean_and_stderr(digamma(k) - digamma(n_xz + 1) - digamma(n_yz + 1) + digamma(n_z + 1),
                            STDERR_METHOD)
