@@ -621,8 +621,9 @@ def _ladder_sentence(code, value, means, rungs, verdict, job) -> str:
         dims = f"{job.joint_dim()} joint columns of intrinsic dimension about {used}"
     return (f"high dimension: {dims} for {job.n} rows; the bias "
             f"of a kNN-type estimate decays too slowly here (like n^-{verdict['alpha_slow']:.2g}) "
-            "for the subsampling check to bound it - reduce the dimension (e.g. -e compressed) "
-            "or give many more rows")
+            "for the subsampling check to bound it - use -e auto (principal components and "
+            "learned codes for wide variables), reduce the dimension (-e compressed) or give "
+            "many more rows")
 
 
 def _k_vs_2k(job: _Job, f: _Findings) -> None:

@@ -44,7 +44,9 @@ def _logdet(a: np.ndarray, cols: np.ndarray, *, bias_correction: bool, what: str
     if m == 0:
         return 0.0
     if n <= m:
-        raise InputError(f"{what} has {n} rows; a covariance of {m} columns needs more than {m}")
+        raise InputError(f"{what} has {n} rows; a covariance of {m} columns needs more than {m} "
+                         "(for wide variables -e auto estimates on principal components "
+                         "chosen from the data)")
     s = np.atleast_2d(np.cov(a[:, cols], rowvar=False))
     eig = np.linalg.eigvalsh(s)
     if _singular_eig(eig):
