@@ -292,25 +292,15 @@ def _dispatch(job: _Job, f: _Findings, level: str, progress) -> None:
         decomposed = "entropy" in job.measure and job.arrays["x"].ndim == 2 \
             and job.arrays["x"].shape[1] > 1
         codes = chosen.startswith("gaussian+pca") and not _all_components(job, chosen)
-        if codes:
-            # MI of principal components: a lower bound by data processing, since
-            # I(X;Y) >= I(P X; Q Y) - unless the codes were shown sufficient
-            sigma = f.noise or 0.0
-            f.lo, f.hi = f.value - Z95 * sigma, None
-            f.numbers["bound"] = "lower (MI of principal components: data processing)"
-            f.notes.append("MI of principal components of the wide variable(s), whose number "
-                           "was chosen by the information they keep on held-out rows: by data "
-                           "processing the true MI is at least this, and the interval says "
-                           "only 'at least lo'")
         learned = chosen.startswith("ksg(k=3)+crosspred")
+        if codes:
+            _data_processing_bound(f, "principal components of the wide variable(s), whose "
+                                      "number was chosen by the information they keep on "
+                                      "held-out rows", "principal components")
         if learned:
-            # KSG on codes learned on other rows: an estimate of I(f(X); g(Y)) <= I(X;Y)
-            sigma = f.noise or 0.0
-            f.lo, f.hi = f.value - Z95 * sigma, None
-            f.numbers["bound"] = "lower (MI of learned codes: data processing)"
-            f.notes.append("MI of learned cross-predictive codes (trained on half of the "
-                           "rows, estimated on the other half): by data processing the true "
-                           "MI is at least this, and the interval says only 'at least lo'")
+            _data_processing_bound(f, "learned cross-predictive codes (trained on half of "
+                                      "the rows, estimated on the other half)",
+                                   "learned codes")
             _ladder(job, f, (2, 3), min_rows=800, required=False, progress=progress,
                     rate_dim=1, **_FITTED)
         else:
@@ -559,6 +549,15 @@ def ladder_verdict(value: float, means: list[float], rungs: list[int], sigma: fl
             "bias_half": beta, "bias_half_se": se_beta, "drift_z": z,
             "bias_slow": slow, "bias_slow_se": se_slow, "alpha_slow": alpha_slow,
             "rate_dim": int(dim)}
+
+
+def _data_processing_bound(f: _Findings, what: str, short: str) -> None:
+    """MI of codes f(X), g(Y): I(X;Y) >= I(f(X); g(Y)) by data processing, so the
+    interval is 'at least lo' (the ladder then treats the value as a lower bound)."""
+    f.lo, f.hi = f.value - Z95 * (f.noise or 0.0), None
+    f.numbers["bound"] = f"lower (MI of {short}: data processing)"
+    f.notes.append(f"MI of {what}: by data processing the true MI is at least this, and the "
+                   "interval says only 'at least lo'")
 
 
 def _all_components(job: _Job, chosen: str) -> bool:
