@@ -61,6 +61,9 @@ def bench(
     command: Annotated[Optional[list[str]], typer.Option(
         "--command", help="External estimator 'PROG {csv} {dx} {dy}' (bmi's contract: a CSV "
         "with columns X0.., Y0..; the program prints one number, in nats). Repeatable.")] = None,
+    timeout: Annotated[float, typer.Option(
+        "--timeout", metavar="SECONDS", help="With --command: kill the program after this "
+        "many seconds for one estimate (the run fails).")] = 600.0,
     workers: Annotated[Optional[int], typer.Option(
         "--workers", help="Worker processes, one thread each (default: one per CPU; 0: run "
         "in this process).", min=0)] = None,
@@ -106,7 +109,7 @@ def bench(
         ns = _int_list(n_samples, "-n")
         params = lib.parse_params(param or [], names)
         jobs = lib.plan(selected, names, ns, seeds, params, command, device, check=check,
-                        transform=transform)
+                        transform=transform, timeout=timeout)
         if plot:
             _check_plot(plot)
         if csv_out == "-" and json_out == "-":
@@ -127,7 +130,7 @@ def bench(
             progress = stack.enter_context(_progress(quiet))
             records = lib.run(selected, names, ns, seeds, params, command, workers=workers,
                               executor=executor, device=device, check=check,
-                              transform=transform, progress=progress,
+                              transform=transform, progress=progress, timeout=timeout,
                               sink=(lambda r: [s(r) for s in sinks]) if sinks else None)
         summary = lib.summarize(records)
         if plot:
