@@ -123,7 +123,7 @@ def batch(
     """
     with _errors(traceback):
         from .. import batch as lib
-        from ..io import check_writable
+        from ..io import check_not_input, check_writable
 
         if fmt is not None and fmt not in ("csv", "parquet"):
             raise ParameterError(f"--format {fmt!r}: expected csv or parquet")
@@ -137,6 +137,9 @@ def batch(
         table_path = (os.path.splitext(output)[0] + "." + fmt) if fmt else None
         if table_path:
             check_writable(table_path, "--format")
+        # jobs.csv -o jobs.jsonl --format csv would write the table over the manifest
+        check_not_input(output, "--output", [jobs])
+        check_not_input(table_path, f"--format {fmt} (the table {table_path})", [jobs])
         if dry_run:
             for job in manifest:
                 sys.stdout.write(json.dumps({"id": job.id, "line": job.line,
