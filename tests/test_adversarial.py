@@ -88,10 +88,28 @@ def test_output_keeps_mode_and_symlink(runner, xy, tmp_path):
     assert json.loads(target.read_text())["estimator"] == "gaussian"
 
 
+def _char_device(tmp_path: Path, name: str, minor: int) -> Path:
+    """A character device of the kernel's memory driver (1, minor: 3 null, 7 full) to
+    write to. As root, a private node in ``tmp_path``: a regression of write_atomic
+    must never replace the machine's own /dev/null or /dev/full (as root it can).
+    Otherwise the real one, which an unprivileged process cannot replace."""
+    if os.geteuid() != 0:
+        return Path("/dev") / name
+    node = tmp_path / name
+    try:
+        os.mknod(node, 0o666 | stat.S_IFCHR, os.makedev(1, minor))
+        with open(node, "wb"):
+            pass
+    except OSError as exc:  # no mknod here, or a nodev mount
+        pytest.skip(f"cannot make a device node in {tmp_path}: {exc}")
+    return node
+
+
 def test_output_writes_through_devices_and_fifos(runner, xy, tmp_path):
-    r = invoke(runner, "entropy", xy, "-e", "gaussian", "-o", "/dev/null", "--format", "value")
+    null = _char_device(tmp_path, "null", 3)
+    r = invoke(runner, "entropy", xy, "-e", "gaussian", "-o", null, "--format", "value")
     assert r.exit_code == 0
-    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+    assert stat.S_ISCHR(os.stat(null).st_mode)
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
     got = []
@@ -104,11 +122,13 @@ def test_output_writes_through_devices_and_fifos(runner, xy, tmp_path):
     assert json.loads(got[0])["estimator"] == "gaussian"
 
 
-@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
-def test_output_to_a_full_device_is_a_clean_error(runner, xy):
-    r = invoke(runner, "entropy", xy, "-e", "gaussian", "-o", "/dev/full")
+def test_output_to_a_full_device_is_a_clean_error(runner, xy, tmp_path):
+    full = _char_device(tmp_path, "full", 7)
+    if not os.path.exists(full):
+        pytest.skip("needs /dev/full")
+    r = invoke(runner, "entropy", xy, "-e", "gaussian", "-o", full)
     assert "No space left" in one_line_error(r, 2)
-    assert stat.S_ISCHR(os.stat("/dev/full").st_mode)
+    assert stat.S_ISCHR(os.stat(full).st_mode)
 
 
 def test_symlink_loop_is_named(runner, tmp_path):
