@@ -652,3 +652,47 @@ def test_batch_table_never_replaces_the_manifest(runner, manifest, tmp_path):
                "--workers", 0, "-q")
     assert "is the input" in one_line_error(r, 2)
     assert manifest.read_text() == before and not (tmp_path / "jobs.jsonl").exists()
+
+
+def test_decimal_objects_are_numbers_in_the_api():
+    from decimal import Decimal
+
+    import pandas as pd
+
+    rng = np.random.default_rng(9)
+    a = rng.standard_normal(300)
+    frame = pd.DataFrame({"a": a, "d": [Decimal(f"{v:.4f}") for v in a + 0.1 *
+                                        rng.standard_normal(300)]})
+    est = infocli.mutual_information(frame[["a"]], frame[["d"]], estimator="gaussian")
+    assert est.value > 1.5  # continuous, not 300 one-row classes
+
+
+def test_batch_runs_on_a_tls_cluster_with_certificate_files(tmp_path):
+    pytest.importorskip("cryptography")
+    from distributed import LocalCluster
+    from distributed.security import Security
+
+    from infocli import batch
+
+    sec = Security.temporary()
+    files = {}
+    for key, text in (("ca_file", sec.tls_ca_file), ("cert", sec.tls_client_cert),
+                      ("key", sec.tls_client_key)):
+        files[key] = str(tmp_path / f"{key}.pem")
+        Path(files[key]).write_text(text)
+    np.save(tmp_path / "d.npy", np.random.default_rng(10).standard_normal((100, 2)))
+    jobs = batch.parse_jobs([(1, {"measure": "entropy", "x": str(tmp_path / "d.npy"),
+                                  "estimator": "gaussian"})])
+    with LocalCluster(n_workers=1, processes=False, protocol="tls://", security=sec,
+                      host="127.0.0.1", dashboard_address=None) as cluster:
+        address = cluster.scheduler_address
+        assert address.startswith("tls://127.0.0.1")
+        with batch.open_engine(scheduler=address, tls=files) as engine:
+            records = batch.run(jobs, engine=engine)
+        assert len(records) == 1 and "value" in records[0], records
+
+
+def test_bench_tls_options_need_a_scheduler(runner):
+    r = invoke(runner, "bench", "--tasks", "1v1-normal-0.75", "-e", "gaussian", "-n", 200,
+               "--seeds", 1, "--workers", 0, "--tls-cert", "c.pem")
+    assert "secure the connection to a --scheduler" in one_line_error(r, 2)

@@ -25,7 +25,23 @@ def _to_numpy(a: Any) -> tuple[np.ndarray, list[str] | None]:
     elif hasattr(a, "to_numpy") and hasattr(a, "name"):  # pandas Series
         columns = [str(a.name)] if a.name is not None else None
         a = a.to_numpy()
-    return np.asarray(a), columns
+    return _decimals_to_float(np.asarray(a)), columns
+
+
+def _decimals_to_float(arr: np.ndarray) -> np.ndarray:
+    """An object array of ``decimal.Decimal`` (a pandas column read from SQL or
+    parquet) as float64, the documented conversion, not class labels. Missing
+    values (None) become NaN."""
+    if arr.dtype.kind != "O" or arr.size == 0:
+        return arr
+    from decimal import Decimal
+
+    if not all(isinstance(v, Decimal) or v is None for v in arr.flat):
+        return arr
+    if all(v is None for v in arr.flat):
+        return arr
+    return np.array([np.nan if v is None else float(v) for v in arr.flat],
+                    dtype=np.float64).reshape(arr.shape)
 
 
 def _shape_2d(a: np.ndarray, name: str) -> np.ndarray:

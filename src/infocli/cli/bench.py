@@ -10,6 +10,7 @@ import typer
 from ..errors import EstimationError, ParameterError
 from ._app import app
 from ._common import ParamOpt, Quiet, Traceback, _errors, _progress
+from .batch import TlsCa, TlsCert, TlsKey, _tls
 
 
 def _int_list(text: str, option: str) -> list[int]:
@@ -71,6 +72,9 @@ def bench(
         "--scheduler", help="Run on a Dask cluster: tcp://HOST:PORT or a scheduler file "
         "(the engine of infocli batch; needs pip install 'infocli[batch]'). Overrides "
         "--workers.")] = None,
+    tls_ca_file: TlsCa = None,
+    tls_cert: TlsCert = None,
+    tls_key: TlsKey = None,
     device: Annotated[str, typer.Option("--device", help="cpu, cuda or cuda:N.")] = "cpu",
     csv_out: Annotated[Optional[str], typer.Option(
         "--csv", help="Write one row per run to FILE as runs finish ('-': stdout).")] = None,
@@ -110,6 +114,9 @@ def bench(
         params = lib.parse_params(param or [], names)
         jobs = lib.plan(selected, names, ns, seeds, params, command, device, check=check,
                         transform=transform, timeout=timeout)
+        if scheduler is None and _tls(tls_ca_file, tls_cert, tls_key):
+            raise ParameterError("--tls-ca-file/--tls-cert/--tls-key secure the connection "
+                                 "to a --scheduler; give one")
         if plot:
             _check_plot(plot)
         if csv_out == "-" and json_out == "-":
@@ -122,7 +129,8 @@ def bench(
             if scheduler is not None:
                 from .. import batch
 
-                engine = stack.enter_context(batch.open_engine(scheduler=scheduler))
+                engine = stack.enter_context(batch.open_engine(
+                    scheduler=scheduler, tls=_tls(tls_ca_file, tls_cert, tls_key)))
                 if engine.client is not None:  # "sync": in this process
                     executor = engine.client.get_executor()
                 else:
