@@ -137,7 +137,8 @@ def test_yaml_and_jsonl_errors_name_their_lines(data_dir):
         batch.read_manifest(str(data_dir / "bad.yaml"))
     (data_dir / "bad.jsonl").write_text('{"measure": "mi", "x": "t.csv", "y_cols": "b"}\n'
                                         '{"measure": "mi", "x": \n')
-    with pytest.raises(InputError, match=r"bad.jsonl line 2: not valid JSON"):
+    # reported with the other bad rows (all at once), as "FILE: line N: ..."
+    with pytest.raises(InputError, match=r"bad.jsonl: line 2: not valid JSON"):
         batch.read_manifest(str(data_dir / "bad.jsonl"))
     (data_dir / "typo.jsonl").write_text('{"measure": "mi", "x": "t.csv", "ycols": "b"}\n')
     with pytest.raises(InputError, match=r"line 1: unknown field 'ycols'"):
@@ -453,7 +454,7 @@ def test_cli_maps_options_to_the_engine(data_dir, monkeypatch):
     monkeypatch.setattr(batch, "open_engine", spy)
     result = _cli(data_dir / "ok.csv", "--workers", "3", "--memory-limit", "2GB", "-q")
     assert result.exit_code == 0, result.output
-    assert seen == {"workers": 3, "scheduler": None, "memory_limit": "2GB"}
+    assert seen == {"workers": 3, "scheduler": None, "memory_limit": "2GB", "tls": None}
     result = _cli(data_dir / "ok.csv", "--scheduler", "sched.json", "-q")
     assert seen["scheduler"] == "sched.json" and seen["workers"] is None
 

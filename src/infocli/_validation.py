@@ -10,7 +10,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .errors import Hint, InputError
+from .errors import Hint, InputError, quote
 
 
 def _to_numpy(a: Any) -> tuple[np.ndarray, list[str] | None]:
@@ -25,7 +25,23 @@ def _to_numpy(a: Any) -> tuple[np.ndarray, list[str] | None]:
     elif hasattr(a, "to_numpy") and hasattr(a, "name"):  # pandas Series
         columns = [str(a.name)] if a.name is not None else None
         a = a.to_numpy()
-    return np.asarray(a), columns
+    return _decimals_to_float(np.asarray(a)), columns
+
+
+def _decimals_to_float(arr: np.ndarray) -> np.ndarray:
+    """An object array of ``decimal.Decimal`` (a pandas column read from SQL or
+    parquet) as float64, the documented conversion, not class labels. Missing
+    values (None) become NaN."""
+    if arr.dtype.kind != "O" or arr.size == 0:
+        return arr
+    from decimal import Decimal
+
+    if not all(isinstance(v, Decimal) or v is None for v in arr.flat):
+        return arr
+    if all(v is None for v in arr.flat):
+        return arr
+    return np.array([np.nan if v is None else float(v) for v in arr.flat],
+                    dtype=np.float64).reshape(arr.shape)
 
 
 def _shape_2d(a: np.ndarray, name: str) -> np.ndarray:
@@ -64,6 +80,7 @@ def as_continuous(a: Any, name: str, columns: Sequence[str] | None = None,
     arr, found = _to_numpy(a)
     columns = columns if columns is not None else found
     arr = _shape_2d(arr, name)
+    _refuse_complex(arr, name, columns)
     try:
         # strings are never silently parsed as numbers
         if arr.dtype.kind in "US" or (
@@ -84,28 +101,85 @@ def as_continuous(a: Any, name: str, columns: Sequence[str] | None = None,
             f"{name}: {what} value(s) (first in {_col(columns, int(cols[0]))}, row {int(rows[0])}, "
             "0-based); expected finite numbers", hint=Hint("dropna", var)
         )
+    _refuse_huge(arr, name, columns)
     return arr
 
 
+def _is_number_value(v: Any) -> bool:
+    """True for a value that is a number, or text that reads as one."""
+    if v is None or isinstance(v, (bytes, dict, list, tuple, set, np.ndarray)):
+        return False
+    try:
+        float(v)
+    except (TypeError, ValueError, OverflowError):
+        return False
+    return True
+
+
 def _raise_non_numeric(arr: np.ndarray, name: str, columns, var: str, labels_ok: bool) -> None:
+    # The first value that is not a number at all; a text column whose values all
+    # read as numbers (numbers stored as text) is named by its first row.
+    first_text = None
     for j in range(arr.shape[1]):
         for i, v in enumerate(arr[:, j]):
-            if isinstance(v, (str, bytes)) or v is None:
-                ok = False
-            else:
-                try:
-                    float(v)
-                    ok = True
-                except (TypeError, ValueError):
-                    ok = False
-            if not ok:
-                column = columns[j] if columns is not None and j < len(columns) else str(j)
-                raise InputError(
-                    f"{name}: {_col(columns, j)} is not numeric (row {i} holds {v!r}); "
-                    "expected numbers for a continuous variable",
-                    hint=Hint("labels" if labels_ok else "not_labels", var, column),
-                )
+            if isinstance(v, str) and _is_number_value(v):
+                first_text = first_text or (i, j, v)
+                continue
+            if not _is_number_value(v):
+                break
+        else:
+            continue
+        return _non_numeric_error(name, columns, j, i, v, var, labels_ok)
+    if first_text is not None:
+        i, j, v = first_text
+        return _non_numeric_error(name, columns, j, i, v, var, labels_ok, as_text=True)
     raise InputError(f"{name}: expected numbers, got dtype {arr.dtype}")
+
+
+def _non_numeric_error(name, columns, j, i, v, var, labels_ok, as_text=False) -> None:
+    column = columns[j] if columns is not None and j < len(columns) else str(j)
+    what = (f"holds numbers stored as text (row {i} holds {quote(v)})" if as_text
+            else f"is not numeric (row {i} holds {quote(v)})")
+    kind = type(v).__name__
+    if isinstance(v, (dict, list, tuple, set, np.ndarray, bytes)):
+        what += f", a {kind}: flatten a nested column, or decode bytes to text, first"
+    raise InputError(
+        f"{name}: {_col(columns, j)} {what}; expected numbers for a continuous variable",
+        hint=Hint("labels" if labels_ok else "not_labels", var, column),
+    )
+
+
+#: Largest magnitude the estimators take: squares, sums and covariances of larger
+#: values overflow float64 (about 1.8e308) and turn into inf or NaN.
+MAX_MAGNITUDE = 1e150
+
+
+def _refuse_huge(arr: np.ndarray, name: str, columns) -> None:
+    if arr.size == 0:
+        return
+    big = np.abs(arr) > MAX_MAGNITUDE
+    if big.any():
+        i, j = (int(v[0]) for v in np.nonzero(big))
+        raise InputError(
+            f"{name}: {_col(columns, j)} holds {arr[i, j]:.3g} (row {i}, 0-based); values "
+            f"beyond +-{MAX_MAGNITUDE:.0e} overflow float64 in the estimators' sums of squares; "
+            "rescale the column (mutual information is unchanged by rescaling)")
+
+
+def _refuse_complex(arr: np.ndarray, name: str, columns) -> None:
+    """Complex numbers: an error naming the column; silently dropping the imaginary
+    part would estimate something else."""
+    if arr.dtype.kind == "c":
+        j = next((j for j in range(arr.shape[1]) if np.any(arr[:, j].imag != 0)), 0)
+        raise InputError(f"{name}: {_col(columns, j)} holds complex numbers (dtype {arr.dtype}); "
+                         "expected real numbers: give the real and imaginary parts as two "
+                         "columns (or the modulus)")
+    if arr.dtype.kind == "O":
+        for (i, j), v in np.ndenumerate(arr):
+            if isinstance(v, (complex, np.complexfloating)):
+                raise InputError(f"{name}: {_col(columns, j)} holds a complex number (row {i}: "
+                                 f"{quote(v)}); expected real numbers: give the real and "
+                                 "imaginary parts as two columns")
 
 
 def as_labels(a: Any, name: str, columns: Sequence[str] | None = None) -> tuple[np.ndarray, list]:
@@ -113,6 +187,14 @@ def as_labels(a: Any, name: str, columns: Sequence[str] | None = None) -> tuple[
     arr, found = _to_numpy(a)
     columns = columns if columns is not None else found
     arr = _shape_2d(arr, name)
+    _refuse_complex(arr, name, columns)
+    if arr.dtype.kind == "O":
+        for (i, j), v in np.ndenumerate(arr):
+            if isinstance(v, (dict, list, tuple, set, np.ndarray, bytes)):
+                raise InputError(
+                    f"{name}: {_col(columns, j)} holds {type(v).__name__} values (row {i}: "
+                    f"{quote(v)}); expected class labels (text or integers) in every row: "
+                    "flatten a nested column, or decode bytes to text, first")
     for j in range(arr.shape[1]):
         col = arr[:, j]
         if col.dtype.kind == "f":
@@ -132,10 +214,26 @@ def as_labels(a: Any, name: str, columns: Sequence[str] | None = None) -> tuple[
         if col.dtype.kind == "O":
             col = col.astype(str)
         classes, codes = np.unique(col, return_inverse=True)
+        _check_classes(len(classes), arr.shape[0], name)
         return codes.astype(np.int64).ravel(), [c.item() if hasattr(c, "item") else c for c in classes]
     keys = np.array(["\x1f".join(map(str, row)) for row in arr])
     classes, codes = np.unique(keys, return_inverse=True)
+    _check_classes(len(classes), arr.shape[0], name)
     return codes.astype(np.int64).ravel(), [tuple(c.split("\x1f")) for c in classes]
+
+
+#: Most distinct class labels a variable may have: each class is estimated on its
+#: own rows (one neighbour search per class), so 10^5 classes of 2 rows took minutes
+#: and measure nothing.
+MAX_CLASSES = 10_000
+
+
+def _check_classes(n_classes: int, n_rows: int, name: str) -> None:
+    if n_classes > MAX_CLASSES:
+        raise InputError(
+            f"{name}: {n_classes:,} distinct class labels in {n_rows:,} rows; at most "
+            f"{MAX_CLASSES:,} classes are supported (each class needs rows of its own); "
+            "expected labels with repeated values - an id or a continuous column?")
 
 
 def is_non_numeric(a: Any) -> bool:

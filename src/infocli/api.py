@@ -167,6 +167,7 @@ def _estimate(measure, estimator, raw_arrays, discrete_flags, unit, seed, device
     if isinstance(permutations, bool) or not isinstance(permutations, (int, np.integer)) \
             or permutations < 0:
         raise ParameterError(f"permutations {permutations!r}: expected a non-negative integer")
+    check_permutations(permutations)
     device = check_device(device)
     names = {**_DEFAULT_NAMES, **(names or {})}
     notes: list[tuple[str, Hint | None]] = []  # warnings found before the estimator runs
@@ -335,6 +336,19 @@ def dse_spectrum(z: Any, *, sigma: float | str = "auto", t: float = 1.0, max_n: 
                     {**params, "sigma": str(sigma), "t": t, "max_n": max_n, "approx": False},
                     progress, names, artifacts=kept, dropna=dropna, check=check)
     return est, kept["eigenvalues"]
+
+
+#: Most permutations of a p-value: its resolution is then 1e-5, and each
+#: permutation costs one more estimate.
+MAX_PERMUTATIONS = 100_000
+
+
+def check_permutations(permutations: int, option: str = "permutations") -> None:
+    """Refuse more than :data:`MAX_PERMUTATIONS` before any work (each is one estimate)."""
+    if permutations > MAX_PERMUTATIONS:
+        raise ParameterError(
+            f"{option} {permutations:,}: at most {MAX_PERMUTATIONS:,} (a p-value resolution "
+            f"of {1 / (MAX_PERMUTATIONS + 1):.0e}); each permutation is one more estimate")
 
 
 def _permutation_null(impl, arrays, discrete, classes, names, effective, device, progress,

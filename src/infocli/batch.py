@@ -35,10 +35,10 @@ from collections import OrderedDict
 from dataclasses import dataclass, field, fields
 from typing import Any, Callable, Iterable, Iterator
 
-from .errors import InfocliError, InputError, ParameterError
+from .errors import InfocliError, InputError, ParameterError, clip, quote
 
 __all__ = ["Job", "read_manifest", "parse_jobs", "run", "run_iter", "open_engine",
-           "read_results", "flat_table", "exit_code"]
+           "read_results", "flat_table", "exit_code", "OutputLock", "OutputError"]
 
 #: The measure names a manifest may use, mapped to the canonical short name.
 MEASURES = {"entropy": "entropy", "h": "entropy", "conditional_entropy": "entropy",
@@ -126,20 +126,20 @@ def _as_bool(value: Any, name: str) -> bool:
         return True
     if text in _FALSE:
         return False
-    raise ParameterError(f"{name} {value!r}: expected true or false")
+    raise ParameterError(f"{name} {quote(value)}: expected true or false")
 
 
 def _as_int(value: Any, name: str, default: int) -> int:
     if value is None or (isinstance(value, str) and not value.strip()):
         return default
     if isinstance(value, bool):
-        raise ParameterError(f"{name} {value!r}: expected a non-negative integer")
+        raise ParameterError(f"{name} {quote(value)}: expected a non-negative integer")
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise ParameterError(f"{name} {value!r}: expected a non-negative integer") from None
+        raise ParameterError(f"{name} {quote(value)}: expected a non-negative integer") from None
     if not number.is_integer() or number < 0:
-        raise ParameterError(f"{name} {value!r}: expected a non-negative integer")
+        raise ParameterError(f"{name} {quote(value)}: expected a non-negative integer")
     return int(number)
 
 
@@ -151,14 +151,16 @@ def _as_cols(value: Any, name: str) -> str | None:
     if isinstance(value, (int, str)) and not isinstance(value, bool):
         text = str(value).strip()
         return text or None
-    raise ParameterError(f"{name} {value!r}: expected column names, indices or ranges")
+    raise ParameterError(f"{name} {quote(value)}: expected column names, indices or ranges")
 
 
 def _as_path(value: Any, name: str) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise ParameterError(f"{name} {value!r}: expected a file name")
+        raise ParameterError(f"{name} {quote(value)}: expected a file name")
+    if "\x00" in value:
+        raise ParameterError(f"{name} {quote(value)}: a file name cannot contain a NUL byte")
     return value.strip() or None
 
 
@@ -174,12 +176,12 @@ def _raw_params(value: Any) -> list[tuple[str, Any]]:
     elif isinstance(value, (list, tuple)):
         items = [str(t) for t in value]
     else:
-        raise ParameterError(f"params {value!r}: expected key=value pairs or a mapping")
+        raise ParameterError(f"params {quote(value)}: expected key=value pairs or a mapping")
     out = []
     for item in items:
         key, sep, text = item.partition("=")
         if not sep or not key.strip():
-            raise ParameterError(f"params {item!r}: expected key=value")
+            raise ParameterError(f"params {quote(item)}: expected key=value")
         out.append((key.strip(), text.strip()))
     return out
 
@@ -194,13 +196,13 @@ def make_job(raw: dict[str, Any], *, base: str | None = None, line: int | None =
 
     unknown = sorted(set(raw) - set(_FIELDS))
     if unknown:
-        raise ParameterError(f"unknown field {unknown[0]!r}; valid fields: {', '.join(_FIELDS)}")
+        raise ParameterError(f"unknown field {quote(unknown[0])}; valid fields: {', '.join(_FIELDS)}")
     get = {k: (None if isinstance(v, str) and not v.strip() else v) for k, v in raw.items()}
     measure_text = str(get.get("measure") or "").strip().lower()
     if not measure_text:
         raise ParameterError("measure is missing; expected entropy, mi or cmi")
     if measure_text not in MEASURES:
-        raise ParameterError(f"measure {get['measure']!r}: expected entropy, mi or cmi")
+        raise ParameterError(f"measure {quote(get['measure'])}: expected entropy, mi or cmi")
     measure = MEASURES[measure_text]
     x = _as_path(get.get("x"), "x")
     if x is None:
@@ -211,6 +213,9 @@ def make_job(raw: dict[str, Any], *, base: str | None = None, line: int | None =
     discrete_y = _as_bool(get.get("discrete_y"), "discrete_y")
     discrete_given = _as_bool(get.get("discrete_given"), "discrete_given")
     permutations = _as_int(get.get("permutations"), "permutations", 0)
+    from .api import check_permutations
+
+    check_permutations(permutations)
     has_y, has_z = y is not None or y_cols is not None, given is not None or given_cols is not None
     if measure == "entropy":
         if has_y or discrete_y:
@@ -229,17 +234,21 @@ def make_job(raw: dict[str, Any], *, base: str | None = None, line: int | None =
     spec = registry.get(estimator)
     if api_measure not in spec.implementations:
         raise ParameterError(
-            f"estimator {estimator!r} does not estimate {api_measure.replace('_', ' ')}; "
+            f"estimator {quote(estimator)} does not estimate {api_measure.replace('_', ' ')}; "
             f"estimators that do: {', '.join(registry.names_for(api_measure))}")
     params = {}
     for key, value in _raw_params(get.get("params")):
         key = key.replace("-", "_")
         p = spec.param(key)
-        params[key] = p.parse(value) if isinstance(value, str) else p.validate(value)
+        parsed = p.parse(value) if isinstance(value, str) else p.validate(value)
+        if key in params and params[key] != parsed:
+            raise ParameterError(f"params: {key} given twice ({key}={quote(params[key])} and "
+                                 f"{key}={quote(parsed)}); give it once")
+        params[key] = parsed
     seed = _as_int(get.get("seed"), "seed", 0)
     unit = str(get.get("unit") or "nats").strip()
     if unit not in ("nats", "bits"):
-        raise ParameterError(f"unit {unit!r}: expected nats or bits")
+        raise ParameterError(f"unit {quote(unit)}: expected nats or bits")
     device = str(get.get("device") or "auto").strip()
     job = Job(id="", measure=measure, x=x, estimator=estimator, y=y, given=given, x_cols=x_cols,
               y_cols=y_cols, given_cols=given_cols, params=params, seed=seed, unit=unit,
@@ -247,7 +256,7 @@ def make_job(raw: dict[str, Any], *, base: str | None = None, line: int | None =
               discrete_given=discrete_given, base=base, line=line)
     given_id = get.get("id")
     if given_id is not None and not isinstance(given_id, (str, int)):
-        raise ParameterError(f"id {given_id!r}: expected a string")
+        raise ParameterError(f"id {quote(given_id)}: expected a string")
     job_id = str(given_id).strip() if given_id is not None else stable_id(job.inputs())
     return Job(**{**job.__dict__, "id": job_id})
 
@@ -261,6 +270,9 @@ def parse_jobs(rows: Iterable[tuple[int | None, dict[str, Any]]], *, source: str
     seen: dict[str, int | None] = {}
     for line, row in rows:
         where = f"line {line}" if line is not None else f"job {len(jobs) + len(errors) + 1}"
+        if isinstance(row, _BadRow):
+            errors.append(f"{where}: {row.message}")
+            continue
         if not isinstance(row, dict):
             errors.append(f"{where}: expected a mapping of job fields, got {type(row).__name__}")
             continue
@@ -291,8 +303,12 @@ def read_manifest(path: str) -> list[Job]:
     manifests may also give ``defaults`` (JSONL: a line ``{"defaults": {...}}``)
     applied to every job. Relative data paths are taken relative to the
     manifest's folder."""
-    if not os.path.exists(path):
-        raise InputError(f"{path}: no such file")
+    from .io import _os_reason
+
+    try:
+        os.stat(path)
+    except OSError as exc:
+        raise InputError(f"{path}: {_os_reason(exc)}") from None
     if os.path.isdir(path):
         raise InputError(f"{path}: is a directory, expected a manifest file")
     suffix = os.path.splitext(path)[1].lower()
@@ -334,6 +350,29 @@ def _csv_rows(path: str, text: str, sep: str) -> list[tuple[int, dict]]:
     return rows
 
 
+@dataclass(frozen=True)
+class _BadRow:
+    """A manifest row that could not be read; reported with the other bad rows."""
+
+    message: str
+
+
+_TOO_DEEP = object()
+
+
+def _depth_over(obj: Any, limit: int) -> bool:
+    """True when ``obj`` (parsed JSON) nests lists/dicts deeper than ``limit``."""
+    stack = [(obj, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            if depth > limit:
+                return True
+            stack.extend((v, depth + 1) for v in (item.values() if isinstance(item, dict)
+                                                  else item))
+    return False
+
+
 def _with_defaults(defaults: Any, where: str, rows):
     if not isinstance(defaults, dict):
         raise InputError(f"{where}: defaults must be a mapping of job fields")
@@ -349,12 +388,75 @@ def _jsonl_rows(path: str, text: str) -> list[tuple[int, Any]]:
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise InputError(f"{path} line {number}: not valid JSON ({exc.msg})") from None
+            rows.append((number, _BadRow(f"not valid JSON ({exc.msg} at column {exc.colno})")))
+            continue
+        except RecursionError:
+            obj = _TOO_DEEP
+        if obj is _TOO_DEEP or _depth_over(obj, MAX_DEPTH):
+            rows.append((number, _BadRow(f"nested more than {MAX_DEPTH} levels deep; expected "
+                                         "one mapping of job fields")))
+            continue
         if isinstance(obj, dict) and set(obj) == {"defaults"}:
             defaults = obj["defaults"]
             continue
         rows.append((number, obj))
     return _with_defaults(defaults, path, rows) if defaults else rows
+
+
+#: Limits of a manifest's structure: nesting depth, and the number of values
+#: after YAML aliases are expanded (a "billion laughs" file of a few hundred bytes
+#: expands to billions).
+MAX_DEPTH = 50
+MAX_NODES = 1_000_000
+
+
+def _check_yaml_size(path: str, root) -> None:
+    """Refuse a YAML document nested deeper than :data:`MAX_DEPTH` or expanding
+    (aliases followed) to more than :data:`MAX_NODES` values, before it is built.
+    Iterative, with each node's expanded size memoised: linear in the file."""
+    import yaml
+
+    sizes: dict[int, int] = {}
+    stack: list[tuple[Any, int, bool]] = [(root, 1, False)]
+    on_path: set[int] = set()
+    while stack:
+        node, depth, done = stack.pop()
+        key = id(node)
+        if done:
+            on_path.discard(key)
+            children = _yaml_children(node)
+            total = 1 + sum(sizes[id(c)] for c in children)
+            if total > MAX_NODES:
+                line = node.start_mark.line + 1
+                raise InputError(f"{path} line {line}: expands to more than {MAX_NODES:,} "
+                                 "values through YAML aliases (&/*); expected a manifest of "
+                                 "jobs (aliases that multiply are refused)")
+            sizes[key] = total
+            continue
+        if key in sizes:
+            continue
+        if depth > MAX_DEPTH:
+            raise InputError(f"{path} line {node.start_mark.line + 1}: nested more than "
+                             f"{MAX_DEPTH} levels deep; expected a list of job mappings")
+        if key in on_path:  # a recursive alias: PyYAML builds a cycle
+            raise InputError(f"{path} line {node.start_mark.line + 1}: a YAML alias refers to "
+                             "itself; expected a list of job mappings")
+        on_path.add(key)
+        stack.append((node, depth, True))
+        if isinstance(node, (yaml.SequenceNode, yaml.MappingNode)):
+            for child in _yaml_children(node):
+                if id(child) not in sizes:
+                    stack.append((child, depth + 1, False))
+
+
+def _yaml_children(node) -> list:
+    import yaml
+
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    return []
 
 
 def _yaml_rows(path: str, text: str) -> list[tuple[int, Any]]:
@@ -366,13 +468,19 @@ def _yaml_rows(path: str, text: str) -> list[tuple[int, Any]]:
         loader = yaml.SafeLoader(text)
         try:
             node = loader.get_single_node()
+            if node is not None:
+                _check_yaml_size(path, node)
             data = loader.construct_document(node) if node is not None else None
         finally:
             loader.dispose()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
-        raise InputError(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+        problem = clip(str(getattr(exc, "problem", None) or exc), 200)
+        raise InputError(f"{path}{where}: not valid YAML ({problem})") from None
+    except RecursionError:
+        raise InputError(f"{path}: nested too deeply to be a manifest (more than "
+                         f"{MAX_DEPTH} levels expected at most)") from None
     defaults: Any = {}
     if isinstance(data, dict):
         if "jobs" not in data or set(data) - {"jobs", "defaults"}:
@@ -637,7 +745,8 @@ def _dashboard_available() -> bool:
 @contextlib.contextmanager
 def open_engine(workers: int | None = None, scheduler: str | None = None, *,
                 memory_limit: str | None = "auto", allowed_failures: int = 1,
-                client: Any = None) -> Iterator[Engine]:
+                client: Any = None, tls: dict[str, str | None] | None = None,
+                heartbeat: float | None = None) -> Iterator[Engine]:
     """The execution engine of a batch.
 
     ``client`` given: use it. ``workers=0`` or ``scheduler="sync"``: in-process.
@@ -647,12 +756,29 @@ def open_engine(workers: int | None = None, scheduler: str | None = None, *,
     cores of this machine), one thread each, libraries pinned to one thread,
     ``memory_limit`` per worker (Dask's nanny restarts a worker that exceeds
     95% of it) and ``allowed_failures`` retries of a task whose worker died.
+    Every server of a local cluster (scheduler, workers, nannies, dashboard)
+    listens on 127.0.0.1 only.
+
+    ``tls`` (``{"ca_file", "cert", "key"}``, file names) secures the connection
+    to a ``tls://`` scheduler with Dask's ``Security`` (mutual TLS); without it
+    a ``tls://`` address uses the ``distributed.comm.tls`` settings of the Dask
+    configuration. ``heartbeat`` (seconds, local cluster only): a worker silent
+    for longer is removed by the scheduler and its tasks rerun elsewhere
+    (default :data:`WORKER_TTL`).
     """
     if client is not None:
         yield _engine_of(client)
         return
     if workers is not None and (isinstance(workers, bool) or workers < 0):
         raise ParameterError(f"workers {workers!r}: expected 0 (in-process) or more")
+    remote = scheduler is not None and scheduler != "sync"
+    if remote and workers is not None:
+        raise ParameterError(f"--workers {workers} and --scheduler {quote(scheduler)}: "
+                             "--workers starts a local cluster (0: in this process), "
+                             "--scheduler uses an existing one; give one of them")
+    if tls and any(tls.values()) and not remote:
+        raise ParameterError("--tls-ca-file/--tls-cert/--tls-key secure the connection to "
+                             "a --scheduler; a local cluster listens on 127.0.0.1 only")
     if workers == 0 or scheduler == "sync":
         yield Engine()
         return
@@ -661,15 +787,15 @@ def open_engine(workers: int | None = None, scheduler: str | None = None, *,
     import dask.utils
 
     if scheduler is not None:
-        kwargs = ({"scheduler_file": scheduler} if os.path.isfile(scheduler)
-                  else {"address": scheduler})
-        if "address" in kwargs and "://" not in scheduler and ":" not in scheduler:
-            raise ParameterError(f"--scheduler {scheduler!r}: expected tcp://HOST:PORT, a "
-                                 "scheduler file or sync")
+        kwargs = _scheduler_kwargs(scheduler)
+        kwargs.update(_security(tls, kwargs.get("address") or _file_address(scheduler)))
         try:
             c = distributed.Client(timeout="20s", **kwargs)
-        except (OSError, TimeoutError) as exc:
-            raise ParameterError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
+        except (OSError, TimeoutError, ValueError, KeyError, TypeError,
+                AssertionError) as exc:
+            text = " ".join(str(exc).split()) or type(exc).__name__
+            raise ParameterError(f"--scheduler {quote(scheduler)}: cannot connect "
+                                 f"({clip(text, 200)})") from None
         try:
             c.register_plugin(_worker_plugin())
             yield _engine_of(c)
@@ -683,7 +809,11 @@ def open_engine(workers: int | None = None, scheduler: str | None = None, *,
         except (ValueError, TypeError):
             raise ParameterError(f"--memory-limit {memory_limit!r}: expected a size such as "
                                  "4GB or 700MiB, or auto") from None
+    ttl = WORKER_TTL if heartbeat is None else float(heartbeat)
+    if not ttl > 0:
+        raise ParameterError(f"heartbeat {heartbeat!r}: expected a number of seconds > 0")
     with dask.config.set({"distributed.scheduler.allowed-failures": int(allowed_failures),
+                          "distributed.scheduler.worker-ttl": f"{ttl}s",
                           "distributed.nanny.pre-spawn-environ": {
                               **dask.config.get("distributed.nanny.pre-spawn-environ", {}),
                               **_parent_safe(THREAD_ENV)},
@@ -695,7 +825,10 @@ def open_engine(workers: int | None = None, scheduler: str | None = None, *,
             logging.getLogger(name).setLevel(logging.CRITICAL)
         cluster = distributed.LocalCluster(
             n_workers=n, threads_per_worker=1, processes=True, memory_limit=memory_limit,
-            dashboard_address=":0",  # a free port: never collide with another cluster
+            # loopback only, like the scheduler and workers: the HTTP server shows worker
+            # addresses, memory, logs and call stacks without authentication; a free port
+            # so that it never collides with another cluster
+            dashboard_address="127.0.0.1:0",
             host="127.0.0.1", env=dict(THREAD_ENV), silence_logs=logging.CRITICAL)
         try:
             c = distributed.Client(cluster)
@@ -711,6 +844,64 @@ def open_engine(workers: int | None = None, scheduler: str | None = None, *,
         finally:
             with contextlib.suppress(Exception):
                 cluster.close(timeout=10)
+
+
+#: Seconds of silence after which the scheduler of a local cluster removes a worker
+#: (a stopped or hung process) and reruns its tasks on the others; Dask's default
+#: is 5 minutes. Workers heartbeat about once a second.
+WORKER_TTL = 30.0
+
+
+def _scheduler_kwargs(scheduler: str) -> dict[str, Any]:
+    """``distributed.Client`` arguments for ``--scheduler``: an address, or a
+    scheduler file checked here (a file Dask cannot read raises deep inside)."""
+    if os.path.isfile(scheduler):
+        try:
+            with open(scheduler, encoding="utf-8") as f:
+                info = json.load(f)
+        except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+            reason = getattr(exc, "strerror", None) or type(exc).__name__
+            raise ParameterError(f"--scheduler {quote(scheduler)}: not a Dask scheduler file "
+                                 f"(expected the JSON that 'dask scheduler --scheduler-file' "
+                                 f"writes; {reason})") from None
+        if not isinstance(info, dict) or not isinstance(info.get("address"), str):
+            raise ParameterError(f"--scheduler {quote(scheduler)}: not a Dask scheduler file "
+                                 "(no \"address\"; expected the JSON that 'dask scheduler "
+                                 "--scheduler-file' writes)")
+        return {"scheduler_file": scheduler}
+    if not re.fullmatch(r"(tcp|tls|inproc|ucx|ws|wss)://[^\s]+|[^\s/:]+:\d+", scheduler):
+        raise ParameterError(f"--scheduler {quote(scheduler)}: expected tcp://HOST:PORT, "
+                             "tls://HOST:PORT, a scheduler file or sync")
+    return {"address": scheduler}
+
+
+def _file_address(path: str) -> str:
+    with open(path, encoding="utf-8") as f:
+        return str(json.load(f)["address"])
+
+
+def _security(tls: dict[str, str | None] | None, address: str) -> dict[str, Any]:
+    """``security=`` for the client: mutual TLS from ``tls`` file names, or nothing
+    (Dask then reads its ``distributed.comm.tls`` configuration)."""
+    given = {k: v for k, v in (tls or {}).items() if v}
+    if not given:
+        return {}
+    if not address.startswith("tls://"):
+        raise ParameterError(f"--tls-* options need a tls:// scheduler address, not "
+                             f"{quote(address)} (a tcp:// connection is not encrypted)")
+    for key, option in (("ca_file", "--tls-ca-file"), ("cert", "--tls-cert"),
+                        ("key", "--tls-key")):
+        value = given.get(key)
+        if value is not None and not os.path.isfile(value):
+            raise InputError(f"{option} {quote(value)}: no such file")
+    if "cert" not in given:
+        raise ParameterError("--tls-cert is needed with TLS options (the client's certificate; "
+                             "--tls-key when the key is a separate file)")
+    from distributed.security import Security
+
+    return {"security": Security(tls_ca_file=given.get("ca_file"),
+                                 tls_client_cert=given["cert"],
+                                 tls_client_key=given.get("key"), require_encryption=True)}
 
 
 # --------------------------------------------------------------------------- output
@@ -747,17 +938,112 @@ def read_results(path: str) -> tuple[list[dict], int]:
     return records, good
 
 
+class OutputLock:
+    """One writer per results file: an advisory lock (``flock``) on ``PATH.lock``
+    beside it, holding the writer's pid and host. A second writer gets an
+    InputError (exit 2) naming the holder. The lock file is removed on release.
+    A device or FIFO output is not locked (it cannot be resumed either)."""
+
+    #: Locks this process holds, by lock file: taking one again is re-entrant (the
+    #: command line takes the lock before starting a cluster, run_iter again).
+    _held: dict[str, list] = {}
+
+    def __init__(self, path: str):
+        self.path = f"{path}.lock"
+        self.fd: int | None = None
+        self.output = path
+        self._key = os.path.realpath(self.path)
+        self._nested = False
+
+    def acquire(self) -> OutputLock:
+        import fcntl
+        import socket
+
+        held = self._held.get(self._key)
+        if held is not None:
+            held[1] += 1
+            self._nested = True
+            return self
+        try:
+            st = os.stat(self.output)
+            if not (st.st_mode & 0o170000 == 0o100000):  # not a regular file
+                return self
+        except FileNotFoundError:
+            pass
+        while True:
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as exc:
+                raise InputError(f"--output {clip(self.output, 120)}: cannot create the lock "
+                                 f"file {clip(self.path, 120)} ({exc.strerror or exc})") from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                holder = os.read(fd, 200).decode("utf-8", "replace").split()
+                os.close(fd)
+                who = (f"pid {holder[0]}" + (f" on {holder[1]}" if len(holder) > 1 else "")
+                       if holder else "another process")
+                raise InputError(
+                    f"--output {clip(self.output, 120)}: another infocli batch ({who}) is "
+                    f"writing this file (lock {clip(self.path, 120)}); wait for it to end, "
+                    "or choose another output file") from None
+            # the holder may have removed the file between our open and flock: retry on
+            # the file now at the path, so that two writers never lock different files
+            try:
+                same = os.stat(self.path).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
+            os.close(fd)
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()} {socket.gethostname()}\n".encode())
+        self.fd = fd
+        self._held[self._key] = [fd, 1]
+        return self
+
+    def release(self) -> None:
+        if self._nested:
+            self._held[self._key][1] -= 1
+            self._nested = False
+            return
+        if self.fd is not None:
+            self._held.pop(self._key, None)
+            with contextlib.suppress(OSError):
+                os.remove(self.path)
+            os.close(self.fd)
+            self.fd = None
+
+    def __enter__(self) -> OutputLock:
+        return self.acquire()
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
 def _prepare_output(path: str, resume: bool, retry_failed: bool) -> set[str]:
-    """Open the results file for appending; the ids already complete in it."""
+    """Check the results file (call with its :class:`OutputLock` held); the ids
+    already complete in it. A partial last line is cut away; duplicate ids (two
+    runs wrote the file at once) are an InputError with their count."""
     from .io import check_writable
 
     check_writable(path, "--output")
-    if not os.path.exists(path) or os.path.getsize(path) == 0:
+    if not os.path.exists(path) or not os.path.isfile(path) or os.path.getsize(path) == 0:
         return set()
     if not resume:
         raise InputError(f"--output {path}: exists; use --resume to continue it (or choose a "
                          "new file name)")
     records, good = read_results(path)
+    ids = [str(r["id"]) for r in records]
+    if len(set(ids)) < len(ids):
+        from collections import Counter
+
+        twice = [i for i, c in Counter(ids).items() if c > 1]
+        raise InputError(
+            f"--output {path}: {len(twice):,} job id(s) have more than one record "
+            f"({len(ids) - len(set(ids)):,} extra records; first {quote(twice[0])}): two runs "
+            "wrote this file at once; keep one record per id (e.g. with infocli.batch."
+            "read_results) or start a new file")
     if good < os.path.getsize(path):
         with open(path, "r+b") as f:
             f.truncate(good)
@@ -782,18 +1068,49 @@ def _json_default(obj: Any) -> Any:
     return default(obj)
 
 
+class OutputError(InputError):
+    """A results file could not be written (disk full, quota, I/O error): exit 2.
+    Every record written before stays; ``--resume`` continues."""
+
+
 class _Sink:
-    """Appends one record per ``os.write`` (O_APPEND), flushed to the OS at once."""
+    """Appends one record per ``os.write`` (O_APPEND), flushed to the OS at once.
+    A failed write (disk full) is cut back to the last complete record and raised
+    as :class:`OutputError`, saying how many records are on disk."""
+
+    _write = staticmethod(os.write)  # tests simulate a full disk through it
 
     def __init__(self, path: str | None):
-        self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644) if path else None
+        self.path = path
+        self.written = 0
+        try:
+            self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644) if path else None
+        except OSError as exc:
+            raise OutputError(f"--output {path}: cannot open ({exc.strerror or exc})") from None
 
     def write(self, record: dict) -> None:
         if self.fd is None:
             return
         data = (json.dumps(record, default=_json_default) + "\n").encode()
-        while data:
-            data = data[os.write(self.fd, data):]
+        try:
+            start = os.fstat(self.fd).st_size
+        except OSError:
+            start = None
+        try:
+            while data:
+                data = data[self._write(self.fd, data):]
+        except OSError as exc:
+            cut = ""
+            if start is not None:
+                try:
+                    os.ftruncate(self.fd, start)  # no partial last line
+                except OSError:
+                    cut = " (a partial last line may remain; --resume cuts it away)"
+            raise OutputError(
+                f"--output {self.path}: cannot write ({exc.strerror or exc}) after "
+                f"{self.written:,} record(s) of this run; every finished record before it is in "
+                f"the file{cut}; free space and run again with --resume to continue") from None
+        self.written += 1
 
     def close(self) -> None:
         if self.fd is not None:
@@ -823,11 +1140,15 @@ def run_iter(jobs: Iterable[Job], *, client: Any = None, workers: int | None = N
     workers, scheduler, memory_limit
         Otherwise the engine of :func:`open_engine` (a LocalCluster by default).
     output : str, optional
-        JSON Lines file each record is appended to as it arrives.
+        JSON Lines file each record is appended to as it arrives, by one writer
+        at a time (:class:`OutputLock`; a second one gets an InputError naming
+        the first one's pid). A write that fails (a full disk) raises
+        :class:`OutputError`; the records before it stay, ``resume`` continues.
     resume : bool
         Skip jobs whose id already has a record in ``output`` (success or error;
         ``retry_failed=True`` first removes the error records, so they run again).
-        A partial last line left by a killed run is cut away.
+        A partial last line left by a killed run is cut away; a file in which
+        an id has two records (two runs wrote it at once) is an InputError.
     progress : callable(done, failed, running, total), optional
 
     Yields
@@ -838,18 +1159,19 @@ def run_iter(jobs: Iterable[Job], *, client: Any = None, workers: int | None = N
         (and written) at most once.
     """
     jobs = list(jobs)
-    done_ids = _prepare_output(output, resume, retry_failed) if output else set()
-    todo = [j for j in jobs if j.id not in done_ids]
-    sink = _Sink(output)
-    try:
+    with contextlib.ExitStack() as stack:
+        if output:
+            stack.enter_context(OutputLock(output))
+        done_ids = _prepare_output(output, resume, retry_failed) if output else set()
+        todo = [j for j in jobs if j.id not in done_ids]
+        sink = _Sink(output)
+        stack.callback(sink.close)
         if engine is not None:
             yield from _execute(todo, engine, sink, progress)
         else:
-            with open_engine(workers, scheduler, memory_limit=memory_limit,
-                             client=client) as eng:
-                yield from _execute(todo, eng, sink, progress)
-    finally:
-        sink.close()
+            eng = stack.enter_context(open_engine(workers, scheduler, memory_limit=memory_limit,
+                                                  client=client))
+            yield from _execute(todo, eng, sink, progress)
 
 
 def run(jobs: Iterable[Job], **kwargs: Any) -> list[dict[str, Any]]:

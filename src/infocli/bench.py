@@ -292,9 +292,15 @@ class Command:
         return cls(text=text, argv=argv, name=f"cmd:{os.path.basename(label)}")
 
 
+#: Seconds an external ``--command`` may run for one estimate (``--timeout``).
+COMMAND_TIMEOUT = 600.0
+
+
 def _run_command(argv: Sequence[str], name: str, data: dict[str, np.ndarray], n: int,
-                 seed: int) -> tuple[float, float]:
-    """Write the sample, run the program, parse its number: (value, seconds)."""
+                 seed: int, timeout: float = COMMAND_TIMEOUT) -> tuple[float, float]:
+    """Write the sample, run the program, parse its number: (value, seconds). A program
+    still running after ``timeout`` seconds is killed with its whole process group
+    and the run fails (EstimationError)."""
     columns, header = [], []
     for var in ("x", "y", "z"):
         if var not in data:
@@ -314,10 +320,14 @@ def _run_command(argv: Sequence[str], name: str, data: dict[str, np.ndarray], n:
         args = [_PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), a) for a in argv]
         start = time.perf_counter()
         try:
-            proc = subprocess.run(args, capture_output=True, text=True, check=False)
+            proc = _run_with_timeout(args, timeout)
         except OSError as exc:
             raise _timed(EstimationError(f"{name}: cannot run {argv[0]!r}: "
                                          f"{exc.strerror or exc}"), start) from None
+        except subprocess.TimeoutExpired:
+            raise _timed(EstimationError(f"{name}: still running after {timeout:g} s; killed "
+                                         "(raise the limit with --timeout)"),
+                         start) from None
         seconds = time.perf_counter() - start
     if proc.returncode != 0:
         tail = _last_line(proc.stderr) or _last_line(proc.stdout)
@@ -335,6 +345,27 @@ def _run_command(argv: Sequence[str], name: str, data: dict[str, np.ndarray], n:
         raise _timed(EstimationError(f"{name} printed {line!r}, expected a finite number"),
                      start, seconds)
     return value, seconds
+
+
+def _run_with_timeout(args: list[str], timeout: float) -> subprocess.CompletedProcess:
+    """``subprocess.run`` in a new session, so that on timeout the program and every
+    process it started are killed, not only the first."""
+    import signal
+
+    with subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          start_new_session=True) as proc:
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(OSError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            raise
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            raise
+    return subprocess.CompletedProcess(args, proc.returncode, out, err)
 
 
 def _last_line(text: str | None) -> str:
@@ -371,6 +402,7 @@ class Job:
     task_object: Any = field(default=None, repr=False, compare=False)
     transform: str = "none"
     check: str | None = "off"
+    timeout: float | None = None  # seconds an external command may run
 
     @property
     def label(self) -> str:
@@ -411,7 +443,8 @@ def run_job(job: Job) -> RunRecord:
         data = task.sample(job.n, job.seed)
         start, cpu = time.perf_counter(), _cpu_now()
         if job.command is not None:
-            value, seconds = _run_command(job.command, job.estimator, data, job.n, job.seed)
+            value, seconds = _run_command(job.command, job.estimator, data, job.n, job.seed,
+                                          timeout=job.timeout or COMMAND_TIMEOUT)
             base["cpu_seconds"] = _cpu_now() - cpu
             return RunRecord(**base, value=value, stderr=None, seconds=seconds)
         est = _CALLS[task.measure](api, data, set(task.discrete),
@@ -570,7 +603,8 @@ def split_estimator(name: str, transform: str = "none") -> tuple[str, str]:
 def plan(tasks: Sequence, estimators: Sequence[str] = (), ns: Sequence[int] = (5000,),
          seeds: int | Sequence[int] = 3, params: dict[str, dict[str, Any]] | None = None,
          command: str | Sequence[str] | None = None, device: str = "cpu", *,
-         check: str | None = "off", transform: str = "none") -> list[Job]:
+         check: str | None = "off", transform: str = "none",
+         timeout: float = COMMAND_TIMEOUT) -> list[Job]:
     """Validate everything and list the runs, before any is executed.
 
     ``estimators`` are registry names, optionally with a transform applied
@@ -587,6 +621,8 @@ def plan(tasks: Sequence, estimators: Sequence[str] = (), ns: Sequence[int] = (5
     """
     from . import diagnostics
 
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+        raise ParameterError(f"timeout {timeout!r}: expected a number of seconds > 0")
     task_objs = [task_registry.get(t) if isinstance(t, str) else t for t in tasks]
     if not task_objs:
         raise ParameterError("no tasks to benchmark")
@@ -638,7 +674,7 @@ def plan(tasks: Sequence, estimators: Sequence[str] = (), ns: Sequence[int] = (5
                                     task_object=t, transform=tf, check=check))
             for c in commands:
                 for seed in seed_list:
-                    jobs.append(Job(t.name, c.name, n, seed, {}, command=c.argv,
+                    jobs.append(Job(t.name, c.name, n, seed, {}, command=c.argv, timeout=timeout,
                                     task_object=t))
     return jobs
 
@@ -811,7 +847,8 @@ def run(tasks: Sequence, estimators: Sequence[str] = (), ns: Sequence[int] = (50
         executor: cf.Executor | None = None, device: str = "cpu",
         check: str | None = "off", transform: str = "none",
         progress: ProgressFn | None = None,
-        sink: Callable[[RunRecord], None] | None = None) -> list[RunRecord]:
+        sink: Callable[[RunRecord], None] | None = None,
+        timeout: float = COMMAND_TIMEOUT) -> list[RunRecord]:
     """Run every (task, estimator, n, seed) and return the records in plan order.
 
     Parameters
@@ -843,6 +880,9 @@ def run(tasks: Sequence, estimators: Sequence[str] = (), ns: Sequence[int] = (50
         Transform for estimators named without one (:mod:`infocli.transforms`).
     progress : callable(description, completed, total), optional
         Called after every finished run.
+    timeout : float
+        Seconds an external ``command`` may run for one estimate before it is
+        killed (the run then fails); default :data:`COMMAND_TIMEOUT`.
     sink : callable(RunRecord), optional
         Called with every record as it finishes (e.g. a :class:`RecordWriter`).
 
@@ -853,7 +893,7 @@ def run(tasks: Sequence, estimators: Sequence[str] = (), ns: Sequence[int] = (50
         Invalid input raises :class:`ParameterError` before any run.
     """
     jobs = plan(tasks, estimators, ns, seeds, params, command, device, check=check,
-                transform=transform)
+                transform=transform, timeout=timeout)
     order = {(j.task, j.label, j.n, j.seed): i for i, j in enumerate(jobs)}
     records: list[RunRecord] = []
     if progress is not None:

@@ -91,3 +91,24 @@ class EstimationError(InfocliError, RuntimeError):
     """The estimator ran but could not produce a finite, trustworthy value."""
 
     exit_code = 3
+
+
+def clip(text: str, limit: int = 80) -> str:
+    """``text`` cut to at most ``limit`` characters (with ``...`` and the full
+    length), so that a message quoting a huge value stays one short line."""
+    text = str(text)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text):,} characters)"
+
+
+def quote(value: object, limit: int = 80) -> str:
+    """``repr(value)`` for a message, cut to ``limit`` characters. Containers are
+    summarised by reprlib first, so a value built from YAML aliases (a "billion
+    laughs" manifest) is never expanded in full."""
+    import reprlib
+
+    r = reprlib.Repr()
+    r.maxstring = r.maxother = limit
+    r.maxlevel = 3
+    return clip(r.repr(value), limit)

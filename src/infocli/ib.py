@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from ._validation import as_continuous, as_labels, check_rows
-from .errors import InputError, ParameterError
+from .errors import InputError, ParameterError, quote
 from .diagnostics import mi_bound_findings
 from .estimators._common import Context, ProgressFn
 from .estimators._compress import fit_compressor
@@ -83,17 +83,25 @@ def load_activations(path: str) -> dict[tuple[int, str], np.ndarray]:
             raise InputError(f"{path}: no epoch_<e>/<layer>.npy files found")
     else:
         base = os.path.dirname(os.path.abspath(path))
-        with open(path, newline="") as fh:
-            reader = csv.DictReader(fh)
-            if reader.fieldnames is None or not {"epoch", "layer", "path"} <= set(reader.fieldnames):
-                raise InputError(f"{path}: a manifest needs the columns epoch,layer,path")
-            for i, row in enumerate(reader):
-                try:
-                    epoch = int(row["epoch"])
-                except ValueError:
-                    raise InputError(f"{path}: row {i}: epoch {row['epoch']!r} is not an "
-                                     "integer") from None
-                entries.append((epoch, row["layer"], os.path.join(base, row["path"])))
+        try:
+            with open(path, newline="", encoding="utf-8") as fh:
+                reader = csv.DictReader(fh)
+                if reader.fieldnames is None or not {"epoch", "layer", "path"} <= set(reader.fieldnames):
+                    raise InputError(f"{path}: a manifest needs the columns epoch,layer,path "
+                                     "(or give a directory of epoch_<e>/<layer>.npy files)")
+                for i, row in enumerate(reader):
+                    try:
+                        epoch = int(row["epoch"])
+                    except (TypeError, ValueError):
+                        raise InputError(f"{path}: row {i}: epoch {quote(row['epoch'])} is not "
+                                         "an integer") from None
+                    entries.append((epoch, row["layer"], os.path.join(base, row["path"] or "")))
+        except UnicodeDecodeError:
+            raise InputError(f"{path}: not UTF-8 text; expected the activations: a CSV manifest "
+                             "with the columns epoch,layer,path, or a directory of "
+                             "epoch_<e>/<layer>.npy files") from None
+        except OSError as exc:
+            raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
     out = {}
     for epoch, layer, f in entries:
         if not os.path.exists(f):

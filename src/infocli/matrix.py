@@ -149,10 +149,33 @@ def parse_groups(spec: str | dict[str, Any], columns: list[str]) -> dict[str, li
                 idx.extend(_resolve(part, columns, f"--groups {name}="))
         if not idx:
             raise InputError(f"--groups {name}: selects no columns")
+        if len(set(idx)) < len(idx):
+            twice = next(j for j in idx if idx.count(j) > 1)
+            raise InputError(f"--groups {name}: column {columns[twice]!r} is listed twice in "
+                             "the group")
+        for other, other_idx in groups.items():
+            shared = [columns[j] for j in idx if j in other_idx]
+            if shared:
+                # MI between groups sharing a column is at least that column's entropy
+                # (infinite for continuous data): any finite number would be wrong
+                raise InputError(
+                    f"--groups: groups {other!r} and {name!r} share column "
+                    f"{shared[0]!r}{f' (and {len(shared) - 1} more)' if len(shared) > 1 else ''}; "
+                    "expected disjoint groups (the MI of overlapping groups is not finite)")
         groups[name] = idx
     if len(groups) < 1:
         raise InputError("--groups: no groups given")
     return groups
+
+
+def _matrix_text(exc: InfocliError) -> str:
+    """An entry's error in terms a matrix user can act on: the matrix has no
+    ``dropna`` option (of the API or the command line), so missing values are
+    dropped from the table first."""
+    hint = getattr(exc, "hint", None)
+    if hint is not None and hint.kind == "dropna":
+        return f"{exc.message}; drop or impute the rows with NaN/inf in the table first"
+    return str(exc)
 
 
 def _as_frame(frame: Any):
@@ -194,7 +217,7 @@ def _one(data, variables, labels, i, j, opts) -> dict[str, Any]:
                 transform=opts["transform"])
     except InfocliError as exc:
         row.update(value=None, stderr=None, p_value=None, n_samples=len(data), interval=None,
-                   reliable=None, warnings=[], error=" ".join(str(exc).split()))
+                   reliable=None, warnings=[], error=" ".join(_matrix_text(exc).split()))
         return row
     interval = getattr(est, "interval", None)
     row.update(value=est.value, stderr=est.stderr, p_value=est.p_value, n_samples=est.n_samples,
@@ -248,6 +271,8 @@ def mi_matrix(
     workers: int | None = None,
     scheduler: str | None = None,
     memory_limit: str | None = "auto",
+    tls: dict[str, str | None] | None = None,
+    max_pairs: int = 100_000,
     pairs_per_task: int | None = None,
     progress: Callable[[str, float, float], None] | None = None,
 ) -> MatrixResult:
@@ -278,10 +303,13 @@ def mi_matrix(
         ``permutations`` gives p-values either way.
     transform : {"none", "rank", "copula"}
         Per-column transform before each estimate (:mod:`infocli.transforms`).
-    client, workers, scheduler, memory_limit
+    client, workers, scheduler, memory_limit, tls
         The engine (:func:`infocli.batch.open_engine`): a ``distributed.Client``,
         a local cluster of ``workers`` processes, a scheduler address, or
         in-process with ``workers=0``. Default: a LocalCluster over all cores.
+    max_pairs : int
+        Refuse a matrix of more pairs than this before any work (a 10,000-column
+        table makes 50 million pairs); default 100,000.
     pairs_per_task : int, optional
         Pairs per Dask task (default: about 8 tasks per worker thread).
     progress : callable(description, completed, total), optional
@@ -302,6 +330,9 @@ def mi_matrix(
     if isinstance(permutations, bool) or not isinstance(permutations, (int, np.integer)) \
             or permutations < 0:
         raise ParameterError(f"permutations {permutations!r}: expected a non-negative integer")
+    from .api import check_permutations
+
+    check_permutations(int(permutations))
     if permutations and measure == "entropy":
         raise ParameterError("permutations apply to mi and nmi, not entropy")
     estimator = estimator or ("kl" if measure == "entropy" else "ksg")
@@ -336,6 +367,13 @@ def mi_matrix(
     if len(variables) < min_vars:
         raise InputError(f"mi_matrix needs at least {min_vars} variables, got {len(variables)}")
     labels = [bool(is_non_numeric(data.iloc[:, cols])) for _, cols in variables]
+    n_pairs = (len(variables) if measure == "entropy"
+               else len(variables) * (len(variables) - 1) // 2)
+    if n_pairs > max_pairs:
+        raise InputError(f"{len(variables):,} variables make {n_pairs:,} "
+                         f"{'entries' if measure == 'entropy' else 'pairs'}, more than "
+                         f"max_pairs={max_pairs:,} (--max-pairs); select fewer columns "
+                         "(--cols, --groups) or raise the limit")
     pairs: list[tuple[int, int | None]] = (
         [(i, None) for i in range(len(variables))] if measure == "entropy"
         else [(i, j) for i in range(len(variables)) for j in range(i + 1, len(variables))])
@@ -344,7 +382,7 @@ def mi_matrix(
             "check": check, "transform": transform}
     rows: dict[tuple, dict] = {}
     with batch.open_engine(workers, scheduler, memory_limit=memory_limit,
-                           client=client) as engine:
+                           client=client, tls=tls) as engine:
         if engine.client is None:
             for b, (i, j) in enumerate(pairs):
                 rows[(i, j)] = _one(data, variables, labels, i, j, opts)

@@ -22,7 +22,7 @@ import importlib
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from .errors import ParameterError
+from .errors import ParameterError, quote
 
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
@@ -42,7 +42,7 @@ class Param:
     low_exclusive: bool = False
 
     def _bad(self, value: Any, expected: str) -> ParameterError:
-        return ParameterError(f"parameter {self.name}={value!r}: expected {expected}")
+        return ParameterError(f"parameter {self.name}={quote(value)}: expected {expected}")
 
     def parse(self, text: str) -> Any:
         """Convert a command-line string to this parameter's type, then validate."""
@@ -124,7 +124,7 @@ class EstimatorSpec:
             if p.name == name:
                 return p
         raise ParameterError(
-            f"estimator {self.name!r} has no parameter {name!r}; valid parameters: "
+            f"estimator {self.name!r} has no parameter {quote(name)}; valid parameters: "
             + (", ".join(p.name for p in self.params) or "(none)")
         )
 
@@ -181,7 +181,7 @@ def get(name: str) -> EstimatorSpec:
         return REGISTRY[name]
     except KeyError:
         raise ParameterError(
-            f"unknown estimator {name!r}; valid estimators: {', '.join(sorted(REGISTRY))}"
+            f"unknown estimator {quote(name)}; valid estimators: {', '.join(sorted(REGISTRY))}"
         ) from None
 
 
@@ -202,8 +202,12 @@ def parse_param_strings(spec: EstimatorSpec, items: list[str]) -> dict[str, Any]
         key, sep, text = item.partition("=")
         key = key.strip().replace("-", "_")
         if not sep or not key:
-            raise ParameterError(f"--param {item!r}: expected key=value")
-        out[key] = spec.param(key).parse(text.strip())
+            raise ParameterError(f"--param {quote(item)}: expected key=value")
+        value = spec.param(key).parse(text.strip())
+        if key in out and out[key] != value:
+            raise ParameterError(f"--param {key} given twice ({key}={quote(out[key])} and "
+                                 f"{key}={quote(value)}); give it once")
+        out[key] = value
     return out
 
 

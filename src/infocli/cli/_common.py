@@ -189,6 +189,13 @@ class _Inputs:
             self._cache[spec] = read_table(spec)
         return self._cache[spec]
 
+    def check_outputs(self, *outputs: tuple[str | None, str], extra=()) -> None:
+        """Refuse an output (path, option) that is one of the files loaded (or ``extra``)."""
+        from ..io import check_not_input
+
+        for path, option in outputs:
+            check_not_input(path, option, [*self._cache, *extra])
+
     def variable(self, spec: str, cols: str | None, option: str, exclude=None):
         from ..io import select_columns
 

@@ -21,6 +21,22 @@ Workers = Annotated[Optional[int], typer.Option(
 Scheduler = Annotated[Optional[str], typer.Option(
     "--scheduler", help="Use an existing Dask cluster: tcp://HOST:PORT, a scheduler file, "
     "or 'sync' (in this process).")]
+TlsCa = Annotated[Optional[str], typer.Option(
+    "--tls-ca-file", metavar="FILE", help="With a tls:// --scheduler: the CA certificate that "
+    "signed the cluster's certificates (default: Dask's distributed.comm.tls config).")]
+TlsCert = Annotated[Optional[str], typer.Option(
+    "--tls-cert", metavar="FILE", help="With a tls:// --scheduler: this client's certificate "
+    "(PEM; may include the key).")]
+TlsKey = Annotated[Optional[str], typer.Option(
+    "--tls-key", metavar="FILE", help="With a tls:// --scheduler: this client's private key, "
+    "when not in --tls-cert.")]
+
+
+def _tls(ca_file: str | None, cert: str | None, key: str | None) -> dict | None:
+    given = {"ca_file": ca_file, "cert": cert, "key": key}
+    return given if any(given.values()) else None
+
+
 MemoryLimit = Annotated[str, typer.Option(
     "--memory-limit", help="Memory per local worker (e.g. 4GB; 'auto' shares the RAM); a job "
     "that needs more fails with an error record.")]
@@ -84,6 +100,9 @@ def batch(
     workers: Workers = None,
     scheduler: Scheduler = None,
     memory_limit: MemoryLimit = "auto",
+    tls_ca_file: TlsCa = None,
+    tls_cert: TlsCert = None,
+    tls_key: TlsKey = None,
     resume: Annotated[bool, typer.Option(
         "--resume", help="Skip jobs already in --output (a partial last line is cut away).")] = False,
     retry_failed: Annotated[bool, typer.Option(
@@ -104,7 +123,7 @@ def batch(
     """
     with _errors(traceback):
         from .. import batch as lib
-        from ..io import check_writable
+        from ..io import check_not_input, check_writable
 
         if fmt is not None and fmt not in ("csv", "parquet"):
             raise ParameterError(f"--format {fmt!r}: expected csv or parquet")
@@ -114,13 +133,13 @@ def batch(
             raise ParameterError("--retry-failed needs --resume")
         if resume and output is None:
             raise ParameterError("--resume needs --output (the file to continue)")
-        if workers is not None and scheduler is not None and workers != 0:
-            raise ParameterError("--workers starts a local cluster; with --scheduler the "
-                                 "cluster's own workers are used: give one of them")
         manifest = lib.read_manifest(jobs)
         table_path = (os.path.splitext(output)[0] + "." + fmt) if fmt else None
         if table_path:
             check_writable(table_path, "--format")
+        # jobs.csv -o jobs.jsonl --format csv would write the table over the manifest
+        check_not_input(output, "--output", [jobs])
+        check_not_input(table_path, f"--format {fmt} (the table {table_path})", [jobs])
         if dry_run:
             for job in manifest:
                 sys.stdout.write(json.dumps({"id": job.id, "line": job.line,
@@ -129,10 +148,12 @@ def batch(
             return
         if output is not None:
             check_writable(output, "--output")
-        with _term_as_interrupt():
+        with _term_as_interrupt(), (lib.OutputLock(output) if output is not None
+                                    else contextlib.nullcontext()):
             show = not quiet and sys.stderr.isatty()
             records = []
-            with lib.open_engine(workers, scheduler, memory_limit=memory_limit) as engine:
+            with lib.open_engine(workers, scheduler, memory_limit=memory_limit,
+                                 tls=_tls(tls_ca_file, tls_cert, tls_key)) as engine:
                 _info(f"running on {engine.describe()}", quiet)
                 if engine.client is not None:
                     _info(f"dashboard: {engine.dashboard}" if engine.dashboard else
@@ -145,9 +166,9 @@ def batch(
                         if output is None:
                             sys.stdout.write(json.dumps(record, default=str) + "\n")
                             sys.stdout.flush()
-        if output is not None:
+        if output is not None and os.path.isfile(output):
             all_records, _ = lib.read_results(output)
-        else:
+        else:  # stdout, or a device or FIFO (nothing to read back)
             all_records = records
         failed = sum("error" in r for r in records)
         skipped = len(manifest) - len(records)

@@ -10,6 +10,7 @@ import typer
 from ..errors import EstimationError, ParameterError
 from ._app import app
 from ._common import ParamOpt, Quiet, Traceback, _errors, _progress
+from .batch import TlsCa, TlsCert, TlsKey, _tls
 
 
 def _int_list(text: str, option: str) -> list[int]:
@@ -61,6 +62,9 @@ def bench(
     command: Annotated[Optional[list[str]], typer.Option(
         "--command", help="External estimator 'PROG {csv} {dx} {dy}' (bmi's contract: a CSV "
         "with columns X0.., Y0..; the program prints one number, in nats). Repeatable.")] = None,
+    timeout: Annotated[float, typer.Option(
+        "--timeout", metavar="SECONDS", help="With --command: kill the program after this "
+        "many seconds for one estimate (the run fails).")] = 600.0,
     workers: Annotated[Optional[int], typer.Option(
         "--workers", help="Worker processes, one thread each (default: one per CPU; 0: run "
         "in this process).", min=0)] = None,
@@ -68,6 +72,9 @@ def bench(
         "--scheduler", help="Run on a Dask cluster: tcp://HOST:PORT or a scheduler file "
         "(the engine of infocli batch; needs pip install 'infocli[batch]'). Overrides "
         "--workers.")] = None,
+    tls_ca_file: TlsCa = None,
+    tls_cert: TlsCert = None,
+    tls_key: TlsKey = None,
     device: Annotated[str, typer.Option("--device", help="cpu, cuda or cuda:N.")] = "cpu",
     csv_out: Annotated[Optional[str], typer.Option(
         "--csv", help="Write one row per run to FILE as runs finish ('-': stdout).")] = None,
@@ -106,7 +113,10 @@ def bench(
         ns = _int_list(n_samples, "-n")
         params = lib.parse_params(param or [], names)
         jobs = lib.plan(selected, names, ns, seeds, params, command, device, check=check,
-                        transform=transform)
+                        transform=transform, timeout=timeout)
+        if scheduler is None and _tls(tls_ca_file, tls_cert, tls_key):
+            raise ParameterError("--tls-ca-file/--tls-cert/--tls-key secure the connection "
+                                 "to a --scheduler; give one")
         if plot:
             _check_plot(plot)
         if csv_out == "-" and json_out == "-":
@@ -119,7 +129,8 @@ def bench(
             if scheduler is not None:
                 from .. import batch
 
-                engine = stack.enter_context(batch.open_engine(scheduler=scheduler))
+                engine = stack.enter_context(batch.open_engine(
+                    scheduler=scheduler, tls=_tls(tls_ca_file, tls_cert, tls_key)))
                 if engine.client is not None:  # "sync": in this process
                     executor = engine.client.get_executor()
                 else:
@@ -127,7 +138,7 @@ def bench(
             progress = stack.enter_context(_progress(quiet))
             records = lib.run(selected, names, ns, seeds, params, command, workers=workers,
                               executor=executor, device=device, check=check,
-                              transform=transform, progress=progress,
+                              transform=transform, progress=progress, timeout=timeout,
                               sink=(lambda r: [s(r) for s in sinks]) if sinks else None)
         summary = lib.summarize(records)
         if plot:

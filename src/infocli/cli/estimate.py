@@ -99,6 +99,9 @@ def entropy(
         else:
             exclude = None
         x, _, names["x"] = inputs.variable(data, x_cols, "--x-cols", exclude=exclude)
+        inputs.check_outputs((output, "--output"), (spectrum, "--spectrum"),
+                             (save_model, "--save-model"), (per_sample, "--per-sample"),
+                             extra=[model] if model else [])
         with _progress(quiet) as progress:
             if spectrum is not None:
                 result, eigenvalues = api.dse_spectrum(
@@ -168,6 +171,8 @@ def mi(
         y, y_idx, names["y"] = inputs.variable(y_file or x_file, y_cols, "--y-cols")
         exclude = y_idx if y_file is None and x_cols is None else None
         x, _, names["x"] = inputs.variable(x_file, x_cols, "--x-cols", exclude=exclude)
+        inputs.check_outputs((output, "--output"), (save_model, "--save-model"),
+                             (per_sample, "--per-sample"), extra=[model] if model else [])
         with _progress(quiet) as progress:
             result = api.mutual_information(
                 x, y, estimator=est, discrete_y=True if discrete_y else None,
@@ -229,6 +234,7 @@ def cmi(
         exclude = [*(y_idx if y_file is None else []), *(z_idx if given is None else [])]
         x, _, names["x"] = inputs.variable(x_file, x_cols, "--x-cols",
                                            exclude=exclude if x_cols is None else None)
+        inputs.check_outputs((output, "--output"))
         with _progress(quiet) as progress:
             result = api.conditional_mutual_information(
                 x, y, z, estimator=est, discrete_given=True if discrete_given else None,

@@ -84,6 +84,8 @@ def ib(
         inputs = _Inputs()
         x, _, _ = inputs.variable(x_file, x_cols, "--x-cols")
         y, _, _ = inputs.variable(y_file, y_cols, "--y-cols")
+        inputs.check_outputs((output, "--output"), (csv_out, "--csv"), (plot, "--plot"),
+                             extra=[activations])
         acts = ib_lib.load_activations(activations)
         with _progress(quiet) as progress:
             plane = ib_lib.information_plane(
@@ -92,14 +94,20 @@ def ib(
                 device=device, progress=progress)
         if plot:
             ib_lib.plot_information_plane(plane, plot)
+        from ..io import write_atomic
+
         if csv_out:
             import pandas as pd
 
-            pd.DataFrame(plane.to_rows()).to_csv(csv_out, index=False)
+            rows = pd.DataFrame(plane.to_rows())
+            write_atomic(csv_out, "--csv", lambda tmp: rows.to_csv(tmp, index=False))
         text = json.dumps(plane.to_dict(), indent=2)
         if output:
-            with open(output, "w") as f:
-                f.write(text + "\n")
+            def save(tmp: str) -> None:
+                with open(tmp, "w") as f:
+                    f.write(text + "\n")
+
+            write_atomic(output, "--output", save)
         if out_format == "table":
             from .._render import render_plane
 

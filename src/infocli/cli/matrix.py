@@ -13,7 +13,7 @@ from ._app import app
 from ._common import (Device, Estimator, ParamOpt, Quiet, Seed, Traceback, Transform, Unit,
                       _check_output,
                       _check_unit, _errors, _Inputs, _params, _progress)
-from .batch import MemoryLimit, Scheduler, Workers
+from .batch import MemoryLimit, Scheduler, TlsCa, TlsCert, TlsKey, Workers, _tls
 
 
 @app.command()
@@ -44,9 +44,15 @@ def matrix(
         "--json", help="Write the result as JSON (FILE, or '-' for stdout).")] = None,
     plot: Annotated[Optional[str], typer.Option(
         "--plot", help="Write a labelled heat map (PNG; needs matplotlib).")] = None,
+    max_pairs: Annotated[int, typer.Option(
+        "--max-pairs", metavar="N", help="Refuse a matrix of more pairs than N before any "
+        "work (a 10,000-column table makes 50 million).", min=1)] = 100_000,
     workers: Workers = None,
     scheduler: Scheduler = None,
     memory_limit: MemoryLimit = "auto",
+    tls_ca_file: TlsCa = None,
+    tls_cert: TlsCert = None,
+    tls_key: TlsKey = None,
     quiet: Quiet = False,
     traceback: Traceback = False,
 ) -> None:
@@ -67,6 +73,8 @@ def matrix(
         inputs = _Inputs()
         table = inputs.table(data)
         frame, idx, _ = inputs.variable(data, cols, "--cols")
+        inputs.check_outputs((csv_out, "--csv"), (parquet_out, "--parquet"), (plot, "--plot"),
+                             (json_out, "--json"))
         if table.columns is None:  # a plain array: name the columns by their index in the file
             import pandas as pd
 
@@ -76,6 +84,7 @@ def matrix(
                 frame, groups=groups, estimator=est, measure=measure,
                 permutations=permutations, unit=unit, seed=seed, device=device, params=params,
                 check=check, transform=transform, workers=workers, scheduler=scheduler, memory_limit=memory_limit,
+                tls=_tls(tls_ca_file, tls_cert, tls_key), max_pairs=max_pairs,
                 progress=progress)
         tidy = result.to_frame()
         if csv_out:

@@ -39,7 +39,7 @@ def prepare(
     name = ctx.name(var)
     for j in np.flatnonzero(sd == 0):
         raise InputError(
-            f"{name}: {ctx.column(var, int(j))} is constant ({x[0, j]!r} in every row); a constant "
+            f"{name}: {ctx.column(var, int(j))} is constant ({float(x[0, j]):g} in every row); a constant "
             "has no differential entropy - drop the column"
         )
     log_scale = 0.0
