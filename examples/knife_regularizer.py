@@ -9,7 +9,7 @@ on the task alone, z carries much information about s; trained with
 
     loss = mse(head(z), t) + beta * I_KNIFE(z; s)
 
-(the two-optimiser pattern of infocli.nn.KNIFEMI: the kernels learn the
+(the two-optimiser pattern of infocli.torch.KNIFEMI: the kernels learn the
 current z, the network minimises the task loss plus the MI estimate), it
 keeps the target and drops the nuisance. I(Z;S) is then measured on held-out
 rows by the `knife` estimator (a fresh fit, independent of the regulariser),
@@ -35,7 +35,7 @@ import torch
 from torch import nn
 
 import infocli
-from infocli.nn import KNIFEMI
+from infocli.torch import KNIFEMI, knife_mi
 
 N_TRAIN, N_TEST, EPOCHS, BATCH = 6000, 10000, 30, 128
 NOISE = 0.1
@@ -82,7 +82,7 @@ def train(beta: float, x, t, s):
                 mi.kernel_loss(z.detach(), s[idx]).backward()
                 opt_mi.step()
                 # 2. the network pays beta nats of loss per nat of I(Z; S)
-                loss = task + beta * infocli.nn.knife_mi(mi, z, s[idx])
+                loss = task + beta * knife_mi(mi, z, s[idx])
             else:
                 loss = task
             opt_net.zero_grad()

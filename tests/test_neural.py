@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 import infocli
 from infocli import EstimationError, InputError, ParameterError
-from infocli import bounds as B
+import infocli.torch as B
 
 from conftest import gaussian_pair
 
@@ -89,7 +89,7 @@ def test_penalty_routed_through_the_offset(bound):
     trained = B.js_objective(ref) if bound in ("js", "smile") else B.bound_value(ref + 0.7, bound)
     want_free, = torch.autograd.grad(-trained, ref)
     assert torch.allclose(g_free, want_free)
-    _, marginal = B._diag_offdiag(S)
+    _, marginal = B.bounds._diag_offdiag(S)
     lme = torch.logsumexp(marginal, 0) - math.log(marginal.numel())
     assert g_off.item() == pytest.approx(2 * 3.0 * (lme.item() - 0.5))
 

@@ -11,8 +11,8 @@ import pytest
 import torch
 
 import infocli
-from infocli import bounds as B
-from infocli.nn import KNIFEMI
+import infocli.torch as B
+from infocli.torch import KNIFEMI
 
 
 @pytest.fixture(autouse=True)
@@ -227,3 +227,45 @@ def test_dse_accepts_check_like_its_siblings():
     default = infocli.dse(z)
     assert off.value == pytest.approx(default.value)
     assert off.value == pytest.approx(infocli.dse_spectrum(z, check="off")[0].value)
+
+
+# -- the training wing's home -----------------------------------------------------------
+@pytest.mark.parametrize("old, names", [
+    ("infocli.nn", ["KNIFE", "KNIFEMI", "fit_mixture", "select_mixture", "fit_density",
+                    "objective", "ConcatCritic", "ssge_score", "log_prob_chunked"]),
+    ("infocli.bounds", ["objective", "dv_bound", "critic_offset", "SeparableCritic",
+                        "entropy_gradient_surrogate", "SSGEWarning"]),
+])
+def test_former_homes_still_work_with_a_deprecation_warning(old, names):
+    import importlib
+    import sys
+
+    import infocli.torch as new
+
+    saved = sys.modules.pop(old, None)
+    try:
+        with pytest.warns(DeprecationWarning, match=f"{old} is deprecated.*infocli.torch"):
+            module = importlib.import_module(old)
+    finally:
+        if saved is not None:
+            sys.modules[old] = saved
+    for name in names:
+        assert getattr(module, name) is getattr(new, name), name
+
+
+def test_the_wing_imports_no_cli_batch_bench_or_dispatch():
+    import subprocess
+    import sys
+
+    code = ("import sys, infocli.torch; "
+            "print(sorted(m for m in sys.modules if m.startswith('infocli')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    loaded = eval(out)  # noqa: S307 - our own printed list
+    for banned in ("infocli.cli", "infocli.batch", "infocli.bench", "infocli.estimators",
+                   "infocli.registry", "infocli.api", "infocli.nn", "infocli.bounds"):
+        assert not any(m == banned or m.startswith(banned + ".") for m in loaded), banned
+    # the package's own 'torch' never shadows PyTorch
+    import torch as real_torch
+
+    assert infocli.torch.densities.torch is real_torch

@@ -1,9 +1,8 @@
 """Neural variational MI estimators: MINE (DV), NWJ, InfoNCE, SMILE and JS,
 optionally with ReMINE regularisation (Choi & Lee, UAI 2022).
 
-The bounds, penalties and critics themselves live in :mod:`infocli.bounds`
-(re-exported as ``infocli.nn`` once merged with the KNIFE branch); this
-module is the registered estimator: an honest train / validate / test
+The bounds, penalties and critics themselves live in :mod:`infocli.torch`
+(:mod:`infocli.torch.bounds`, :mod:`infocli.torch.critics`); this module is the registered estimator: an honest train / validate / test
 protocol around them.
 
 Protocol
@@ -18,7 +17,7 @@ Protocol
    penalty with ``regularize=remine`` on the whole critic, as in Choi & Lee
    (2022); ``regularize=remine_offset`` routes the penalty's gradient to the
    critic's output offset only (NWJ: the whole critic all the same; see
-   :func:`infocli.bounds.objective`).
+   :func:`infocli.torch.objective`).
 3. Every ``eval_every`` steps the unregularised bound is averaged over
    validation batches of ``eval_batch_size`` rows (automatic: ``batch_size``,
    InfoNCE up to 2048); the critic with the best validation bound is kept, and
@@ -176,7 +175,7 @@ def _score_matrix(critic, xb, yb, width: int, torch):
 def _batch_bounds(critic, xt, yt, rows: np.ndarray, batch_size: int, bound: str, clip: float,
                   torch) -> np.ndarray:
     """Unregularised bound on consecutive disjoint batches of ``rows`` (float64 scores)."""
-    from ..bounds import bound_value
+    from ..torch import bound_value
 
     width = max((m.out_features for m in critic.modules() if hasattr(m, "out_features")),
                 default=1)
@@ -197,7 +196,7 @@ def neural_mi(ctx: Context, x: np.ndarray, y: np.ndarray, *, bound: str, critic:
     """I(X;Y) in nats from a trained critic, scored on held-out test rows."""
     import torch
 
-    from ..bounds import critic_offset, make_critic
+    from ..torch import critic_offset, make_critic
 
     sizes = parse_hidden(hidden)
     if val_fraction + test_fraction >= 1:
@@ -310,7 +309,7 @@ def _train_and_test(ctx, model, opt, xt, yt, train, val, test, *, bound, batch_s
                     batch_rng, device, offset) -> Raw:
     import torch
 
-    from ..bounds import objective
+    from ..torch import objective
 
     label = f"{bound} critic"
     val_rows = val[: max(_MAX_VAL_BATCHES * batch_size, 4 * eval_b)]
