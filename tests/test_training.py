@@ -269,3 +269,127 @@ def test_the_wing_imports_no_cli_batch_bench_or_dispatch():
     import torch as real_torch
 
     assert infocli.torch.densities.torch is real_torch
+
+
+# -- layer tracking -----------------------------------------------------------------------
+def _labelled(n: int, seed: int):
+    g = torch.Generator().manual_seed(seed)
+    y = torch.randint(0, 3, (n,), generator=g)
+    x = torch.randn(n, 6, generator=g) + 2.0 * torch.nn.functional.one_hot(y, 6).float()
+    return x, y
+
+
+def test_tracker_records_two_layers_for_two_epochs(tmp_path):
+    import json
+
+    from infocli.torch import RECORD_FIELDS, Tracker
+
+    torch.manual_seed(0)
+    x, y = _labelled(300, 0)
+    model = torch.nn.Sequential(torch.nn.Linear(6, 16), torch.nn.ReLU(), torch.nn.Linear(16, 3))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    path = tmp_path / "records.jsonl"
+    tracker = Tracker(model, ["1", model[2]], x, y, rows=120, measures=("dse", "mi_y"),
+                      path=path, activations_dir=tmp_path / "acts", check="off", seed=3)
+    assert tracker.layer_names == ["1", "2"] and len(tracker.probe_index) == 120
+    hooks_before = [len(m._forward_hooks) for m in model]
+    for epoch in range(2):
+        model.train()
+        for idx in torch.randperm(300).split(50):
+            loss = torch.nn.functional.cross_entropy(model(x[idx]), y[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            assert tracker._store == {}  # training passes are not captured
+        new = tracker.step(epoch)
+        assert len(new) == 4 and model.training  # the model's mode is restored
+        assert tracker._store == {}  # nothing held between epochs
+        # agreement with an independent computation on the same probe rows
+        with torch.no_grad():
+            hidden = model[1](model[0](x[tracker.probe_index])).double().numpy()
+        dse = [r for r in new if r["layer"] == "1" and r["measure"] == "dse"][0]
+        assert dse["value"] == pytest.approx(infocli.dse(hidden, seed=3, check="off").value)
+        mi = [r for r in new if r["layer"] == "1" and r["measure"] == "mi_y"][0]
+        direct = infocli.mutual_information(hidden, y[tracker.probe_index].numpy(),
+                                            discrete_y=True, seed=3, check="off")
+        assert mi["value"] == pytest.approx(direct.value) and mi["estimator"] == direct.estimator
+    assert [len(m._forward_hooks) for m in model] == hooks_before
+    records = tracker.records
+    assert len(records) == 2 * 2 * 2
+    assert {(r["epoch"], r["layer"], r["measure"]) for r in records} == {
+        (e, layer, m) for e in (0, 1) for layer in ("1", "2") for m in ("dse", "mi_y")}
+    assert all(set(r) == set(RECORD_FIELDS) for r in records)
+    assert {r["dim"] for r in records if r["layer"] == "1"} == {16}
+    assert {r["dim"] for r in records if r["layer"] == "2"} == {3}
+    assert all(r["n_samples"] == 120 and r["unit"] == "nats" for r in records)
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [(r["epoch"], r["layer"], r["measure"]) for r in lines] == [
+        (r["epoch"], r["layer"], r["measure"]) for r in records]
+    assert np.load(tmp_path / "acts" / "epoch_1" / "2.npy").shape == (120, 3)
+    assert np.load(tmp_path / "acts" / "x.npy").shape == (120, 6)
+    tracker.close()
+    assert all(len(m._forward_hooks) == 0 for m in model)
+
+
+def test_tracker_csv_every_and_intervals(tmp_path):
+    import csv
+
+    from infocli.torch import Tracker
+
+    torch.manual_seed(1)
+    x, y = _labelled(200, 1)
+    model = torch.nn.Sequential(torch.nn.Linear(6, 4), torch.nn.Tanh())
+    with Tracker(model, ["0"], x, y, every=2, rows=150, measures=("mi_y",),
+                 path=tmp_path / "r.csv", seed=0) as tracker:
+        assert tracker.step(1) == []  # not due
+        (record,) = tracker.step(2)
+    assert record["lo"] is not None and record["lo"] <= record["value"] <= record["hi"]
+    assert record["reliable"] in (True, False)
+    rows = list(csv.DictReader(open(tmp_path / "r.csv")))
+    assert len(rows) == 1 and rows[0]["epoch"] == "2" and rows[0]["measure"] == "mi_y"
+    with pytest.raises(infocli.ParameterError, match="layer 'nope' is not in the model"):
+        Tracker(model, ["nope"], x, y)
+    with pytest.raises(infocli.ParameterError, match="need probe_y"):
+        Tracker(model, ["0"], x, measures=("mi_y",))
+
+
+# -- metric ---------------------------------------------------------------------------------
+def test_metric_accumulation_equals_a_one_shot_estimate():
+    from infocli.torch import InformationMetric
+
+    x, y = _labelled(400, 2)
+    metric = InformationMetric(discrete_y=True, check="off", max_rows=1000)
+    for idx in torch.arange(400).split(64):
+        metric.update(x[idx], y[idx])
+    once = infocli.mutual_information(x.double().numpy(), y.numpy(), discrete_y=True,
+                                      check="off")
+    got = metric.compute()
+    assert got.value == pytest.approx(once.value, abs=1e-12) and got.estimator == once.estimator
+    assert metric.n_seen == 400
+    metric.reset()
+    with pytest.raises(infocli.InputError, match="no rows"):
+        metric.compute()
+    entropy = InformationMetric("entropy", estimator="kl", check="off")
+    entropy.update(x[:200])
+    entropy.update(x[200:])
+    assert entropy.compute().value == pytest.approx(
+        infocli.entropy(x.double().numpy(), estimator="kl", check="off").value, abs=1e-12)
+
+
+def test_metric_memory_is_bounded_by_a_uniform_reservoir():
+    from infocli.torch import InformationMetric
+
+    n, cap = 5000, 200
+    ids = torch.arange(n, dtype=torch.float64)[:, None]
+    metric = InformationMetric("entropy", max_rows=cap, seed=4)
+    for idx in torch.arange(n).split(128):
+        metric.update(ids[idx])
+    kept, _ = metric.kept()
+    assert kept.shape == (cap, 1) and metric.n_seen == n
+    assert len(np.unique(kept)) == cap and np.all(np.isin(kept, ids.numpy()))
+    # every row is kept with probability cap / n: the kept ids are uniform on 0..n-1
+    assert abs(kept.mean() - (n - 1) / 2) < 4 * n / math.sqrt(12 * cap)
+    again = InformationMetric("entropy", max_rows=cap, seed=4)
+    for idx in torch.arange(n).split(500):  # other batch sizes, same rows kept
+        again.update(ids[idx])
+    assert np.array_equal(again.kept()[0], kept)
