@@ -393,3 +393,26 @@ def test_metric_memory_is_bounded_by_a_uniform_reservoir():
     for idx in torch.arange(n).split(500):  # other batch sizes, same rows kept
         again.update(ids[idx])
     assert np.array_equal(again.kept()[0], kept)
+
+
+def test_tracker_leaves_dead_units_out_of_density_estimates():
+    from infocli.torch import Tracker
+
+    x, y = _labelled(200, 3)
+    model = torch.nn.Sequential(torch.nn.Linear(6, 4), torch.nn.ReLU())
+    with torch.no_grad():
+        model[0].bias[:2] = -100.0  # two units that never fire
+    with Tracker(model, ["1"], x, y, rows=200, measures=("mi_y", "dse"), check="off") as tr:
+        mi, dse = tr.step(0)
+    with torch.no_grad():
+        live = model(x)[:, 2:].double().numpy()
+    assert mi["value"] == pytest.approx(infocli.mutual_information(
+        live, y.numpy(), discrete_y=True, check="off").value)
+    assert "2 constant column(s) of 4 left out" in mi["warnings"] and mi["dim"] == 4
+    assert dse["value"] == pytest.approx(infocli.dse(model(x).detach().double().numpy(),
+                                                     check="off").value)
+    with torch.no_grad():
+        model[0].bias[:] = -100.0  # a dead layer: I(T;Y) = 0 exactly
+    with Tracker(model, ["1"], x, y, rows=50, measures=("mi_y",), check="off") as tr:
+        (dead,) = tr.step(0)
+    assert dead["value"] == 0.0 and dead["estimator"] == "constant"

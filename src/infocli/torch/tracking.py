@@ -260,20 +260,45 @@ class Tracker:
                 folder = os.path.join(self.activations_dir, f"epoch_{epoch}")
                 os.makedirs(folder, exist_ok=True)
                 np.save(os.path.join(folder, f"{name}.npy"), t)
+            # dead units (a ReLU that never fires on the probe) are constant columns: they
+            # carry no information, and the density-based estimators refuse them
+            varying = np.ptp(t, axis=0) > 0
+            dropped = int((~varying).sum())
             for measure in self.measures:
-                est = self._measure(measure, t)
+                record = {"epoch": int(epoch), "layer": name, "measure": measure,
+                          "dim": int(t.shape[1])}
+                notes = []
+                if measure in ("dse", "dsmi_y"):
+                    est = self._measure(measure, t)
+                elif not varying.any():
+                    record.update(self._constant(measure, len(t)))
+                    new.append(record)
+                    continue
+                else:
+                    est = self._measure(measure, t[:, varying])
+                    if dropped:
+                        notes.append(f"{dropped} constant column(s) of {t.shape[1]} left out")
                 lo, hi = est.interval if est.interval is not None else (None, None)
-                new.append({
-                    "epoch": int(epoch), "layer": name, "measure": measure,
+                record.update({
                     "estimator": est.estimator, "value": est.value, "stderr": est.stderr,
                     "lo": lo, "hi": hi, "reliable": est.reliable, "unit": est.unit,
-                    "n_samples": est.n_samples, "dim": int(t.shape[1]),
-                    "warnings": " | ".join(est.warnings),
+                    "n_samples": est.n_samples, "warnings": " | ".join([*notes, *est.warnings]),
                 })
+                new.append({k: record[k] for k in RECORD_FIELDS})
         self.records.extend(new)
         if self.path is not None:
             self._write(new)
         return new
+
+    def _constant(self, measure: str, n: int) -> dict[str, Any]:
+        """A layer constant on every probe row: MI is exactly 0; entropy is -inf
+        (not finite: reported as None)."""
+        mi = measure in ("mi_y", "mi_x")
+        return {"estimator": "constant", "value": 0.0 if mi else None,
+                "stderr": 0.0 if mi else None, "lo": 0.0 if mi else None,
+                "hi": 0.0 if mi else None, "reliable": True if mi else None,
+                "unit": self.unit, "n_samples": n,
+                "warnings": "the layer is constant on every probe row"}
 
     def _write(self, records: list[dict[str, Any]]) -> None:
         csv_file = self.path.lower().endswith(".csv")
