@@ -411,6 +411,14 @@ def test_tracker_leaves_dead_units_out_of_density_estimates():
     assert "2 constant column(s) of 4 left out" in mi["warnings"] and mi["dim"] == 4
     assert dse["value"] == pytest.approx(infocli.dse(model(x).detach().double().numpy(),
                                                      check="off").value)
+    xc = torch.cat([x, torch.zeros(len(x), 1)], 1)  # a constant input column too
+    model_x = torch.nn.Sequential(torch.nn.Linear(7, 3))
+    with Tracker(model_x, ["0"], xc, y, rows=200, measures=("mi_x",), check="off") as tr:
+        (mix,) = tr.step(0)
+    with torch.no_grad():
+        t = model_x(xc).double().numpy()
+    assert mix["value"] == pytest.approx(infocli.mutual_information(
+        x.double().numpy(), t, check="off").value)
     with torch.no_grad():
         model[0].bias[:] = -100.0  # a dead layer: I(T;Y) = 0 exactly
     with Tracker(model, ["1"], x, y, rows=50, measures=("mi_y",), check="off") as tr:

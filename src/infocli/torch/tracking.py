@@ -245,8 +245,10 @@ class Tracker:
             return infocli.mutual_information(t, self._y, estimator=self.estimator,
                                               discrete_y=self.discrete_y, params=extra,
                                               **common)
-        return infocli.mutual_information(self._flat(self._x), t, estimator=self.estimator,
-                                          params=extra, **common)
+        x = self._flat(self._x)
+        x = x[:, np.ptp(x, axis=0) > 0]  # constant inputs (digits' border pixels) carry nothing
+        return infocli.mutual_information(x, t, estimator=self.estimator, params=extra,
+                                          **common)
 
     def step(self, epoch: int) -> list[dict[str, Any]]:
         """Measure every tracked layer if ``epoch`` is due (``epoch % every == 0``);
