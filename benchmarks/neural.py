@@ -121,7 +121,7 @@ def run_staircase(n: int, seeds: int, steps: int | None, log,
 def run_gradients(m: int, repeats: int) -> list[list[str]]:
     import torch
 
-    from infocli.bounds import entropy_gradient_surrogate, mi_gradient_surrogate
+    from infocli.torch import entropy_gradient_surrogate, mi_gradient_surrogate
 
     rows = []
     sigma0 = 1.5

@@ -24,9 +24,8 @@ import numpy as np
 import torch
 
 import infocli
-from infocli.nn import (
+from infocli.torch import (
     ConcatCritic,
-    critic_offset,
     entropy_gradient_surrogate,
     mi_gradient_surrogate,
     objective,
@@ -72,19 +71,17 @@ print(f"1. MIGE: I(z; y) {before:.2f} -> {after:.2f} nats (Gaussian plug-in); "
 # -- 2. a critic trained with MINE + ReMINE in a plain loop ----------------------------
 # The Donsker-Varadhan (MINE) bound is invariant to shifting the critic by a constant,
 # so its scale can drift; the ReMINE penalty pins log E_Q[e^T] to 0 and leaves the
-# reported (unregularised) bound untouched. Passing the critic's output offset routes
-# the penalty to that constant alone (given a faster learning rate so it keeps up),
-# leaving the shape of the critic to the bound.
+# reported (unregularised) bound untouched. The penalty acts on the whole critic, as
+# in Choi & Lee (2022): routed to the output offset alone (objective(offset=...)) it
+# trains exactly like plain MINE, which DV's shift invariance makes blind to it (at
+# I = 10, d = 5, concat critic: 14.7 nats held out, truth 10; whole critic: 9.6).
 critic = ConcatCritic(2, 2, hidden=(64, 64))
-offset = critic_offset(critic)
-copt = torch.optim.Adam([{"params": [p for p in critic.parameters() if p is not offset]},
-                         {"params": [offset], "lr": 0.1}], lr=1e-3)
+copt = torch.optim.Adam(critic.parameters(), lr=1e-3)
 for step in range(2000):  # noqa: B007
     x, y = data(64)
     with torch.no_grad():
         z = encode(x)
-    loss, value = objective(critic(z, y), "mine", regularize="remine", lam=1.0, target=0.0,
-                            offset=offset)
+    loss, value = objective(critic(z, y), "mine", regularize="remine", lam=1.0, target=0.0)
     copt.zero_grad()
     loss.backward()
     copt.step()

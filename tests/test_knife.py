@@ -12,8 +12,8 @@ import torch
 
 import infocli
 from infocli.errors import EstimationError, InputError, ParameterError
-from infocli.nn import (KNIFE, KNIFEMI, ClassConditionalKNIFE, ConditionalKNIFE, fit_mixture,
-                        select_mixture)
+from infocli.torch import (KNIFE, KNIFEMI, ClassConditionalKNIFE, ConditionalKNIFE, fit_mixture,
+                           select_mixture)
 
 from conftest import gaussian_pair
 
@@ -221,7 +221,7 @@ def test_knife_mi_is_a_differentiable_loss():
     z = torch.randn(64, 2, generator=g, requires_grad=True)
     s = torch.randint(0, 2, (64,), generator=g)
     mi = KNIFEMI(2, n_classes=2, n_kernels=4)
-    value = infocli.nn.knife_mi(mi, z, s)
+    value = infocli.torch.knife_mi(mi, z, s)
     value.backward()
     assert z.grad is not None and torch.all(torch.isfinite(z.grad))
     mi.kernel_loss(z.detach(), s).backward()

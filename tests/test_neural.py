@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 import infocli
 from infocli import EstimationError, InputError, ParameterError
-from infocli import bounds as B
+import infocli.torch as B
 
 from conftest import gaussian_pair
 
@@ -89,7 +89,7 @@ def test_penalty_routed_through_the_offset(bound):
     trained = B.js_objective(ref) if bound in ("js", "smile") else B.bound_value(ref + 0.7, bound)
     want_free, = torch.autograd.grad(-trained, ref)
     assert torch.allclose(g_free, want_free)
-    _, marginal = B._diag_offdiag(S)
+    _, marginal = B.bounds._diag_offdiag(S)
     lme = torch.logsumexp(marginal, 0) - math.log(marginal.numel())
     assert g_off.item() == pytest.approx(2 * 3.0 * (lme.item() - 0.5))
 
@@ -353,7 +353,8 @@ def test_ssge_score_of_a_gaussian_and_parameters():
     score = B.ssge_score(x)  # truth: -x
     inner = (x.abs().max(1).values < 1.5)
     assert torch.allclose(score[inner], -x[inner], atol=0.25)
-    fewer = B.ssge_score(x, eigen_cutoff=0.5, ridge=1e-3, bandwidth=2.0)
+    with pytest.warns(B.SSGEWarning, match="kept 1 eigenfunctions"):  # too few for d = 2
+        fewer = B.ssge_score(x, eigen_cutoff=0.5, ridge=1e-3, bandwidth=2.0)
     assert fewer.shape == x.shape and not torch.allclose(fewer, score)
     with pytest.raises(ValueError, match="eigen_cutoff"):
         B.ssge_score(x, eigen_cutoff=0)

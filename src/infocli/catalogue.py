@@ -258,9 +258,10 @@ _NEURAL_PARAMS = (
     Param("test_fraction", float, 0.2, "fraction of rows held out to report the bound on",
           low=0, high=1, low_exclusive=True),
     Param("regularize", str, "none",
-          "'remine': add reg_lambda * (log E_Q[e^T] - reg_target)^2 to the loss, moving "
-          "the critic's output offset only (nwj: the whole critic); the reported value "
-          "stays the unregularised bound", choices=("none", "remine")),
+          "'remine': add reg_lambda * (log E_Q[e^T] - reg_target)^2 to the loss, on the "
+          "whole critic (Choi & Lee); 'remine_offset': its gradient moves the critic's "
+          "output offset only (nwj: the whole critic); the reported value stays the "
+          "unregularised bound", choices=("none", "remine", "remine_offset")),
     Param("reg_lambda", float, 1.0, "weight lambda of the ReMINE penalty", low=0),
     Param("reg_target", float, 0.0, "target C of the ReMINE penalty"),
     _STANDARDIZE,

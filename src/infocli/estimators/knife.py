@@ -2,7 +2,7 @@
 
 Pichler, Colombo, Boudiaf, Koliander & Piantanida, "A Differential Entropy
 Estimator for Training Neural Networks", ICML 2022. The densities live in
-:mod:`infocli.nn`; this module runs the protocol:
+:mod:`infocli.torch`; this module runs the protocol:
 
 1. the rows are split by a seeded permutation into train / validation / test
    parts (stratified by class when the conditioning variable is labels);
@@ -13,7 +13,7 @@ Estimator for Training Neural Networks", ICML 2022. The densities live in
    pays, at most one kernel per 2 max(d, 10) training rows) and, for full
    covariances, the shrinkage of each kernel's covariance toward its diagonal
    - is fitted by EM on the training rows, and the one with the highest
-   validation log-likelihood is kept (:func:`infocli.nn.select_mixture`). So
+   validation log-likelihood is kept (:func:`infocli.torch.select_mixture`). So
    n and d set the capacity: 3,500 training rows in 50 dimensions buy one
    lightly shrunk Gaussian, the same rows in 2 dimensions dozens of kernels.
    (``init=data|random`` keep the paper's fixed M with unit-bandwidth kernels.);
@@ -154,7 +154,7 @@ class _Bundle:
         """Per-sample terms (float64) whose mean is the estimate in nats."""
         import torch
 
-        from ..nn import log_prob_chunked
+        from ..torch import log_prob_chunked
 
         if self.mi_form == "pooled" and self.measure == "mutual_information":
             module = self.components["x|y"]
@@ -197,7 +197,7 @@ class _Bundle:
 
 
 def _build(kind: str, config: dict, **init):
-    from .. import nn as knn
+    from .. import torch as knn
 
     cls = {"KNIFE": knn.KNIFE, "ClassConditionalKNIFE": knn.ClassConditionalKNIFE,
            "ConditionalKNIFE": knn.ConditionalKNIFE}[kind]
@@ -420,10 +420,10 @@ def _fit_by_em(inputs: tuple, val_inputs: tuple | None, classes: bool, n_kernels
 
     Each candidate (covariance type, number of kernels, shrinkage) is fitted by
     EM on the training rows and scored by its log-likelihood on the validation
-    rows (see :func:`infocli.nn.select_mixture`); the winner becomes the
+    rows (see :func:`infocli.torch.select_mixture`); the winner becomes the
     starting point of the Adam fit. Returns (module, record of the choice).
     """
-    from .. import nn as knn
+    from .. import torch as knn
 
     if val_inputs is None or len(val_inputs[0]) == 0:
         raise ParameterError(
@@ -466,7 +466,7 @@ def _fit(ctx: Context, measure: str, arrays: dict[str, np.ndarray], p: dict[str,
          device: str):
     import torch
 
-    from .. import nn as knn
+    from .. import torch as knn
 
     cond_var = {"conditional_entropy": "z", "mutual_information": "y"}.get(measure)
     labels = arrays[cond_var] if cond_var and ctx.discrete.get(cond_var) else None

@@ -1,9 +1,8 @@
 """Neural variational MI estimators: MINE (DV), NWJ, InfoNCE, SMILE and JS,
 optionally with ReMINE regularisation (Choi & Lee, UAI 2022).
 
-The bounds, penalties and critics themselves live in :mod:`infocli.bounds`
-(re-exported as ``infocli.nn`` once merged with the KNIFE branch); this
-module is the registered estimator: an honest train / validate / test
+The bounds, penalties and critics themselves live in :mod:`infocli.torch`
+(:mod:`infocli.torch.bounds`, :mod:`infocli.torch.critics`); this module is the registered estimator: an honest train / validate / test
 protocol around them.
 
 Protocol
@@ -15,9 +14,10 @@ Protocol
 2. A critic (``concat`` scoring all B x B pairs, or ``separable``) is trained
    with Adam on random training batches of ``batch_size`` rows, maximising the
    bound (``js``, ``smile``: the Jensen-Shannon objective), plus the ReMINE
-   penalty with ``regularize=remine``, whose gradient reaches only the
-   critic's output offset (NWJ: the whole critic; see
-   :func:`infocli.bounds.objective`).
+   penalty with ``regularize=remine`` on the whole critic, as in Choi & Lee
+   (2022); ``regularize=remine_offset`` routes the penalty's gradient to the
+   critic's output offset only (NWJ: the whole critic all the same; see
+   :func:`infocli.torch.objective`).
 3. Every ``eval_every`` steps the unregularised bound is averaged over
    validation batches of ``eval_batch_size`` rows (automatic: ``batch_size``,
    InfoNCE up to 2048); the critic with the best validation bound is kept, and
@@ -175,7 +175,7 @@ def _score_matrix(critic, xb, yb, width: int, torch):
 def _batch_bounds(critic, xt, yt, rows: np.ndarray, batch_size: int, bound: str, clip: float,
                   torch) -> np.ndarray:
     """Unregularised bound on consecutive disjoint batches of ``rows`` (float64 scores)."""
-    from ..bounds import bound_value
+    from ..torch import bound_value
 
     width = max((m.out_features for m in critic.modules() if hasattr(m, "out_features")),
                 default=1)
@@ -196,7 +196,7 @@ def neural_mi(ctx: Context, x: np.ndarray, y: np.ndarray, *, bound: str, critic:
     """I(X;Y) in nats from a trained critic, scored on held-out test rows."""
     import torch
 
-    from ..bounds import critic_offset, make_critic
+    from ..torch import critic_offset, make_critic
 
     sizes = parse_hidden(hidden)
     if val_fraction + test_fraction >= 1:
@@ -228,11 +228,14 @@ def neural_mi(ctx: Context, x: np.ndarray, y: np.ndarray, *, bound: str, critic:
         model = make_critic(critic, xt.shape[1], yt.shape[1], sizes, embed_dim).to(device)
     offset = critic_offset(model)
     rest = [p for p in model.parameters() if p is not offset]
-    # With ReMINE the penalty pins the critic's overall offset; moving ~lr per
-    # Adam step, the offset would lag behind the drifting scores for thousands
-    # of steps and the penalty would bend the rest of the critic instead.
-    factor = _SHIFT_LR_FACTOR if regularize == "remine" else 1.0
+    # With the offset form the penalty pins the critic's overall offset; moving
+    # ~lr per Adam step, the offset would lag behind the drifting scores for
+    # thousands of steps and the penalty would bend the rest of the critic instead.
+    factor = _SHIFT_LR_FACTOR if regularize == "remine_offset" else 1.0
     opt = torch.optim.Adam([{"params": rest}, {"params": [offset], "lr": lr * factor}], lr=lr)
+    # objective(): offset=None penalises the whole critic (the paper's ReMINE)
+    routed = offset if regularize == "remine_offset" else None
+    regularize = "none" if regularize == "none" else "remine"
 
     threads = torch.get_num_threads()
     work = batch_size * max(sizes) * (1 if critic == "separable" else batch_size)
@@ -246,7 +249,7 @@ def neural_mi(ctx: Context, x: np.ndarray, y: np.ndarray, *, bound: str, critic:
                               eval_every=eval_every, patience=patience,
                               regularize=regularize, reg_lambda=reg_lambda,
                               reg_target=reg_target, clip=clip, batch_rng=batch_rng,
-                              device=device, offset=offset)
+                              device=device, offset=routed)
     finally:
         torch.set_num_threads(threads)
     n_classes = int(ys.shape[1]) if ctx.discrete.get("y") else None
@@ -306,7 +309,7 @@ def _train_and_test(ctx, model, opt, xt, yt, train, val, test, *, bound, batch_s
                     batch_rng, device, offset) -> Raw:
     import torch
 
-    from ..bounds import objective
+    from ..torch import objective
 
     label = f"{bound} critic"
     val_rows = val[: max(_MAX_VAL_BATCHES * batch_size, 4 * eval_b)]
@@ -361,9 +364,13 @@ def _train_and_test(ctx, model, opt, xt, yt, train, val, test, *, bound, batch_s
             f"{bound}: training diverged at step {diverged_at} (non-finite loss); the critic "
             f"from step {best_step} (best validation bound) was used"
             + ("; the regularised variant -p regularize=remine keeps the critic's scale in check"
-               if regularize == "none" else "; try a lower lr or a larger reg_lambda")
+               if regularize == "none" else
+               "; -p regularize=remine (the penalty on the whole critic) holds the scale where "
+               "the offset form does not" if offset is not None else
+               "; try a lower lr or a larger reg_lambda")
         )
-    elif len(history) >= 2 and history[-1]["val"] < best_val - 1.0 and regularize == "none":
+    elif (len(history) >= 2 and history[-1]["val"] < best_val - 1.0
+          and (regularize == "none" or offset is not None)):
         ctx.warn(
             f"{bound}: the validation bound fell by {best_val - history[-1]['val']:.2f} nats "
             f"after step {best_step} (unstable training); the best critic was used; "

@@ -1,0 +1,426 @@
+"""Training-side tools: sound losses (KNIFE MI regulariser, ReMINE), the SSGE
+self-check, and the dse check option."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import infocli
+import infocli.torch as B
+from infocli.torch import KNIFEMI
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+# -- KNIFE MI regulariser -------------------------------------------------------------
+def test_init_labels_start_each_class_at_its_rows():
+    # z = 5 + N(0, I) independent of s: every form starts near the truth 0 (the
+    # conditionals used to start at the origin: -49.8 nats)
+    g = torch.Generator().manual_seed(0)
+    z = 5 + torch.randn(500, 4, generator=g)
+    s = torch.randint(0, 2, (500,), generator=g)
+    torch.manual_seed(0)
+    for form in ("posterior", "pooled", "difference"):
+        mi = KNIFEMI(4, n_classes=2, init_samples=z, init_labels=s, form=form)
+        for c in range(2):
+            means = mi.conditional.kernels[c].means.detach()
+            own = z[s == c]
+            # each kernel mean is one of the class's own rows
+            assert (means[:, None] - own[None]).abs().amax(2).min(1).values.max() == 0
+        with torch.no_grad():
+            assert abs(float(mi(z, s))) < 0.1, form
+    # without labels every class starts at all rows, never at the origin
+    mi = KNIFEMI(4, n_classes=2, init_samples=z, form="difference")
+    assert float(mi.conditional.kernels[1].means.detach().mean()) == pytest.approx(5.0, abs=0.3)
+    with pytest.raises(infocli.InputError, match="500 rows but init_labels has 3"):
+        KNIFEMI(4, n_classes=2, init_samples=z, init_labels=s[:3])
+    with pytest.raises(infocli.ParameterError, match="init_labels is for class labels"):
+        KNIFEMI(4, y_dim=1, init_samples=z, init_labels=s)
+    with pytest.raises(infocli.ParameterError, match="form='bad'"):
+        KNIFEMI(4, n_classes=2, form="bad")
+
+
+def test_posterior_form_equals_the_kl_of_posterior_to_prior():
+    # an independent computation from the class densities
+    g = torch.Generator().manual_seed(1)
+    z = torch.randn(60, 2, generator=g)
+    s = torch.tensor([0] * 20 + [1] * 40)
+    torch.manual_seed(1)
+    mi = KNIFEMI(2, n_classes=3, n_kernels=3, init_samples=z, init_labels=s, init_std=0.3)
+    with torch.no_grad():
+        lp = torch.stack([mi.conditional.kernels[c].log_prob(z) for c in range(2)], 1).double()
+        prior = torch.tensor([20 / 60, 40 / 60], dtype=torch.float64)
+        post = prior * lp.exp() / (prior * lp.exp()).sum(1, keepdim=True)
+        kl = (post * (post / prior).log()).sum(1).mean()
+        assert float(mi(z, s)) == pytest.approx(float(kl), rel=1e-4, abs=1e-6)
+        pooled = (post.gather(1, s[:, None]).squeeze(1) / prior[s]).log().mean()
+        mi.form = "pooled"
+        assert float(mi(z, s)) == pytest.approx(float(pooled), rel=1e-4, abs=1e-6)
+        # KL <= H(Y): the plug-in entropy of the batch's labels
+        mi.form = "posterior"
+        assert 0 <= float(mi(3 * z, s)) <= -(prior * prior.log()).sum() + 1e-6
+
+
+def test_posterior_form_with_continuous_y_is_between_0_and_log_b():
+    # the value reads the labels only through the fitted densities (I = E_x KL(p(y|x) ||
+    # p(y))), so the independent case is a density fitted on shuffled pairs; scored on
+    # a held-out batch of 64
+    g = torch.Generator().manual_seed(2)
+    y = torch.randn(576, 1, generator=g)
+    z = torch.cat([y + 0.1 * torch.randn(576, 1, generator=g),
+                   torch.randn(576, 1, generator=g)], 1)
+
+    def fitted(y_all):
+        torch.manual_seed(2)
+        mi = KNIFEMI(2, y_dim=1, cond_kernels=2, hidden=8, init_samples=z)
+        opt = torch.optim.Adam(mi.parameters(), lr=2e-2)
+        for _ in range(150):
+            opt.zero_grad()
+            mi.kernel_loss(z[64:], y_all[64:]).backward()
+            opt.step()
+        with torch.no_grad():
+            return float(mi(z[:64], y_all[:64]))
+
+    dependent = fitted(y)
+    independent = fitted(y[torch.randperm(576, generator=g)])
+    assert 0 <= independent < 0.2 and 1.5 < dependent <= math.log(64)
+
+
+def _adversarial_run(form: str, seed: int) -> tuple[float, float]:
+    """A linear encoder of data independent of s minimises the MI term alone (the
+    kernels refit each step): the lowest epoch-average of the term and the code's SD."""
+    g = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    x = torch.randn(600, 4, generator=g)
+    s = torch.randint(0, 2, (600,), generator=g)
+    enc = torch.nn.Linear(4, 4)
+    mi = KNIFEMI(4, n_classes=2, n_kernels=8, init_samples=enc(x).detach(), init_labels=s,
+                 form=form)
+    opt_net = torch.optim.Adam(enc.parameters(), lr=1e-2)
+    opt_mi = torch.optim.Adam(mi.parameters(), lr=1e-2)
+    averages = []
+    for _ in range(8):
+        values = []
+        for idx in torch.randperm(600, generator=g).split(100):
+            z = enc(x[idx])
+            opt_mi.zero_grad()
+            mi.kernel_loss(z.detach(), s[idx]).backward()
+            opt_mi.step()
+            value = mi(z, s[idx])
+            opt_net.zero_grad()
+            value.backward()
+            opt_net.step()
+            values.append(value.item())
+        averages.append(sum(values) / len(values))
+    return min(averages), float(enc(x).detach().std())
+
+
+def test_regulariser_cannot_be_fooled_below_zero():
+    # true I(Z;S) = 0 for every encoder; the paper's difference form is driven
+    # below it by the network, the default posterior form never is
+    lowest, _ = _adversarial_run("posterior", 0)
+    assert lowest >= -1e-6
+    fooled, _ = _adversarial_run("difference", 0)
+    assert fooled < -0.1
+
+
+# -- ReMINE ---------------------------------------------------------------------------
+def _gaussian_pair(n: int, d: int, mi: float, seed: int):
+    rng = np.random.default_rng(seed)
+    rho = math.sqrt(1 - math.exp(-2 * mi / d))  # I = -d/2 log(1 - rho^2)
+    x = rng.standard_normal((n, d))
+    return x, rho * x + math.sqrt(1 - rho**2) * rng.standard_normal((n, d))
+
+
+def test_default_remine_keeps_a_high_mi_bound_near_the_truth():
+    x, y = _gaussian_pair(3000, 2, 4.0, 0)
+    est = infocli.mutual_information(x, y, estimator="mine", device="cpu", seed=0,
+                                     critic="concat", hidden="32", regularize="remine",
+                                     max_steps=800, lr=3e-3, eval_every=100)
+    assert abs(est.value - 4.0) < 0.5, est
+
+
+@pytest.mark.parametrize("regularize, routed", [("remine", False), ("remine_offset", True),
+                                               ("none", False)])
+def test_remine_penalises_the_whole_critic_unless_asked(regularize, routed, monkeypatch):
+    seen = []
+    real = B.objective
+
+    def spy(scores, bound, **kw):
+        seen.append(kw)
+        return real(scores, bound, **kw)
+
+    monkeypatch.setattr(B, "objective", spy)
+    x, y = _gaussian_pair(400, 1, 0.5, 1)
+    try:  # three steps test the mapping, not the estimate, which may be refused
+        infocli.mutual_information(x, y, estimator="mine", device="cpu", hidden="8",
+                                   batch_size=32, max_steps=3, eval_every=3,
+                                   regularize=regularize)
+    except infocli.EstimationError:
+        pass
+    assert seen and all((kw["offset"] is not None) == routed for kw in seen)
+    assert all(kw["regularize"] == ("none" if regularize == "none" else "remine") for kw in seen)
+
+
+def test_whole_critic_penalty_reaches_every_weight():
+    torch.manual_seed(0)
+    critic = B.ConcatCritic(1, 1, (8,))
+    x, y = torch.randn(2, 16, 1)
+    loss_plain, _ = B.objective(critic(x, y), "mine")
+    loss_pen, _ = B.objective(critic(x, y), "mine", regularize="remine", lam=10.0)
+    g_plain = torch.autograd.grad(loss_plain, critic.fx.weight)[0]
+    g_pen = torch.autograd.grad(loss_pen, critic.fx.weight)[0]
+    assert not torch.allclose(g_plain, g_pen)
+
+
+# -- SSGE self-check --------------------------------------------------------------------
+def _gaussian_gradient(d: int, smallest_sd: float, m: int = 256, seed: int = 0):
+    """EGE gradient in A of x = A eps and the autograd truth d log|det A| / dA = A^-T."""
+    g = torch.Generator().manual_seed(seed)
+    q, _ = torch.linalg.qr(torch.randn(d, d, generator=g, dtype=torch.float64))
+    a0 = q @ torch.diag(torch.logspace(math.log10(smallest_sd), 0, d, dtype=torch.float64))
+    a = a0.clone().requires_grad_(True)
+    x = torch.randn(m, d, generator=g, dtype=torch.float64) @ a.T
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        grad, = torch.autograd.grad(B.entropy_gradient_surrogate(x), a)
+    truth, = torch.autograd.grad(torch.linalg.slogdet(a)[1], a)
+    cosine = float((grad * truth).sum() / grad.norm() / truth.norm())
+    return cosine, [w for w in caught if issubclass(w.category, B.SSGEWarning)]
+
+
+@pytest.mark.parametrize("smallest_sd", [0.5, 0.02])
+def test_ssge_at_d20_is_accurate_or_warns(smallest_sd):
+    cosine, caught = _gaussian_gradient(20, smallest_sd)
+    assert cosine >= 0.9 or caught
+    if smallest_sd == 0.5:  # well conditioned: accurate, and silent
+        assert cosine > 0.99 and not caught
+    else:  # a 50-fold thinner direction than the median bandwidth resolves
+        assert cosine < 0.9 and caught
+        assert "Stein residual" in str(caught[0].message)
+
+
+def test_ssge_warns_when_too_few_eigenfunctions_are_kept():
+    x = torch.randn(200, 6, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    with pytest.warns(B.SSGEWarning, match="kept 1 eigenfunctions, fewer than d \\+ 1 = 7"):
+        B.ssge_score(x, eigen_cutoff=0.01)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        B.ssge_score(x, eigen_cutoff=0.01, check=False)
+
+
+# -- dse check ----------------------------------------------------------------------------
+def test_dse_accepts_check_like_its_siblings():
+    z = np.random.default_rng(0).standard_normal((300, 3))
+    off = infocli.dse(z, check="off")
+    default = infocli.dse(z)
+    assert off.value == pytest.approx(default.value)
+    assert off.value == pytest.approx(infocli.dse_spectrum(z, check="off")[0].value)
+
+
+# -- the training wing's home -----------------------------------------------------------
+@pytest.mark.parametrize("old, names", [
+    ("infocli.nn", ["KNIFE", "KNIFEMI", "fit_mixture", "select_mixture", "fit_density",
+                    "objective", "ConcatCritic", "ssge_score", "log_prob_chunked"]),
+    ("infocli.bounds", ["objective", "dv_bound", "critic_offset", "SeparableCritic",
+                        "entropy_gradient_surrogate", "SSGEWarning"]),
+])
+def test_former_homes_still_work_with_a_deprecation_warning(old, names):
+    import importlib
+    import sys
+
+    import infocli.torch as new
+
+    saved = sys.modules.pop(old, None)
+    try:
+        with pytest.warns(DeprecationWarning, match=f"{old} is deprecated.*infocli.torch"):
+            module = importlib.import_module(old)
+    finally:
+        if saved is not None:
+            sys.modules[old] = saved
+    for name in names:
+        assert getattr(module, name) is getattr(new, name), name
+
+
+def test_the_wing_imports_no_cli_batch_bench_or_dispatch():
+    import subprocess
+    import sys
+
+    code = ("import sys, infocli.torch; "
+            "print(sorted(m for m in sys.modules if m.startswith('infocli')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    loaded = eval(out)  # noqa: S307 - our own printed list
+    for banned in ("infocli.cli", "infocli.batch", "infocli.bench", "infocli.estimators",
+                   "infocli.registry", "infocli.api", "infocli.nn", "infocli.bounds"):
+        assert not any(m == banned or m.startswith(banned + ".") for m in loaded), banned
+    # the package's own 'torch' never shadows PyTorch
+    import torch as real_torch
+
+    assert infocli.torch.densities.torch is real_torch
+
+
+# -- layer tracking -----------------------------------------------------------------------
+def _labelled(n: int, seed: int):
+    g = torch.Generator().manual_seed(seed)
+    y = torch.randint(0, 3, (n,), generator=g)
+    x = torch.randn(n, 6, generator=g) + 2.0 * torch.nn.functional.one_hot(y, 6).float()
+    return x, y
+
+
+def test_tracker_records_two_layers_for_two_epochs(tmp_path):
+    import json
+
+    from infocli.torch import RECORD_FIELDS, Tracker
+
+    torch.manual_seed(0)
+    x, y = _labelled(300, 0)
+    model = torch.nn.Sequential(torch.nn.Linear(6, 16), torch.nn.ReLU(), torch.nn.Linear(16, 3))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    path = tmp_path / "records.jsonl"
+    tracker = Tracker(model, ["1", model[2]], x, y, rows=120, measures=("dse", "mi_y"),
+                      path=path, activations_dir=tmp_path / "acts", check="off", seed=3)
+    assert tracker.layer_names == ["1", "2"] and len(tracker.probe_index) == 120
+    hooks_before = [len(m._forward_hooks) for m in model]
+    for epoch in range(2):
+        model.train()
+        for idx in torch.randperm(300).split(50):
+            loss = torch.nn.functional.cross_entropy(model(x[idx]), y[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            assert tracker._store == {}  # training passes are not captured
+        new = tracker.step(epoch)
+        assert len(new) == 4 and model.training  # the model's mode is restored
+        assert tracker._store == {}  # nothing held between epochs
+        # agreement with an independent computation on the same probe rows
+        with torch.no_grad():
+            hidden = model[1](model[0](x[tracker.probe_index])).double().numpy()
+        dse = [r for r in new if r["layer"] == "1" and r["measure"] == "dse"][0]
+        assert dse["value"] == pytest.approx(infocli.dse(hidden, seed=3, check="off").value)
+        mi = [r for r in new if r["layer"] == "1" and r["measure"] == "mi_y"][0]
+        direct = infocli.mutual_information(hidden, y[tracker.probe_index].numpy(),
+                                            discrete_y=True, seed=3, check="off")
+        assert mi["value"] == pytest.approx(direct.value) and mi["estimator"] == direct.estimator
+    assert [len(m._forward_hooks) for m in model] == hooks_before
+    records = tracker.records
+    assert len(records) == 2 * 2 * 2
+    assert {(r["epoch"], r["layer"], r["measure"]) for r in records} == {
+        (e, layer, m) for e in (0, 1) for layer in ("1", "2") for m in ("dse", "mi_y")}
+    assert all(set(r) == set(RECORD_FIELDS) for r in records)
+    assert {r["dim"] for r in records if r["layer"] == "1"} == {16}
+    assert {r["dim"] for r in records if r["layer"] == "2"} == {3}
+    assert all(r["n_samples"] == 120 and r["unit"] == "nats" for r in records)
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [(r["epoch"], r["layer"], r["measure"]) for r in lines] == [
+        (r["epoch"], r["layer"], r["measure"]) for r in records]
+    assert np.load(tmp_path / "acts" / "epoch_1" / "2.npy").shape == (120, 3)
+    assert np.load(tmp_path / "acts" / "x.npy").shape == (120, 6)
+    tracker.close()
+    assert all(len(m._forward_hooks) == 0 for m in model)
+
+
+def test_tracker_csv_every_and_intervals(tmp_path):
+    import csv
+
+    from infocli.torch import Tracker
+
+    torch.manual_seed(1)
+    x, y = _labelled(200, 1)
+    model = torch.nn.Sequential(torch.nn.Linear(6, 4), torch.nn.Tanh())
+    with Tracker(model, ["0"], x, y, every=2, rows=150, measures=("mi_y",),
+                 path=tmp_path / "r.csv", seed=0) as tracker:
+        assert tracker.step(1) == []  # not due
+        (record,) = tracker.step(2)
+    assert record["lo"] is not None and record["lo"] <= record["value"] <= record["hi"]
+    assert record["reliable"] in (True, False)
+    rows = list(csv.DictReader(open(tmp_path / "r.csv")))
+    assert len(rows) == 1 and rows[0]["epoch"] == "2" and rows[0]["measure"] == "mi_y"
+    with pytest.raises(infocli.ParameterError, match="layer 'nope' is not in the model"):
+        Tracker(model, ["nope"], x, y)
+    with pytest.raises(infocli.ParameterError, match="need probe_y"):
+        Tracker(model, ["0"], x, measures=("mi_y",))
+
+
+# -- metric ---------------------------------------------------------------------------------
+def test_metric_accumulation_equals_a_one_shot_estimate():
+    from infocli.torch import InformationMetric
+
+    x, y = _labelled(400, 2)
+    metric = InformationMetric(discrete_y=True, check="off", max_rows=1000)
+    for idx in torch.arange(400).split(64):
+        metric.update(x[idx], y[idx])
+    once = infocli.mutual_information(x.double().numpy(), y.numpy(), discrete_y=True,
+                                      check="off")
+    got = metric.compute()
+    assert got.value == pytest.approx(once.value, abs=1e-12) and got.estimator == once.estimator
+    assert metric.n_seen == 400
+    metric.reset()
+    with pytest.raises(infocli.InputError, match="no rows"):
+        metric.compute()
+    entropy = InformationMetric("entropy", estimator="kl", check="off")
+    entropy.update(x[:200])
+    entropy.update(x[200:])
+    assert entropy.compute().value == pytest.approx(
+        infocli.entropy(x.double().numpy(), estimator="kl", check="off").value, abs=1e-12)
+
+
+def test_metric_memory_is_bounded_by_a_uniform_reservoir():
+    from infocli.torch import InformationMetric
+
+    n, cap = 5000, 200
+    ids = torch.arange(n, dtype=torch.float64)[:, None]
+    metric = InformationMetric("entropy", max_rows=cap, seed=4)
+    for idx in torch.arange(n).split(128):
+        metric.update(ids[idx])
+    kept, _ = metric.kept()
+    assert kept.shape == (cap, 1) and metric.n_seen == n
+    assert len(np.unique(kept)) == cap and np.all(np.isin(kept, ids.numpy()))
+    # every row is kept with probability cap / n: the kept ids are uniform on 0..n-1
+    assert abs(kept.mean() - (n - 1) / 2) < 4 * n / math.sqrt(12 * cap)
+    again = InformationMetric("entropy", max_rows=cap, seed=4)
+    for idx in torch.arange(n).split(500):  # other batch sizes, same rows kept
+        again.update(ids[idx])
+    assert np.array_equal(again.kept()[0], kept)
+
+
+def test_tracker_leaves_dead_units_out_of_density_estimates():
+    from infocli.torch import Tracker
+
+    x, y = _labelled(200, 3)
+    model = torch.nn.Sequential(torch.nn.Linear(6, 4), torch.nn.ReLU())
+    with torch.no_grad():
+        model[0].bias[:2] = -100.0  # two units that never fire
+    with Tracker(model, ["1"], x, y, rows=200, measures=("mi_y", "dse"), check="off") as tr:
+        mi, dse = tr.step(0)
+    with torch.no_grad():
+        live = model(x)[:, 2:].double().numpy()
+    assert mi["value"] == pytest.approx(infocli.mutual_information(
+        live, y.numpy(), discrete_y=True, check="off").value)
+    assert "2 constant column(s) of 4 left out" in mi["warnings"] and mi["dim"] == 4
+    assert dse["value"] == pytest.approx(infocli.dse(model(x).detach().double().numpy(),
+                                                     check="off").value)
+    xc = torch.cat([x, torch.zeros(len(x), 1)], 1)  # a constant input column too
+    model_x = torch.nn.Sequential(torch.nn.Linear(7, 3))
+    with Tracker(model_x, ["0"], xc, y, rows=200, measures=("mi_x",), check="off") as tr:
+        (mix,) = tr.step(0)
+    with torch.no_grad():
+        t = model_x(xc).double().numpy()
+    assert mix["value"] == pytest.approx(infocli.mutual_information(
+        x.double().numpy(), t, check="off").value)
+    with torch.no_grad():
+        model[0].bias[:] = -100.0  # a dead layer: I(T;Y) = 0 exactly
+    with Tracker(model, ["1"], x, y, rows=50, measures=("mi_y",), check="off") as tr:
+        (dead,) = tr.step(0)
+    assert dead["value"] == 0.0 and dead["estimator"] == "constant"
