@@ -296,9 +296,10 @@ _AUTO = "infocli.estimators.auto"
 
 register(EstimatorSpec(
     name="auto",
-    summary="copula transform, then max(gaussian, ksg) for MI/CMI (both err low) or, for "
-            "entropy, the marginal decomposition with min(gaussian, kl) (an upper bound and "
-            "a consistent estimate); details.auto says what ran and why",
+    summary="copula transform, then gaussian and ksg for MI/CMI combined by one rule (the more "
+            "precise when they agree, else the one the data support; wide variables through "
+            "validated principal components and learned codes) or, for entropy, the marginal "
+            "decomposition with min(gaussian, kl); details.auto says what ran and why",
     implementations={
         "entropy": f"{_AUTO}:auto_entropy",
         "conditional_entropy": f"{_AUTO}:auto_conditional_entropy",

@@ -152,9 +152,10 @@ def mi(
     """Mutual information I(X;Y) between X and Y (Y may be class labels).
 
     The default estimator is auto (normal scores of every column, then the
-    larger of the Gaussian-copula and the KSG k-NN estimate, both of which err
-    low; Ross's mixed estimator for labels Y; details.auto says what ran); -e
-    names another (`infocli estimators` lists them; -e ksg for plain KSG).
+    Gaussian-copula and the KSG k-NN estimates combined by one rule; wide
+    variables through validated principal components and learned codes; Ross's
+    mixed estimator for labels Y; details.auto says what ran); -e names another
+    (`infocli estimators` lists them; -e ksg for plain KSG).
     """
     with _errors(traceback, "mi"):
         from .. import api
@@ -211,8 +212,8 @@ def cmi(
 ) -> None:
     """Conditional mutual information I(X;Y|Z) (Z may be class labels).
 
-    The default estimator is auto (normal scores, then the larger of the
-    Gaussian-copula and the Frenzel-Pompe k-NN estimate); -e names another
+    The default estimator is auto (normal scores, then the Gaussian-copula and
+    the Frenzel-Pompe k-NN estimates combined by one rule); -e names another
     (`infocli estimators` lists them; -e ksg for plain Frenzel-Pompe).
     """
     with _errors(traceback, "cmi"):
