@@ -487,13 +487,18 @@ def _rate_dim(job: _Job, f: _Findings) -> int:
     clearly below the number of columns - images of a 2-D latent are a 2-D problem in
     784 pixels - else the number of columns. Recorded in ``intrinsic_dim``."""
     ambient = job.joint_dim()
-    if ambient <= 4:
+    if ambient <= 4 or "mutual_information" not in job.measure:
+        # entropy: data on a lower-dimensional set have no differential entropy, and
+        # TwoNN reads saturated full-dimensional data low (tanh of a wide Gaussian: 1 in
+        # 64 columns), which would make the check over-confident
         return ambient
     if "intrinsic_dim" not in f.numbers:
         from ._intrinsic import two_nn
 
         cont = [a.reshape(len(a), -1) for v, a in job.arrays.items()
                 if not job.discrete.get(v)]
+        if job.estimator == "auto":  # its kNN candidate searches the normal scores
+            cont = [_rank_gauss(a) for a in cont]
         est = two_nn(np.hstack(cont), job.seed)
         upper = est["dim"] + 2 * est["se"]
         used = ambient if not np.isfinite(upper) or upper >= _INTRINSIC_SHARE * ambient \
