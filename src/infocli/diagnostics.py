@@ -891,13 +891,9 @@ def _wide_canonical(job: _Job):
     from . import _summaries as su
     from .estimators import _reduce
 
-    x, y = (job.arrays[v].reshape(job.n, -1) for v in ("x", "y"))
-    sides = []
-    for a in (x, y):
-        a = a[:, _reduce.varying(a)]
-        if a.shape[1] == 0:
-            return None
-        sides.append((a - a.mean(axis=0)) / a.std(axis=0))
+    sides = [_reduce.standardise(job.arrays[v].reshape(job.n, -1)) for v in ("x", "y")]
+    if min(a.shape[1] for a in sides) == 0:
+        return None
     plan = _reduce.choose_codes(*sides, job.seed)
     if plan is None:
         return None

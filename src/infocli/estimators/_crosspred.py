@@ -37,13 +37,6 @@ BATCH = 256
 VALIDATION = 0.2
 
 
-def _standard(a: np.ndarray) -> np.ndarray:
-    a = np.asarray(a, dtype=np.float64)
-    sd = a.std(axis=0)
-    a = a[:, sd > 0]
-    return (a - a.mean(axis=0)) / a.std(axis=0)
-
-
 def _targets(a: np.ndarray, rows: np.ndarray, r: int) -> np.ndarray:
     """The first r principal-component scores of ``a`` (axes from ``rows``), scaled to
     unit variance on those rows."""
@@ -109,8 +102,9 @@ def cross_codes(ctx: Context, x: np.ndarray, y: np.ndarray, seed: int
                 ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     """(f(x), g(y)) on the held-out half of the rows, and a report: f predicts the
     leading principal components of y from x, g those of x from y, both trained on
-    the other half."""
-    xs, ys = _standard(x), _standard(y)
+    the other half. ``x`` and ``y`` are standardised, without constant columns
+    (:func:`._reduce.standardise`)."""
+    xs, ys = x, y
     n = len(xs)
     order = np.random.default_rng([seed, 0x6370]).permutation(n)
     train, test = np.sort(order[: n // 2]), np.sort(order[n // 2:])

@@ -51,6 +51,14 @@ def varying(a: np.ndarray) -> np.ndarray:
     return np.flatnonzero(a.std(axis=0) > 0)
 
 
+def standardise(a: np.ndarray) -> np.ndarray:
+    """The non-constant columns of ``a`` (float64) at zero mean and unit variance
+    (constant columns carry no information)."""
+    a = np.asarray(a, dtype=np.float64)
+    a = a[:, varying(a)]
+    return (a - a.mean(axis=0)) / a.std(axis=0)
+
+
 #: power iterations of the randomised range finder (Halko, Martinsson & Tropp 2011)
 _POWER = 4
 _OVERSAMPLE = 10

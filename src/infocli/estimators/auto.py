@@ -335,15 +335,6 @@ def _informative(ctx: Context, arrays: dict[str, np.ndarray]) -> tuple:
     return tuple(out)
 
 
-def _standard(a: np.ndarray) -> np.ndarray:
-    """Standardised non-constant columns of ``a`` (constant ones carry nothing)."""
-    from ._reduce import varying
-
-    a = np.asarray(a, dtype=np.float64)
-    a = a[:, varying(a)]
-    return (a - a.mean(axis=0)) / a.std(axis=0)
-
-
 def _codes_label(rx: int, ry: int) -> str:
     return f"gaussian+pca({rx}x{ry})+copula"
 
@@ -355,21 +346,19 @@ def _parse_codes(label: str | None) -> tuple[int, int] | None:
     return (int(m.group(1)), int(m.group(2))) if m else None
 
 
-def _wide_plan(ctx: Context, x, y, only: str | None) -> dict | None:
-    """The route for wide variables (a side with at least ``_reduce.WIDE`` columns):
+def _wide_plan(ctx: Context, xs, ys, only: str | None) -> dict:
+    """The route for wide variables (``xs``, ``ys``: standardised, without constant
+    columns; a side with at least ``_reduce.WIDE`` columns):
     principal components of the standardised columns, their number chosen by held-out
-    information (:mod:`._reduce`), then the Gaussian copula of the codes; None for
-    narrow variables. The check's re-runs (``only``) reuse the chosen numbers."""
+    information (:mod:`._reduce`), then the Gaussian copula of the codes; ``{}`` when
+    no codes apply. The check's re-runs (``only``) reuse the chosen numbers."""
     from . import _reduce
 
-    if x.shape[1] < _reduce.WIDE and y.shape[1] < _reduce.WIDE:
-        return None
     fixed = _parse_codes(only)
     if fixed is not None:
         return {"r": {"x": fixed[0], "y": fixed[1]}}
     if only is not None:
-        return {}  # the check re-runs the kNN candidate alone
-    xs, ys = _standard(x), _standard(y)
+        return {}  # the check re-runs another candidate alone
     if xs.shape[1] == 0 or ys.shape[1] == 0:
         return {}
     plan = _reduce.choose_codes(xs, ys, _draw(ctx))
@@ -388,7 +377,10 @@ def auto_mi(ctx: Context, x, y, *, k, ties, only: str | None = None) -> Raw:
     knn_label = f"ksg(k={k})+copula"
     candidates = {knn_label: lambda c, a, b: knn.ksg_mi(c, a, b, algorithm=1,
                                                         **_knn_kw(k, ties))}
-    plan = None if labels else _wide_plan(ctx, x, y, only)
+    wide = not labels and max(x.shape[1], y.shape[1]) >= _reduce.WIDE
+    # standardised once for the wide route's candidates
+    std = (_reduce.standardise(x), _reduce.standardise(y)) if wide else None
+    plan = _wide_plan(ctx, *std, only) if wide else None
     excluded = None
     gauss = learned = None
     model_check = None
@@ -400,8 +392,8 @@ def auto_mi(ctx: Context, x, y, *, k, ties, only: str | None = None) -> Raw:
             coded: dict[str, np.ndarray] = {}
 
             def on_codes(c, a, b):
-                coded["x"] = transforms.normal_scores(_reduce.codes(_standard(x), rx))
-                coded["y"] = transforms.normal_scores(_reduce.codes(_standard(y), ry))
+                coded["x"] = transforms.normal_scores(_reduce.codes(std[0], rx))
+                coded["y"] = transforms.normal_scores(_reduce.codes(std[1], ry))
                 return gaussian.gaussian_mi(c, coded["x"], coded["y"], **_GAUSS_KW)
 
             candidates = {gauss: on_codes, **candidates}
@@ -417,7 +409,7 @@ def auto_mi(ctx: Context, x, y, *, k, ties, only: str | None = None) -> Raw:
             learned_report: dict = {}
 
             def on_learned(c, a, b):
-                fx, gy, rep = _crosspred.cross_codes(c, x, y, _draw(c))
+                fx, gy, rep = _crosspred.cross_codes(c, *std, _draw(c))
                 learned_report.update(rep)
                 return knn.ksg_mi(c, transforms.normal_scores(fx), transforms.normal_scores(gy),
                                   algorithm=1, **_knn_kw(3, ties))
