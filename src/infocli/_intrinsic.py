@@ -14,9 +14,8 @@ As in the paper, the largest 10 % of the ratios are discarded (they come from
 points whose neighbourhood is not uniform: edges, outliers), with the
 likelihood of the censored Pareto sample.
 
-The search is exact brute force by matrix products on a seeded subset of at
-most ``ROWS`` rows: O(ROWS^2 d), a fraction of a second for thousands of
-columns.
+The search is infocli's exact neighbour search on a seeded subset of at most
+``ROWS`` rows: a fraction of a second for thousands of columns.
 """
 
 from __future__ import annotations
@@ -30,31 +29,20 @@ ROWS = 2000
 #: the largest share of the ratios left out (Facco et al.'s 10 %)
 DISCARD = 0.1
 _TAG = 0x6964  # "id": sub-seeds apart from every other stream
-_BLOCK = 512
 
 
 def two_nearest(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Euclidean distances of each row of ``x`` to its first and second nearest
-    other row (brute force by blocks of matrix products; squared distances clipped
-    at 0 against rounding)."""
-    x = np.asarray(x, dtype=np.float64)
-    n = len(x)
-    sq = np.einsum("ij,ij->i", x, x)
-    r1 = np.empty(n)
-    r2 = np.empty(n)
-    for s in range(0, n, _BLOCK):
-        e = min(s + _BLOCK, n)
-        d2 = sq[s:e, None] + sq[None, :] - 2.0 * (x[s:e] @ x.T)
-        d2[np.arange(e - s), np.arange(s, e)] = np.inf
-        two = np.partition(d2, 1, axis=1)[:, :2]
-        two.sort(axis=1)
-        # the two candidates again, exactly: the product form loses digits when the
-        # distance is small against the norms
-        idx = np.argpartition(d2, 1, axis=1)[:, :2]
-        exact = np.sqrt(((x[s:e, None, :] - x[idx]) ** 2).sum(axis=2))
-        exact.sort(axis=1)
-        r1[s:e], r2[s:e] = exact[:, 0], exact[:, 1]
-    return r1, r2
+    other row (infocli's exact neighbour search: kd-trees in few columns, blocked
+    matrix products in many)."""
+    from .estimators._common import Context
+    from .estimators._neighbors import kneighbor_distances
+
+    ctx = Context(rng=np.random.default_rng(0), device="cpu", write_files=False)
+    dist = kneighbor_distances(np.ascontiguousarray(x, dtype=np.float64), 2, ctx,
+                               metric="euclidean", backend="auto",
+                               label="intrinsic dimension")
+    return dist[:, 0], dist[:, 1]
 
 
 def two_nn(x: np.ndarray, seed: int = 0, rows: int = ROWS) -> dict:
