@@ -99,7 +99,15 @@ def labelled(rng):
 
 def test_integer_labels_as_continuous_y_are_flagged(labelled):
     z, labels = labelled
+    # auto detects them as discrete (issue 26) and names the keyword that undoes it
     est = infocli.mutual_information(z, labels)
+    flagged = [w for w in est.warnings if "3 distinct integer values (0, 1, 2)" in w]
+    assert len(flagged) == 1 and "treated as discrete" in flagged[0]
+    assert "pass discrete_y=False to treat it as continuous" in flagged[0]
+    assert est.details["hints"] == [{"kind": "continuous", "var": "y", "column": None}]
+    assert est.value == infocli.mutual_information(z, labels, discrete_y=True).value
+    # an estimator without per-column masks keeps them continuous and says how to switch
+    est = infocli.mutual_information(z, labels, estimator="ksg")
     flagged = [w for w in est.warnings if "3 distinct integer values (0, 1, 2)" in w]
     assert len(flagged) == 1 and flagged[0].endswith("pass discrete_y=True to use it as class "
                                                       "labels")
@@ -140,6 +148,11 @@ def test_cli_integer_labels_suggest_the_command_option(runner, tmp_path, labelle
     np.save(tmp_path / "z.npy", z)
     np.save(tmp_path / "labels.npy", labels)
     res = invoke(runner, "mi", tmp_path / "z.npy", tmp_path / "labels.npy", "--json")
+    assert res.exit_code == 0, res.output
+    assert "pass --continuous-y to treat it as continuous" in res.stdout
+    assert "discrete_y=False" not in res.stdout + res.stderr
+    res = invoke(runner, "mi", tmp_path / "z.npy", tmp_path / "labels.npy", "--json",
+                 "-e", "ksg")
     assert res.exit_code == 0, res.output
     assert "pass --discrete-y to use it as class labels" in res.stdout
     assert "discrete_y=True" not in res.stdout + res.stderr
@@ -195,7 +208,8 @@ def clusters(tmp_path, rng):
     (["entropy", "clusters.csv"],
      "select numeric columns with --x-cols, or condition on a label column with "
      "--given-cols label", ["--discrete-y", "discrete_y=True", "discrete_given"]),
-    (["mi", "clusters.csv", "--x-cols", "label", "--y-cols", "f1"],
+    # (auto takes a text X as labels since issue 26; ksg does not)
+    (["mi", "clusters.csv", "--x-cols", "label", "--y-cols", "f1", "-e", "ksg"],
      "select numeric columns with --x-cols; a label column can be Y (--y-cols label)",
      ["--discrete-given", "discrete_y=True"]),
     (["cmi", "clusters.csv", "--x-cols", "label", "--y-cols", "f1", "--given-cols", "f2"],

@@ -242,6 +242,15 @@ def is_non_numeric(a: Any) -> bool:
     return arr.dtype.kind in "OUSb"
 
 
+def all_non_numeric(a: Any) -> bool:
+    """True when every column is text, boolean or categorical (a DataFrame is looked at
+    column by column: a frame mixing numbers and text is not all labels)."""
+    if hasattr(a, "dtypes") and hasattr(a, "columns"):
+        return all(str(d) == "category" or getattr(d, "kind", "O") not in "iufc"
+                   for d in a.dtypes)
+    return is_non_numeric(a)
+
+
 def check_rows(arrays: dict[str, np.ndarray], names: dict[str, str]) -> int:
     items = list(arrays.items())
     n0 = len(items[0][1])
@@ -326,3 +335,46 @@ def label_like_columns(a: np.ndarray, *, max_levels: int | None = None) -> list[
         if 2 <= levels.size <= limit:
             found.append((j, [int(v) if abs(v) < 2**53 else float(v) for v in levels]))
     return found
+
+
+def discrete_mask(spec: Any, a: Any, name: str, keyword: str) -> np.ndarray | None:
+    """Which columns of ``a`` are discrete, from a user's ``discrete_x``-style value.
+
+    ``spec`` is True/False (every column / none), a boolean mask with one entry per
+    column, or a list of column indices or names (scikit-learn's
+    ``discrete_features`` convention). None: not decided here (the caller detects).
+    Returns a boolean array (n_columns,), or None for None.
+    """
+    if spec is None:
+        return None
+    arr, found = _to_numpy(a)
+    d = 1 if arr.ndim == 1 else int(arr.shape[1]) if arr.ndim == 2 else 0
+    if isinstance(spec, (bool, np.bool_)):
+        return np.full(d, bool(spec))
+    if isinstance(spec, str):
+        spec = [spec]
+    items = list(np.asarray(spec).ravel()) if not isinstance(spec, (list, tuple)) else list(spec)
+    if items and all(isinstance(v, (bool, np.bool_)) for v in items):
+        if len(items) != d:
+            raise InputError(f"{keyword}: a boolean mask of {len(items)} entries for {name} "
+                             f"with {d} column(s); expected one entry per column")
+        return np.array(items, dtype=bool)
+    mask = np.zeros(d, dtype=bool)
+    for v in items:
+        if isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)):
+            if not -d <= int(v) < d:
+                raise InputError(f"{keyword}: column index {int(v)} out of range for {name} "
+                                 f"with {d} column(s)")
+            mask[int(v) % d] = True
+        elif isinstance(v, str) and found is not None and v in found:
+            mask[found.index(v)] = True
+        else:
+            valid = f"names {', '.join(found)}" if found else f"indices 0..{d - 1}"
+            raise InputError(f"{keyword}: no column {quote(v)} in {name}; expected {valid}")
+    return mask
+
+
+def detect_discrete(arr: np.ndarray) -> list[tuple[int, list]]:
+    """Columns of a float array detected as discrete: integer-valued with few levels
+    (the rule of :func:`label_like_columns`)."""
+    return label_like_columns(arr)

@@ -10,8 +10,8 @@ import numpy as np
 
 from . import diagnostics, registry, transforms
 from ._device import check_device
-from ._validation import (as_continuous, as_labels, check_rows, column_names, drop_missing,
-                          is_non_numeric, label_like_columns)
+from ._validation import (all_non_numeric, as_continuous, as_labels, check_rows, column_names,
+                          discrete_mask, drop_missing, is_non_numeric, label_like_columns)
 from ._version import __version__
 from .errors import Hint, ParameterError
 from .estimators._common import Context, ProgressFn
@@ -28,6 +28,7 @@ def entropy(
     *,
     given: Any = None,
     estimator: str = registry.DEFAULT_ESTIMATOR["entropy"],
+    discrete_x: Any = None,
     discrete_given: bool | None = None,
     unit: str = "nats",
     seed: int = 0,
@@ -46,6 +47,12 @@ def entropy(
     ----------
     x : array-like, shape (n_samples,) or (n_samples, n_dims)
         Continuous samples (numpy, torch, pandas or lists).
+    discrete_x : bool, list or None
+        Whether x is discrete (integer or text labels): True, False, or None to
+        detect it (text, booleans and categoricals are labels; under ``auto``
+        integer columns with at most max(20, sqrt(n)) levels too, with a
+        warning). A discrete x gets the entropy of its (joint) labels by a
+        bias-corrected plug-in (:mod:`infocli.estimators.discrete`).
     given : array-like, shape (n_samples, ...), optional
         Conditioning variable Z. Class labels when ``discrete_given`` is true
         (auto: non-numeric dtypes are labels).
@@ -80,11 +87,11 @@ def entropy(
     Estimate
     """
     if given is None:
-        return _estimate("entropy", estimator, {"x": x}, {}, unit, seed, device,
+        return _estimate("entropy", estimator, {"x": x}, {"x": discrete_x}, unit, seed, device,
                          {**(params or {}), **kwargs}, progress, names, dropna=dropna,
                          check=check, transform=transform)
     return _estimate("conditional_entropy", estimator, {"x": x, "z": given},
-                     {"z": discrete_given}, unit, seed, device, {**(params or {}), **kwargs},
+                     {"x": discrete_x, "z": discrete_given}, unit, seed, device, {**(params or {}), **kwargs},
                      progress, names, dropna=dropna,
                      check=check, transform=transform)
 
@@ -94,7 +101,8 @@ def mutual_information(
     y: Any,
     *,
     estimator: str = registry.DEFAULT_ESTIMATOR["mutual_information"],
-    discrete_y: bool | None = None,
+    discrete_x: Any = None,
+    discrete_y: Any = None,
     permutations: int = 0,
     unit: str = "nats",
     seed: int = 0,
@@ -115,10 +123,20 @@ def mutual_information(
     are left as they are (see :mod:`infocli.transforms`).
     ``permutations=N`` adds a permutation p-value: the estimate is recomputed
     on N seeded row-shuffles of y and p = (1 + #{null >= value}) / (N + 1).
+    ``discrete_x`` / ``discrete_y``: which columns are discrete, as scikit-learn's
+    ``discrete_features``: True (all), False (none), a boolean mask, or a list of
+    column indices or names; None detects them (text, booleans, categoricals;
+    under ``auto``, integer columns with at most max(20, sqrt(n)) levels, with a
+    warning naming the keyword). ``auto`` then dispatches: both sides discrete ->
+    bias-corrected plug-in (``discrete``); one side discrete -> Ross's mixed kNN;
+    discrete and continuous columns within a side -> Gao et al.'s mixed KSG
+    (``mixed_ksg``); an estimate above H of a discrete side is clipped to it and
+    the clipping recorded (``details["clipped"]``, a warning).
     Other parameters as in :func:`entropy`. Negative estimates are returned
     as they are.
     """
-    return _estimate("mutual_information", estimator, {"x": x, "y": y}, {"y": discrete_y},
+    return _estimate("mutual_information", estimator, {"x": x, "y": y},
+                     {"x": discrete_x, "y": discrete_y},
                      unit, seed, device, {**(params or {}), **kwargs}, progress, names,
                      permutations=permutations, dropna=dropna, check=check, transform=transform)
 
@@ -184,31 +202,57 @@ def _estimate(measure, estimator, raw_arrays, discrete_flags, unit, seed, device
     columns: dict[str, list[str]] = {}
     discrete: dict[str, bool] = {}
     classes: dict[str, list] = {}
+    masks: dict[str, np.ndarray] = {}
     for var, a in raw_arrays.items():
-        flag = discrete_flags.get(var)
-        if flag is None:
-            flag = var != "x" and is_non_numeric(a)
-        if flag:
-            if measure not in spec.discrete:
+        keyword = _KEYWORDS[var]
+        given = discrete_flags.get(var)
+        found = column_names(a)
+        mask = discrete_mask(given, a, names[var], keyword)
+        flag = None if mask is None else bool(mask.all()) if mask.any() else False
+        if flag is None and is_non_numeric(a) and (
+                var != "x" or (measure in spec.discrete_x and all_non_numeric(a))):
+            flag = True
+        detect = flag is None and _detects(spec, measure, var)
+        if mask is not None and mask.any() and not mask.all():
+            if measure not in spec.mixed:
+                raise ParameterError(
+                    f"estimator {spec.name!r} does not accept a variable with both discrete "
+                    f"and continuous columns ({keyword}); estimators that do: "
+                    + ", ".join(s.name for s in registry.all_specs() if measure in s.mixed))
+            arrays[var] = as_continuous(a, names[var], var=var)
+            masks[var] = mask
+            flag = False
+        elif flag:
+            accepted = spec.discrete_x if var == "x" else spec.discrete
+            if measure not in accepted:
                 raise ParameterError(
                     f"estimator {spec.name!r} does not accept class labels for "
                     f"{names[var]} in {measure.replace('_', ' ')}; estimators that do: "
-                    + ", ".join(s.name for s in registry.all_specs() if measure in s.discrete)
+                    + ", ".join(s.name for s in registry.all_specs()
+                                if measure in (s.discrete_x if var == "x" else s.discrete))
                 )
             arrays[var], classes[var] = as_labels(a, names[var])
         else:
-            arrays[var] = as_continuous(a, names[var], var=var, labels_ok=var in discrete_flags)
-            if var in discrete_flags and discrete_flags[var] is None:
+            arrays[var] = as_continuous(a, names[var], var=var,
+                                        labels_ok=var in discrete_flags and var != "x")
+            if detect:
+                found_mask = _detected(arrays[var], var, names[var], found, notes)
+                if found_mask is not None and found_mask.all():
+                    arrays[var], classes[var] = as_labels(arrays[var], names[var])
+                    flag = True
+                elif found_mask is not None and measure in spec.mixed:
+                    masks[var] = found_mask
+            elif var != "x" and var in discrete_flags and given is None:
                 notes.extend(_label_like_notes(arrays[var], var, names[var],
-                                               column_names(a), measure, spec))
-        found = column_names(a)
+                                               found, measure, spec))
         if found is not None:
             columns[var] = found
         discrete[var] = bool(flag)
     n = check_rows(arrays, names)
 
     ctx = Context(rng=np.random.default_rng(seed), device=device, progress=progress,
-                  discrete=discrete, names=names, classes=classes, columns=columns)
+                  discrete=discrete, names=names, classes=classes, columns=columns,
+                  discrete_columns=masks)
     for message, hint in notes:
         ctx.warn(message, hint=hint)
     if dropped is not None:
@@ -226,7 +270,7 @@ def _estimate(measure, estimator, raw_arrays, discrete_flags, unit, seed, device
     p_value = None
     if permutations:
         null = _permutation_null(impl, arrays, discrete, classes, names, effective, device,
-                                 progress, seed, permutations)
+                                 progress, seed, permutations, masks)
         p_value = float((1 + np.count_nonzero(null >= raw.value)) / (permutations + 1))
         details.update(permutations=int(permutations), null_mean=float(null.mean()),
                        null_std=float(null.std(ddof=1)) if permutations > 1 else None)
@@ -251,6 +295,35 @@ def _estimate(measure, estimator, raw_arrays, discrete_flags, unit, seed, device
     result = diagnostics.assess(result, impl=impl, arrays=arrays, ctx=ctx, params=effective,
                                 seed=seed, check=check, progress=progress)
     return result.to(unit)
+
+
+_KEYWORDS = {"x": "discrete_x", "y": "discrete_y", "z": "discrete_given"}
+
+
+def _detects(spec, measure: str, var: str) -> bool:
+    """Whether integer columns with few levels become discrete without being asked:
+    for estimators that take per-column masks in this measure (auto), and for x of
+    an entropy they can take as labels."""
+    if measure in spec.mixed:
+        return True
+    return var == "x" and measure == "entropy" and measure in spec.discrete_x
+
+
+def _detected(a, var, name, cols, notes) -> np.ndarray | None:
+    """Mask of the columns of ``a`` detected as discrete (integer values, at most
+    max(20, sqrt(n)) levels), each named in a warning with the option that undoes it."""
+    found = label_like_columns(a)
+    if not found:
+        return None
+    mask = np.zeros(a.shape[1], dtype=bool)
+    for j, levels in found:
+        mask[j] = True
+        shown = ", ".join(map(str, levels[:6])) + (", ..." if len(levels) > 6 else "")
+        column = cols[j] if cols is not None and j < len(cols) else None
+        label = f"column {column!r}" if column is not None else f"column {j}"
+        notes.append((f"{name}: {label} holds only {len(levels)} distinct integer values "
+                      f"({shown}) and is treated as discrete", Hint("continuous", var, column)))
+    return mask
 
 
 def _label_like_notes(a, var, name, cols, measure, spec) -> list[tuple[str, Hint]]:
@@ -362,14 +435,15 @@ def check_permutations(permutations: int, option: str = "permutations") -> None:
 
 
 def _permutation_null(impl, arrays, discrete, classes, names, effective, device, progress,
-                      seed, permutations) -> np.ndarray:
+                      seed, permutations, masks=None) -> np.ndarray:
     """MI of x with N seeded row-shuffles of y (the null of independence)."""
     x, y = arrays["x"], arrays["y"]
     perm_rng = np.random.default_rng([seed, 1])
     null = np.empty(permutations)
     for b in range(permutations):
         ctx = Context(rng=np.random.default_rng([seed, 2, b]), device=device, progress=None,
-                      discrete=discrete, names=names, classes=classes, write_files=False)
+                      discrete=discrete, names=names, classes=classes, write_files=False,
+                      discrete_columns=masks or {})
         null[b] = impl(ctx, x, y[perm_rng.permutation(len(y))], **effective).value
         if progress is not None:
             progress("permutations", b + 1, permutations)

@@ -314,5 +314,42 @@ register(EstimatorSpec(
     reference="Ince et al., Hum. Brain Mapp. 2017 (GCMI); Kraskov et al. 2004; "
               "Kozachenko & Leonenko 1987; docs/auto.md",
     discrete=("conditional_entropy", "mutual_information", "conditional_mutual_information"),
+    discrete_x=("entropy", "mutual_information"),
+    mixed=("mutual_information",),
     devices=("cpu", "cuda"),
+))
+
+# -- discrete and mixed data (issue 26) ------------------------------------------------
+_DISCRETE = "infocli.estimators.discrete"
+
+register(EstimatorSpec(
+    name="discrete",
+    summary="entropy and MI of discrete variables (integer or text labels) by the plug-in "
+            "with a bias correction (Miller-Madow, or Chao-Shen for undersampled alphabets); "
+            "delta-method interval",
+    implementations={
+        "entropy": f"{_DISCRETE}:discrete_entropy",
+        "mutual_information": f"{_DISCRETE}:discrete_mi",
+    },
+    params=(
+        Param("method", str, "miller_madow",
+              "plugin, miller_madow (adds (K-1)/2n) or chao_shen (coverage-adjusted "
+              "Horvitz-Thompson, for many classes seen once)",
+              choices=("plugin", "miller_madow", "chao_shen")),
+    ),
+    reference="Miller 1955; Chao & Shen, Environ. Ecol. Stat. 2003; Basharin 1959 (variance)",
+    discrete=("mutual_information",),
+    discrete_x=("entropy", "mutual_information"),
+))
+
+register(EstimatorSpec(
+    name="mixed_ksg",
+    summary="Gao et al.'s mixed KSG: MI of variables with discrete and continuous columns "
+            "(zero distances counted, not jittered); bounded by H of a discrete side",
+    implementations={"mutual_information": f"{_DISCRETE}:mixed_ksg_mi"},
+    params=(_K, _TIES),
+    reference="Gao, Kannan, Oh & Viswanath, NeurIPS 2017 (Algorithm 1)",
+    discrete=("mutual_information",),
+    discrete_x=("mutual_information",),
+    mixed=("mutual_information",),
 ))

@@ -189,6 +189,7 @@ class _Job:
     seed: int
     details: dict[str, Any]
     warnings: tuple[str, ...]
+    discrete_columns: dict[str, Any] = field(default_factory=dict)
 
     @property
     def n(self) -> int:
@@ -204,7 +205,8 @@ class _Job:
 
         ctx = Context(rng=np.random.default_rng([self.seed, _TAG, *key]), device=self.device,
                       progress=None, discrete=self.discrete, names=self.names,
-                      classes=self.classes, write_files=False)
+                      classes=self.classes, write_files=False,
+                      discrete_columns=self.discrete_columns)
         return float(self.impl(ctx, *arrays.values(), **(params or self.params)).value)
 
 
@@ -232,7 +234,8 @@ def assess(result, *, impl: Callable[..., Any], arrays: dict[str, np.ndarray], c
     job = _Job(measure=result.measure, estimator=result.estimator, impl=impl, arrays=arrays,
                discrete=dict(ctx.discrete), names=dict(ctx.names), classes=dict(ctx.classes),
                device=ctx.device, params=dict(params), seed=int(seed), details=details,
-               warnings=tuple(result.warnings))
+               warnings=tuple(result.warnings),
+               discrete_columns=dict(getattr(ctx, "discrete_columns", {}) or {}))
     f = _Findings(value=float(result.value), noise=result.stderr)
     f.ran = level
     _dispatch(job, f, level, progress)
@@ -267,6 +270,14 @@ def assess(result, *, impl: Callable[..., Any], arrays: dict[str, np.ndarray], c
 
 def _dispatch(job: _Job, f: _Findings, level: str, progress) -> None:
     name = job.estimator
+    if "discrete" in job.details and (name == "discrete" or str(
+            job.details.get("auto", {}).get("chosen", "")).startswith("discrete(")):
+        # plug-in estimates of discrete variables: the analytic interval of
+        # infocli.estimators.discrete (delta-method noise, the gap between bias
+        # corrections, the G-test's null spread for MI); no subsample ladder
+        f.lo, f.hi = job.details["discrete"]["interval"]
+        f.numbers["scope"] = "analytic interval of the discrete plug-in (details.discrete)"
+        return
     full = level == "full"
     if name in _KNN:
         rungs = tuple(range(2, 9)) if full else (2, 3, 4)
@@ -1183,17 +1194,9 @@ def _bounds(job: _Job, f: _Findings) -> None:
             f.lo = 0.0
         if f.hi is not None and f.hi < 0:
             f.hi = 0.0
-    if job.measure == "mutual_information" and job.discrete.get("y"):
-        h_y, n_classes = _label_entropy(job.arrays["y"])
-        f.numbers["label_entropy"] = h_y
-        if f.value > h_y + Z95 * sigma + 0.01:
-            f.flag("impossible_value",
-                   f"impossible value: the MI estimate {f.value:.4g} nats exceeds the "
-                   f"entropy of the {n_classes} labels, H(Y) = {h_y:.4g} nats, which bounds it")
-        if f.hi is None or f.hi > h_y:
-            f.hi = h_y
-        if f.lo is not None and f.lo > f.hi:
-            f.lo = f.hi
+    for side in ("x", "y"):
+        if job.measure == "mutual_information" and job.discrete.get(side):
+            _label_bound(job, f, side, sigma)
     if job.estimator == "dse" and job.measure == "entropy":
         n_used = int(job.details.get("n_used") or job.n)
         top = math.log(n_used)
@@ -1203,3 +1206,18 @@ def _bounds(job: _Job, f: _Findings) -> None:
                    f"{top:.4g}]")
         f.lo = max(0.0, f.value - Z95 * sigma) if f.lo is None else max(0.0, f.lo)
         f.hi = min(top, f.value + Z95 * sigma) if f.hi is None else min(top, f.hi)
+
+
+def _label_bound(job: _Job, f: _Findings, side: str, sigma: float) -> None:
+    """I(X;Y) <= H of a discrete side: flag a value above it, cap the interval."""
+    h, n_classes = _label_entropy(job.arrays[side])
+    f.numbers["label_entropy"] = min(h, f.numbers.get("label_entropy", h))
+    what = "H(Y)" if side == "y" else "H(X)"
+    if f.value > h + Z95 * sigma + 0.01:
+        f.flag("impossible_value",
+               f"impossible value: the MI estimate {f.value:.4g} nats exceeds the "
+               f"entropy of the {n_classes} labels, {what} = {h:.4g} nats, which bounds it")
+    if f.hi is None or f.hi > h:
+        f.hi = h
+    if f.lo is not None and f.lo > f.hi:
+        f.lo = f.hi

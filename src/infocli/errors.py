@@ -23,7 +23,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 #: Python keyword that makes variable ``var`` class labels, per measure family.
-_LABEL_KWARGS = {"y": "discrete_y=True", "z": "discrete_given=True"}
+_LABEL_KWARGS = {"x": "discrete_x=True", "y": "discrete_y=True", "z": "discrete_given=True"}
+_KEYWORDS = {"x": "discrete_x", "y": "discrete_y", "z": "discrete_given"}
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,8 @@ class Hint:
     * ``"labels"``: treat variable ``var`` (``"y"`` or ``"z"``) as class labels;
     * ``"not_labels"``: ``var`` cannot be labels in this measure; select
       numeric columns (``column`` names the offending one);
+    * ``"continuous"``: ``var`` was detected as discrete; how to treat it as
+      continuous instead;
     * ``"dropna"``: drop the rows with NaN/inf instead of failing.
     """
 
@@ -54,6 +57,9 @@ class Hint:
             return (f"{self.var} must be numeric here: select its numeric columns; class "
                     "labels are accepted as y of mutual_information (discrete_y=True) or as "
                     "the given variable (discrete_given=True)")
+        if self.kind == "continuous":
+            return (f"pass {_KEYWORDS.get(self.var, 'discrete_x')}=False to treat it as "
+                    "continuous, or a list of the discrete columns")
         if self.kind == "dropna":
             return "drop or impute those rows first, or pass dropna=True to drop them"
         raise ValueError(f"unknown hint kind {self.kind!r}")

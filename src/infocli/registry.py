@@ -113,6 +113,8 @@ class EstimatorSpec:
     params: tuple[Param, ...]
     reference: str
     discrete: tuple[str, ...] = ()  # measures in which y / the given variable may be labels
+    discrete_x: tuple[str, ...] = ()  # measures in which x may be labels too
+    mixed: tuple[str, ...] = ()  # measures taking variables with discrete and continuous columns
     devices: tuple[str, ...] = ("cpu",)
 
     @property

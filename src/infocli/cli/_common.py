@@ -32,8 +32,13 @@ YCols = Annotated[Optional[str], typer.Option(
 Given = Annotated[Optional[str], typer.Option("--given", metavar="FILE", help="File of the conditioning variable Z.")]
 GivenCols = Annotated[Optional[str], typer.Option(
     "--given-cols", metavar="COLS", help="Columns of Z (from X's file when --given is not given).")]
-DiscreteY = Annotated[bool, typer.Option(
-    "--discrete-y", help="Treat Y as class labels (string columns are labels automatically).")]
+DiscreteY = Annotated[Optional[bool], typer.Option(
+    "--discrete-y/--continuous-y", help="Treat Y as class labels, or as continuous (default: "
+    "text columns are labels; under -e auto so are integer columns with few levels, with a "
+    "warning).", show_default=False)]
+DiscreteX = Annotated[Optional[str], typer.Option(
+    "--discrete-x", metavar="COLS", help="Discrete columns of X (names, indices or ranges, as "
+    "--x-cols), or all / none (default: detected under -e auto, with a warning).")]
 DiscreteGiven = Annotated[bool, typer.Option(
     "--discrete-given", help="Treat Z as class labels (string columns are labels automatically).")]
 SaveModel = Annotated[Optional[str], typer.Option(
@@ -68,12 +73,16 @@ DropNa = Annotated[bool, typer.Option(
 _CLI_HINTS: dict[str, dict[tuple[str, str], str]] = {
     "entropy": {
         ("labels", "z"): "pass --discrete-given to use it as class labels",
+        ("continuous", "x"): "pass --discrete-x none to treat it as continuous",
         ("not_labels", "x"): "select numeric columns with --x-cols, or condition on a label "
                              "column with --given-cols {column}",
         ("not_labels", "z"): "pass --discrete-given to use it as class labels",
     },
     "mi": {
         ("labels", "y"): "pass --discrete-y to use it as class labels",
+        ("continuous", "y"): "pass --continuous-y to treat it as continuous",
+        ("continuous", "x"): "pass --discrete-x none to treat it as continuous, or "
+                             "--discrete-x COLS to name the discrete columns",
         ("not_labels", "x"): "select numeric columns with --x-cols; a label column can be Y "
                              "(--y-cols {column})",
     },
@@ -195,6 +204,24 @@ class _Inputs:
 
         for path, option in outputs:
             check_not_input(path, option, [*self._cache, *extra])
+
+    def discrete(self, spec: str, given: str | None, idx: list[int], option: str = "--discrete-x"):
+        """``--discrete-x COLS`` as the library's ``discrete_x``: True/False for all/none,
+        else a boolean mask over the selected columns ``idx`` (None when not given)."""
+        if given is None:
+            return None
+        word = given.strip().lower()
+        if word in ("all", "none"):
+            return word == "all"
+        from ..io import select_columns
+
+        _, chosen = select_columns(self.table(spec), given, option=option)
+        outside = [j for j in chosen if j not in idx]
+        if outside:
+            raise ParameterError(f"{option} {given!r}: column "
+                                 f"{self.table(spec).column_label(outside[0])} is not one of "
+                                 "the selected columns of X")
+        return [j in chosen for j in idx]
 
     def variable(self, spec: str, cols: str | None, option: str, exclude=None):
         from ..io import select_columns

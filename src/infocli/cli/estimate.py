@@ -9,7 +9,7 @@ import typer
 from .. import registry
 from ..errors import ParameterError
 from ._app import command
-from ._common import (Check, Device, DiscreteGiven, DiscreteY, DropNa, Estimator, Format, Given,
+from ._common import (Check, Device, DiscreteGiven, DiscreteX, DiscreteY, DropNa, Estimator, Format, Given,
                       GivenCols, Json, Model, NoHeader, Output, ParamOpt, PerSample, Quiet,
                       SaveModel, Seed, Traceback, Transform, Unit, Value, XCols, YCols,
                       _check_kw, _check_output, _check_unit, _emit, _errors, _Inputs,
@@ -45,6 +45,7 @@ _CMI_EXAMPLES = """Examples:
 def entropy(
     data: Annotated[str, typer.Argument(metavar="X", help="Samples of X (file, file.npz:key or '-').")],
     x_cols: XCols = None,
+    discrete_x: DiscreteX = None,
     given: Given = None,
     given_cols: GivenCols = None,
     discrete_given: DiscreteGiven = False,
@@ -98,7 +99,8 @@ def entropy(
             exclude = z_idx if given is None and x_cols is None else None
         else:
             exclude = None
-        x, _, names["x"] = inputs.variable(data, x_cols, "--x-cols", exclude=exclude)
+        x, x_idx, names["x"] = inputs.variable(data, x_cols, "--x-cols", exclude=exclude)
+        x_mask = inputs.discrete(data, discrete_x, x_idx)
         inputs.check_outputs((output, "--output"), (spectrum, "--spectrum"),
                              (save_model, "--save-model"), (per_sample, "--per-sample"),
                              extra=[model] if model else [])
@@ -108,7 +110,7 @@ def entropy(
                     x, unit=unit, seed=seed, device=device, progress=progress, names=names,
                     **({"dropna": True} if dropna else {}), **_check_kw(check), **params)
             else:
-                result = api.entropy(x, given=z, estimator=est,
+                result = api.entropy(x, given=z, estimator=est, **_discrete_kw(x_mask),
                                      discrete_given=True if discrete_given else None, unit=unit,
                                      seed=seed, device=device, params=params, progress=progress,
                                      names=names, **({"dropna": True} if dropna else {}),
@@ -126,7 +128,8 @@ def mi(
         metavar="[Y]", help="Samples of Y; omit to take --y-cols from X's file.")] = None,
     x_cols: XCols = None,
     y_cols: YCols = None,
-    discrete_y: DiscreteY = False,
+    discrete_x: DiscreteX = None,
+    discrete_y: DiscreteY = None,
     permutations: Annotated[int, typer.Option(
         "--permutations", metavar="N", help="p-value against N seeded row-shuffles of Y.",
         min=0)] = 0,
@@ -171,12 +174,13 @@ def mi(
             raise ParameterError("mi needs Y: a second file, or --y-cols to take Y from X's file")
         y, y_idx, names["y"] = inputs.variable(y_file or x_file, y_cols, "--y-cols")
         exclude = y_idx if y_file is None and x_cols is None else None
-        x, _, names["x"] = inputs.variable(x_file, x_cols, "--x-cols", exclude=exclude)
+        x, x_idx, names["x"] = inputs.variable(x_file, x_cols, "--x-cols", exclude=exclude)
+        x_mask = inputs.discrete(x_file, discrete_x, x_idx)
         inputs.check_outputs((output, "--output"), (save_model, "--save-model"),
                              (per_sample, "--per-sample"), extra=[model] if model else [])
         with _progress(quiet) as progress:
             result = api.mutual_information(
-                x, y, estimator=est, discrete_y=True if discrete_y else None,
+                x, y, estimator=est, discrete_y=discrete_y, **_discrete_kw(x_mask),
                 permutations=permutations, unit=unit, seed=seed, device=device, params=params,
                 progress=progress, names=names, **({"dropna": True} if dropna else {}),
                 **_check_kw(check), **_transform_kw(transform))
@@ -251,3 +255,8 @@ def _transform_kw(transform: str) -> dict:
     from ..transforms import check
 
     return {"transform": check(transform)} if transform != "none" else {}
+
+
+def _discrete_kw(mask) -> dict:
+    """``discrete_x=`` for the library call, only when --discrete-x was given."""
+    return {} if mask is None else {"discrete_x": mask}

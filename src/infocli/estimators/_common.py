@@ -43,6 +43,8 @@ class Context:
     write_files: bool = True
     #: the input's column names per variable (file column names from the CLI)
     columns: dict[str, list[str]] = field(default_factory=dict)
+    #: per-column discrete masks of variables with both kinds of columns (bool arrays)
+    discrete_columns: dict[str, Any] = field(default_factory=dict)
 
     def name(self, var: str) -> str:
         return self.names.get(var, var)

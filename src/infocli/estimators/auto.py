@@ -77,7 +77,8 @@ def _child(ctx: Context) -> Context:
     return Context(rng=np.random.default_rng(seed), device=ctx.device, progress=None,
                    discrete=dict(ctx.discrete), names=dict(ctx.names),
                    classes=dict(ctx.classes), write_files=False,
-                   columns=dict(getattr(ctx, "columns", {})))
+                   columns=dict(getattr(ctx, "columns", {})),
+                   discrete_columns=dict(ctx.discrete_columns))
 
 
 def _run_candidates(ctx: Context, candidates: dict[str, Any], arrays: tuple,
@@ -371,6 +372,8 @@ def auto_mi(ctx: Context, x, y, *, k, ties, only: str | None = None) -> Raw:
     scores of x."""
     from . import _crosspred, _reduce, gaussian, knn
 
+    if ctx.discrete.get("x") or ctx.discrete_columns:
+        return _discrete_mi(ctx, x, y, k=k, ties=ties)
     labels = bool(ctx.discrete.get("y"))
     x, y = _informative(ctx, {"x": x, "y": y})
     arrays = _scores(ctx, {"x": x, "y": y})
@@ -428,6 +431,12 @@ def auto_mi(ctx: Context, x, y, *, k, ties, only: str | None = None) -> Raw:
                           **candidates}
             model_check = lambda: _linearity(arrays[0], arrays[1], _draw(ctx))  # noqa: E731
     results = _run_candidates(ctx, candidates, arrays, only)
+    if labels:  # I(X;Y) <= H(Y): clipped and recorded, never silently
+        from .discrete import bound_by_entropy
+
+        r = results[knn_label]
+        results[knn_label] = Raw(bound_by_entropy(ctx, r.value, {"y": y})["value"], r.stderr,
+                                 r.stderr_method)
     chosen, why = _choose_mi(ctx, results, gauss, knn_label, model_check,
                              lambda: _intrinsic(arrays, _draw(ctx)), learned)
     if learned is not None and learned_report and "auto_route" in ctx.details:
@@ -437,6 +446,59 @@ def auto_mi(ctx: Context, x, y, *, k, ties, only: str | None = None) -> Raw:
         if key in ctx.details:
             ctx.details["auto"][key.removeprefix("auto_")] = ctx.details.pop(key)
     return raw
+
+
+#: coverage 1 - f1/n (f1 classes seen once) below which a discrete entropy is
+#: undersampled and auto uses Chao-Shen instead of Miller-Madow
+MIN_COVERAGE = 0.99
+RULE_DISCRETE = ("discrete data: both sides discrete -> plug-in with Miller-Madow "
+                 "correction; one side discrete -> Ross's kNN on the normal scores of the "
+                 "other; discrete and continuous columns within a side -> Gao et al.'s mixed "
+                 "KSG; every value bounded by H of a discrete side (clipping recorded)")
+
+
+def _entropy_method(labels: np.ndarray) -> tuple[str, str]:
+    from .discrete import counts_of
+
+    counts = counts_of(labels)
+    coverage = 1 - np.count_nonzero(counts == 1) / counts.sum()
+    if coverage < MIN_COVERAGE:
+        return "chao_shen", (f"sample coverage {coverage:.3f} < {MIN_COVERAGE} (classes seen "
+                             "once): the alphabet is undersampled, Chao-Shen's "
+                             "coverage-adjusted estimator")
+    return "miller_madow", (f"sample coverage {coverage:.3f}: every class seen repeatedly, "
+                            "plug-in with the Miller-Madow correction")
+
+
+def _discrete_mi(ctx: Context, x, y, *, k: int, ties: str) -> Raw:
+    """auto's route for discrete variables (see :data:`RULE_DISCRETE`)."""
+    from . import discrete, knn
+
+    dx, dy = bool(ctx.discrete.get("x")), bool(ctx.discrete.get("y"))
+    if ctx.discrete_columns:
+        chosen, why = f"mixed_ksg(k={max(k, 3)})", ("discrete and continuous columns within a "
+                                                     "variable: Gao et al.'s mixed KSG")
+        raw = discrete.mixed_ksg_mi(ctx, x, y, k=max(k, 3), ties=ties)
+    elif dx and dy:
+        chosen, why = "discrete(miller_madow)", "both variables discrete"
+        raw = discrete.discrete_mi(ctx, x, y, method="miller_madow")
+    else:  # x discrete, y continuous: Ross with the roles swapped (MI is symmetric)
+        chosen, why = f"ksg(k={k})+copula", ("x discrete and y continuous: Ross's mixed kNN "
+                                             "estimator on the normal scores of y")
+        swapped = _child(ctx)
+        swapped.discrete = {"x": False, "y": True}
+        swapped.names = {"x": ctx.name("y"), "y": ctx.name("x")}
+        swapped.columns = {"x": ctx.columns.get("y")} if ctx.columns.get("y") else {}
+        (ys,) = _informative(swapped, {"x": y})
+        r = knn.ksg_mi(swapped, transforms.normal_scores(ys), x, algorithm=1,
+                       **_knn_kw(k, ties))
+        for w in swapped.warnings:
+            ctx.warn(w)
+        raw = Raw(discrete.bound_by_entropy(ctx, r.value, {"x": x})["value"], r.stderr,
+                  r.stderr_method)
+    ctx.details["auto"] = {"rule": RULE_DISCRETE, "candidates": {
+        chosen: {"value": raw.value, "stderr": raw.stderr}}, "chosen": chosen, "why": why}
+    return Raw(raw.value, raw.stderr, f"{raw.stderr_method} (of {chosen}, chosen by auto)")
 
 
 def auto_cmi(ctx: Context, x, y, z, *, k, ties, only: str | None = None) -> Raw:
@@ -495,7 +557,17 @@ def _entropy(ctx: Context, x, k: int, ties: str, only: str | None = None) -> Raw
 
 
 def auto_entropy(ctx: Context, x, *, k, ties, only: str | None = None) -> Raw:
-    """H(X): copula decomposition, joint term min(Gaussian, KL) on the normal scores."""
+    """H(X): copula decomposition, joint term min(Gaussian, KL) on the normal scores;
+    discrete x: the plug-in with Miller-Madow, or Chao-Shen when undersampled."""
+    if ctx.discrete.get("x"):
+        from . import discrete
+
+        method, why = _entropy_method(x)
+        raw = discrete.discrete_entropy(ctx, x, method=method)
+        chosen = f"discrete({method})"
+        ctx.details["auto"] = {"rule": RULE_DISCRETE, "candidates": {
+            chosen: {"value": raw.value, "stderr": raw.stderr}}, "chosen": chosen, "why": why}
+        return raw
     return _entropy(ctx, x, k, ties, only)
 
 
