@@ -26,6 +26,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .api import (conditional_mutual_information, dse, dse_spectrum, dsmi, entropy,
                       mutual_information)
     from .matrix import mi_matrix
+    from .screening import feature_mi, rank_features
+    from .screening import feature_mi, rank_features
 
 __all__ = [
     "__version__",
@@ -43,6 +45,8 @@ __all__ = [
     "dse_spectrum",
     "available_estimators",
     "mi_matrix",
+    "feature_mi",
+    "rank_features",
 ]
 
 
@@ -61,6 +65,10 @@ def __getattr__(name: str):
         from . import api
 
         return getattr(api, name)
+    if name in ("feature_mi", "rank_features"):
+        from . import screening
+
+        return getattr(screening, name)
     if name == "mi_matrix":
         from .matrix import mi_matrix
 

@@ -313,6 +313,12 @@ def _detected(a, var, name, cols, notes) -> np.ndarray | None:
     """Mask of the columns of ``a`` detected as discrete (integer values, at most
     max(20, sqrt(n)) levels), each named in a warning with the option that undoes it."""
     found = label_like_columns(a)
+    taken = {j for j, _ in found}
+    for j in range(a.shape[1]):  # a two-valued column is binary, whatever its two values
+        if j not in taken:
+            levels = np.unique(a[:, j])
+            if levels.size == 2:
+                found.append((j, [float(v) for v in levels]))
     if not found:
         return None
     mask = np.zeros(a.shape[1], dtype=bool)
@@ -321,7 +327,8 @@ def _detected(a, var, name, cols, notes) -> np.ndarray | None:
         shown = ", ".join(map(str, levels[:6])) + (", ..." if len(levels) > 6 else "")
         column = cols[j] if cols is not None and j < len(cols) else None
         label = f"column {column!r}" if column is not None else f"column {j}"
-        notes.append((f"{name}: {label} holds only {len(levels)} distinct integer values "
+        kind = "integer values" if all(float(v).is_integer() for v in levels) else "values"
+        notes.append((f"{name}: {label} holds only {len(levels)} distinct {kind} "
                       f"({shown}) and is treated as discrete", Hint("continuous", var, column)))
     return mask
 
