@@ -77,7 +77,7 @@ def test_auto_with_labels_runs_only_the_knn_candidate(rng):
     x = rng.standard_normal((800, 2))
     labels = np.where(x[:, 0] > 0, "a", "b")
     r = infocli.mutual_information(x, labels, estimator="auto")
-    assert list(r.details["auto"]["candidates"]) == ["ksg(k=1)+copula"]
+    assert list(r.details["auto"]["candidates"]) == ["ksg(k=3)+copula"]  # Ross: k >= 3
     assert "only candidate" in r.details["auto"]["why"]
     assert 0.4 < r.value <= math.log(2) + 3 * r.stderr
 

@@ -385,3 +385,55 @@ def render_bench(summary, console: Console | None = None) -> None:
                 row.append(f"[green]{text}[/green]" if t.solved else text)
         per_task.add_row(*row)
     console.print(per_task)
+
+
+# --------------------------------------------------------------------------- rank
+def _num_or_dash(v, fmt: str = "{:.4g}") -> str:
+    return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else fmt.format(v)
+
+
+def render_rank(result, console: Console | None = None) -> None:
+    """The table of ``infocli rank``: features sorted by MI with the target."""
+    console = console or _wide_console()
+    table = Table(title=f"I(feature; {result.target}) \\[{result.unit}] - {result.estimator}, "
+                  f"n = {result.n_samples:,}, {result.permutations} permutations, "
+                  f"BH at {result.alpha:g}", title_justify="left")
+    for col in ("rank", "feature", "MI", "95% interval", "p", "p (BH)", "verdict", "by"):
+        table.add_column(col, justify="left" if col in ("feature", "verdict", "by") else "right")
+    for r in result.rows:
+        d = _decimals(r["stderr"])
+        interval = "-" if r["lo"] is None and r["hi"] is None else (
+            f"[{_rounded(r['lo'], d) if r['lo'] is not None else '?'}, "
+            f"{_rounded(r['hi'], d) if r['hi'] is not None else '?'}]")
+        table.add_row(str(r["rank"]), r["feature"], _rounded(r["mi"], d), interval,
+                      _num_or_dash(r["p_value"]), _num_or_dash(r["p_adjusted"]), r["verdict"],
+                      r["estimator"])
+    console.print(table)
+    warned = sum(1 for r in result.rows if r["warnings"])
+    if warned:
+        console.print(f"{warned} feature(s) with warnings (--format json lists them)",
+                      highlight=False)
+    console.print(f"time: {result.seconds:.1f} s", highlight=False)
+
+
+def format_rank(result, fmt: str, *, header: bool = True) -> str:
+    """``infocli rank --format csv|tsv|json``: one row per feature, full precision."""
+    import json
+
+    if fmt == "json":
+        return json.dumps(result.to_dict(), indent=2, default=_plain) + "\n"
+    if fmt in ("csv", "tsv"):
+        from .screening import COLUMNS
+
+        rows = [{**r, "columns": ";".join(map(str, r["columns"])),
+                 **{k: "" if r[k] is None else repr(float(r[k]))
+                    for k in ("mi", "lo", "hi", "stderr", "p_value", "p_adjusted")}}
+                for r in result.rows]
+        return format_rows(rows, COLUMNS, "," if fmt == "csv" else "\t", header=header)
+    raise ValueError(f"unknown format {fmt!r}")
+
+
+def _plain(obj):
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    return str(obj)

@@ -381,9 +381,20 @@ def select_columns(table: Table, spec: str | None, *, exclude: list[int] | None 
 
 
 def _resolve_part(table: Table, part: str, option: str) -> list[int]:
+    """Column indices of one part of a column list: a name, an index, an index range
+    ``0:3`` (end excluded) or a name range ``p20:p29`` (both ends included). A part
+    that reads as an index range is one, even when the columns are named by numbers."""
     n = table.n_columns
     if table.columns is not None and part in table.columns:
         return [table.columns.index(part)]
+    named = re.fullmatch(r"(.+?):(.+)", part)
+    if (table.columns is not None and named and not re.fullmatch(r"(-?\d*):(-?\d*)", part)
+            and named.group(1) in table.columns and named.group(2) in table.columns):
+        a, b = table.columns.index(named.group(1)), table.columns.index(named.group(2))
+        if a > b:
+            raise InputError(f"{option} {part!r}: {named.group(1)} comes after "
+                             f"{named.group(2)} in {table.source}")
+        return list(range(a, b + 1))
     m = re.fullmatch(r"(-?\d*):(-?\d*)", part)
     if m:
         start = int(m.group(1)) if m.group(1) else 0

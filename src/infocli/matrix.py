@@ -112,14 +112,6 @@ class MatrixResult:
 def _resolve(part: str, columns: list[str], where: str) -> list[int]:
     from .io import Table, _resolve_part
 
-    if part in columns:
-        return [columns.index(part)]
-    m = re.fullmatch(r"(.+?):(.+)", part)
-    if m and m.group(1) in columns and m.group(2) in columns:  # name range, inclusive
-        a, b = columns.index(m.group(1)), columns.index(m.group(2))
-        if a > b:
-            raise InputError(f"{where} {part!r}: {m.group(1)} comes after {m.group(2)}")
-        return list(range(a, b + 1))
     return _resolve_part(Table("the table", np.empty((0, len(columns))), columns), part, where)
 
 
