@@ -92,7 +92,7 @@ def test_rank_groups_and_bad_targets(table):
     with pytest.raises(infocli.InputError, match="constant"):
         infocli.rank_features(X, np.full(len(X), 2.5))
     with pytest.raises(infocli.InputError, match="distinct class labels"):
-        infocli.rank_features(np.zeros((100_001, 1)), np.arange(100_001).astype(str))
+        infocli.rank_features(np.arange(100_001.0), np.arange(100_001).astype(str))
 
 
 def test_rank_cli_formats(tmp_path, table):
@@ -113,3 +113,54 @@ def test_rank_cli_formats(tmp_path, table):
     assert [r["feature"] for r in out["rows"]] == ["strong", "weak"]
     res = runner.invoke(infocli.cli.app, ["rank", str(tmp_path / "d.csv"), "--target", "zz"])
     assert res.exit_code == 2 and "--target 'zz': no such column" in res.stderr
+
+
+def test_constant_columns_listed_in_one_error_or_dropped(table):
+    X, y = table
+    X = X.assign(c1=0.0, c2=7)
+    with pytest.raises(infocli.InputError, match=r"2 constant column\(s\).*'c1', 'c2'"):
+        infocli.rank_features(X, y, permutations=0)
+    res = infocli.rank_features(X, y, permutations=0, drop_constant=True)
+    assert len(res.rows) == 4 and "left out: 'c1', 'c2'" in res.notes[0]
+    assert "np.float64" not in str(res.notes)
+
+
+def test_numeric_header_row_is_detected(tmp_path):
+    # pandas writes integer column names as a first row 0,1,2: not a data row
+    from infocli.io import read_table
+
+    frame = pd.DataFrame(np.random.default_rng(0).standard_normal((500, 3)))
+    frame.to_csv(tmp_path / "n.csv", index=False)
+    t = read_table(str(tmp_path / "n.csv"))
+    assert t.data.shape == (500, 3) and t.columns == ["0", "1", "2"]
+    assert "first row (0,1,2) was read as column names" in t.notes[0]
+    assert read_table(str(tmp_path / "n.csv"), header=False).data.shape == (501, 3)
+    frame.to_csv(tmp_path / "plain.csv", index=False, header=False)
+    t = read_table(str(tmp_path / "plain.csv"))
+    assert t.data.shape == (500, 3) and t.notes == ()
+    # a first row that is data is read as data when asked
+    t = read_table(str(tmp_path / "plain.csv"), header=True)
+    assert t.data.shape == (499, 3)
+
+
+def test_name_ranges_in_every_column_list(tmp_path):
+    from infocli.io import read_table, select_columns
+
+    cols = [f"p{j}" for j in range(15, 35)] + ["y"]
+    frame = pd.DataFrame(np.random.default_rng(1).standard_normal((50, len(cols))),
+                         columns=cols)
+    frame.to_csv(tmp_path / "w.csv", index=False)
+    t = read_table(str(tmp_path / "w.csv"))
+    _, idx = select_columns(t, "p20:p29,y")
+    assert [t.columns[j] for j in idx] == [f"p{j}" for j in range(20, 30)] + ["y"]
+    _, idx = select_columns(t, "0:3")  # an index range stays one (end excluded)
+    assert idx == [0, 1, 2]
+    with pytest.raises(infocli.InputError, match="p29 comes after p20"):
+        select_columns(t, "p29:p20")
+    # and on the command line (mi --x-cols)
+    runner = CliRunner()
+    res = runner.invoke(infocli.cli.app, ["mi", str(tmp_path / "w.csv"), "--x-cols",
+                                          "p20:p22", "--y-cols", "y", "--json", "--check",
+                                          "off"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["dims"] == {"x": 3, "y": 1}

@@ -630,6 +630,12 @@ def _ladder_sentence(code, value, means, rungs, verdict, job) -> str:
                 f"{verdict['drift_z']:.1f} standard errors); its remaining bias cannot be "
                 f"extrapolated reliably - the true value is likely "
                 f"{'above' if rising else 'below'} it")
+    if job.joint_dim() <= 2:  # the sentence about dimension would be wrong advice here
+        return (f"unsettled bias: on disjoint parts of {job.n} rows the estimate drifts by "
+                f"{verdict['drift']:.3g} nats and its bias decays too slowly (like "
+                f"n^-{verdict['alpha_slow']:.2g}) for the subsampling check to bound it, in "
+                f"only {job.joint_dim()} joint dimension(s): strong or near-deterministic "
+                "dependence, heavy ties or very few rows; more rows, or --check full, settle it")
     dims = f"{job.joint_dim()} joint dimensions"
     used = verdict.get("rate_dim")
     if used is not None and used < job.joint_dim():

@@ -32,6 +32,8 @@ class Table:
     source: str
     data: Any  # np.ndarray (2-D) or pandas.DataFrame
     columns: list[str] | None
+    #: what the reader decided that the user should know (e.g. a numeric header row)
+    notes: tuple[str, ...] = ()
 
     @property
     def n_columns(self) -> int:
@@ -41,11 +43,14 @@ class Table:
         return self.columns[j] if self.columns is not None else str(j)
 
 
-def read_table(spec: str, stdin: BinaryIO | None = None) -> Table:
-    """Load one input given as PATH, PATH.npz:KEY or ``-`` (stdin)."""
+def read_table(spec: str, stdin: BinaryIO | None = None, *, header: bool | None = None) -> Table:
+    """Load one input given as PATH, PATH.npz:KEY or ``-`` (stdin).
+
+    ``header`` (CSV/TSV text only): True, the first row names the columns; False, it
+    is data; None, detected (see :func:`_parse_text`)."""
     if spec == "-":
         stream = stdin if stdin is not None else sys.stdin.buffer
-        return _read_bytes("<stdin>", stream.read())
+        return _read_bytes("<stdin>", stream.read(), header)
     if "\x00" in spec:
         raise InputError(f"{_short(repr(spec))}: a file name cannot contain a NUL byte")
     path, key = _split_key(spec)
@@ -78,7 +83,8 @@ def read_table(spec: str, stdin: BinaryIO | None = None) -> Table:
             raw = f.read()
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    return _frame_table(path, _parse_text(path, raw, "\t" if suffix == ".tsv" else None))
+    return _frame_table(path, *_parse_text(path, raw, "\t" if suffix == ".tsv" else None,
+                                           header))
 
 
 def _split_key(spec: str) -> tuple[str, str | None]:
@@ -291,15 +297,15 @@ def _array_table(source: str, arr: np.ndarray) -> Table:
     return Table(source, arr, None)
 
 
-def _frame_table(source: str, df) -> Table:
+def _frame_table(source: str, df, notes: tuple[str, ...] = ()) -> Table:
     if df.shape[0] == 0:
         raise InputError(f"{source}: has no data rows")
     if df.shape[1] == 0:
         raise InputError(f"{source}: has no columns")
-    return Table(source, df, [str(c) for c in df.columns])
+    return Table(source, df, [str(c) for c in df.columns], tuple(notes))
 
 
-def _read_bytes(source: str, raw: bytes) -> Table:
+def _read_bytes(source: str, raw: bytes, header: bool | None = None) -> Table:
     if not raw:
         raise InputError(f"{source}: no data on standard input")
     if raw.startswith(_NPY_MAGIC):
@@ -308,7 +314,7 @@ def _read_bytes(source: str, raw: bytes) -> Table:
         except Exception as exc:  # noqa: BLE001
             raise InputError(f"{source}: not a valid .npy stream ({exc})") from None
         return _array_table(source, arr)
-    return _frame_table(source, _parse_text(source, raw, None))
+    return _frame_table(source, *_parse_text(source, raw, None, header))
 
 
 def _is_number(text: str) -> bool:
@@ -319,10 +325,22 @@ def _is_number(text: str) -> bool:
         return False
 
 
-def _parse_text(source: str, raw: bytes, sep: str | None):
-    """CSV/TSV text; the separator is sniffed (comma, tab, semicolon, space)
-    and a header is detected: the first row is a header when all its fields are
-    non-numeric, or when a field is non-numeric above a numeric one."""
+def _numeric_header(first: list[str], rows: list[list[str]]) -> bool:
+    """A first row 0,1,...,d-1 (or 1..d) of at least two fields, as pandas writes
+    integer column names, above a row that is not the same sequence."""
+    if len(first) < 2 or not all(re.fullmatch(r"\d+", f) for f in first):
+        return False
+    values = [int(f) for f in first]
+    if values not in (list(range(len(first))), list(range(1, len(first) + 1))):
+        return False
+    return len(rows) < 2 or [f.strip() for f in rows[1]] != first
+
+
+def _parse_text(source: str, raw: bytes, sep: str | None, header: bool | None = None):
+    """(DataFrame, notes) of CSV/TSV text; the separator is sniffed (comma, tab,
+    semicolon, space). ``header`` None detects it: the first row is a header when all
+    its fields are non-numeric, or when a field is non-numeric above a numeric one,
+    or when it is 0,1,...,d-1 (pandas' integer column names; a note says so)."""
     import pandas as pd
 
     try:
@@ -340,11 +358,19 @@ def _parse_text(source: str, raw: bytes, sep: str | None):
     rows = [next(csv.reader([ln], delimiter=sep, skipinitialspace=True)) if len(sep) == 1
             else ln.split() for ln in lines]
     first = [f.strip() for f in rows[0]]
-    header = not all(_is_number(f) for f in first) and (
-        all(not _is_number(f) for f in first)
-        or (len(rows) > 1 and any(not _is_number(a) and _is_number(b.strip())
-                                  for a, b in zip(first, rows[1])))
-    )
+    notes: list[str] = []
+    if header is None:
+        header = not all(_is_number(f) for f in first) and (
+            all(not _is_number(f) for f in first)
+            or (len(rows) > 1 and any(not _is_number(a) and _is_number(b.strip())
+                                      for a, b in zip(first, rows[1])))
+        )
+        if not header and _numeric_header(first, rows):
+            header = True
+            shown = ",".join(first[:4]) + (",..." if len(first) > 4 else "")
+            notes.append(f"{source}: the first row ({shown}) was read as column names (the "
+                         "integer names pandas writes), not as data; if it is data, read it "
+                         "with header=False (infocli rank --no-header)")
     try:
         df = pd.read_csv(io.StringIO(text), sep=sep, header=0 if header else None,
                          skipinitialspace=True, engine="python" if len(sep) > 1 else "c")
@@ -352,7 +378,7 @@ def _parse_text(source: str, raw: bytes, sep: str | None):
         raise InputError(f"{source}: cannot parse as CSV ({str(exc).splitlines()[0]})") from None
     if not header:
         df.columns = [str(j) for j in range(df.shape[1])]
-    return df
+    return df, tuple(notes)
 
 
 def select_columns(table: Table, spec: str | None, *, exclude: list[int] | None = None,

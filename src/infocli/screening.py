@@ -73,11 +73,14 @@ class RankResult:
     seconds: float
     null: dict[str, Any] = field(default_factory=dict)
     estimates: tuple = ()
+    #: notes about the whole table (constant columns left out, a target taken as labels)
+    notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {"target": self.target, "estimator": self.estimator, "unit": self.unit,
                 "n_samples": self.n_samples, "permutations": self.permutations,
                 "alpha": self.alpha, "seconds": self.seconds, "null": self.null,
+                "notes": list(self.notes),
                 "rows": [dict(r) for r in self.rows]}
 
     def to_frame(self):
@@ -102,6 +105,24 @@ def _features(X, groups, names) -> tuple[list[str], list[list[int]], list[str] |
 
     parsed = parse_groups(groups, labels)
     return list(parsed), list(parsed.values()), cols
+
+
+def _constant_columns(X, cols) -> list[str]:
+    """Names (or indices as text) of the columns of X holding one value in every row."""
+    from ._validation import _to_numpy
+
+    arr, _ = _to_numpy(X)
+    arr = arr.reshape(len(arr), -1)
+    out = []
+    for j in range(arr.shape[1]):
+        col = arr[:, j]
+        try:
+            same = bool((col == col[0]).all())
+        except (TypeError, ValueError):
+            same = False
+        if same:
+            out.append(cols[j] if cols is not None else str(j))
+    return out
 
 
 def _column(X, idx: list[int]):
@@ -191,6 +212,7 @@ def rank_features(
     target_name: str = "y",
     params: dict[str, Any] | None = None,
     progress=None,
+    drop_constant: bool = False,
 ) -> RankResult:
     """Every feature of ``X`` against the target ``y``, ranked by mutual information.
 
@@ -224,6 +246,9 @@ def rank_features(
         (about 5x the time).
     n_jobs : int, optional
         Threads (default: the machine's thread budget).
+    drop_constant : bool
+        Leave out constant columns (named in ``notes``); by default they are refused
+        with one error that names every one of them.
 
     Returns
     -------
@@ -239,6 +264,20 @@ def rank_features(
         raise ParameterError(f"permutations {permutations!r}: expected a non-negative integer")
     api.check_permutations(int(permutations))
     labels, index, cols = _features(X, groups, names)
+    notes: list[str] = []
+    const = _constant_columns(X, cols)
+    if const:
+        shown = ", ".join(repr(c) for c in const[:20]) + (", ..." if len(const) > 20 else "")
+        if not drop_constant:
+            raise InputError(f"X: {len(const)} constant column(s), which carry no information: "
+                             f"{shown}; drop them, or pass drop_constant=True "
+                             "(--drop-constant)")
+        keep = [j for j, idx in enumerate(index)
+                if not all((cols[i] if cols is not None else str(i)) in const for i in idx)]
+        labels, index = [labels[j] for j in keep], [index[j] for j in keep]
+        notes.append(f"{len(const)} constant column(s) left out: {shown}")
+        if not labels:
+            raise InputError("X: every feature column is constant; nothing to rank")
     n_columns = len(cols) if cols is not None else int(np.asarray(X).reshape(len(X), -1).shape[1])
     target, is_labels, classes, note = _prepare_target(y, discrete_target, target_name)
     n = len(target)
@@ -286,11 +325,11 @@ def rank_features(
     order = sorted(range(len(rows)), key=lambda i: -rows[i]["mi"])
     rows = [{"rank": r + 1, **rows[i]} for r, i in enumerate(order)]
     if note:
-        rows[0]["warnings"].insert(0, note) if rows else None
+        notes.append(note)
     result = RankResult(target=target_name, estimator=estimator, unit="nats", n_samples=n,
                         permutations=int(permutations), alpha=float(alpha), rows=tuple(rows),
                         seconds=time.perf_counter() - start, null=null_info,
-                        estimates=tuple(estimates))
+                        estimates=tuple(estimates), notes=tuple(notes))
     return result if unit == "nats" else _to_unit(result, unit)
 
 

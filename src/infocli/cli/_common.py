@@ -188,14 +188,19 @@ def _errors(show_traceback: bool, command: str | None = None) -> Iterator[None]:
 class _Inputs:
     """Loads each file once (stdin can only be read once) and picks columns."""
 
-    def __init__(self) -> None:
+    def __init__(self, header: bool | None = None, quiet: bool = False) -> None:
         self._cache: dict[str, Any] = {}
+        self._header = header
+        self._quiet = quiet
 
     def table(self, spec: str):
         from ..io import read_table
 
         if spec not in self._cache:
-            self._cache[spec] = read_table(spec)
+            self._cache[spec] = read_table(spec, header=self._header)
+            if not self._quiet:
+                for note in self._cache[spec].notes:
+                    typer.echo(f"infocli: warning: {note}", err=True)
         return self._cache[spec]
 
     def check_outputs(self, *outputs: tuple[str | None, str], extra=()) -> None:

@@ -48,6 +48,13 @@ def rank(
     check: Check = None,
     unit: Unit = "nats",
     seed: Seed = 0,
+    header: Annotated[Optional[bool], typer.Option(
+        "--header/--no-header", help="CSV/TSV input: the first row names the columns, or is "
+        "data (default: detected; a first row 0,1,2,... is taken as names, with a warning).",
+        show_default=False)] = None,
+    drop_constant: Annotated[bool, typer.Option(
+        "--drop-constant", help="Leave out constant feature columns (listed in a warning) "
+        "instead of refusing them.")] = False,
     jobs: Annotated[Optional[int], typer.Option(
         "--jobs", "-j", metavar="N", help="Threads over features (default: all cores).",
         min=1)] = None,
@@ -77,7 +84,7 @@ def rank(
             raise ParameterError("give --features or --groups, not both")
         est = estimator or "auto"
         params = _params(est, param)
-        inputs = _Inputs()
+        inputs = _Inputs(header=header, quiet=quiet)
         table = inputs.table(data)
         y, y_idx, y_label = inputs.variable(data, target, "--target")
         if len(y_idx) != 1:
@@ -97,7 +104,8 @@ def rank(
             x, y, groups=groups, discrete_features=mask, discrete_target=discrete_y,
             estimator=est, permutations=permutations, alpha=alpha,
             check=check or "off", unit=unit, seed=seed, n_jobs=jobs, names=names,
-            target_name=table.column_label(y_idx[0]), params=params)
+            target_name=table.column_label(y_idx[0]), params=params,
+            drop_constant=drop_constant)
         from .._render import format_rank, render_rank
 
         if output:
@@ -112,9 +120,13 @@ def rank(
             write_atomic(output, "--output", save)
         if fmt == "table":
             render_rank(result)
+            for note in result.notes:
+                typer.echo(f"infocli: warning: {note}", err=True)
         else:
             sys.stdout.write(format_rank(result, fmt))
             if not quiet:
+                for note in result.notes:
+                    typer.echo(f"infocli: warning: {note}", err=True)
                 for r in result.rows:
                     for w in r["warnings"]:
                         typer.echo(f"infocli: warning: {r['feature']}: {w}", err=True)

@@ -37,10 +37,20 @@ def prepare(
     x = np.array(x, dtype=np.float64, copy=True, order="C")
     sd = x.std(axis=0)
     name = ctx.name(var)
-    for j in np.flatnonzero(sd == 0):
+    const = np.flatnonzero(sd == 0)
+    if const.size == 1:
+        j = int(const[0])
         raise InputError(
-            f"{name}: {ctx.column(var, int(j))} is constant ({float(x[0, j]):g} in every row); a constant "
+            f"{name}: {ctx.column(var, j)} is constant ({float(x[0, j]):g} in every row); a constant "
             "has no differential entropy - drop the column"
+        )
+    if const.size:  # every one of them in one message, by name
+        shown = ", ".join(f"{ctx.column(var, int(j)).removeprefix('column ')} "
+                          f"(= {float(x[0, j]):g})" for j in const[:20])
+        raise InputError(
+            f"{name}: {const.size} constant columns: {shown}"
+            f"{', ...' if const.size > 20 else ''}; a constant has no differential entropy "
+            "- drop the columns"
         )
     log_scale = 0.0
     scale = np.ones(x.shape[1])
