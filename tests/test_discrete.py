@@ -166,3 +166,15 @@ def test_discrete_bad_input():
     assert est.value == pytest.approx(np.log(2) + 1 / 200)
     est = infocli.entropy(np.array([True, False] * 50))
     assert est.value == pytest.approx(np.log(2) + 1 / 200)
+
+
+def test_auto_reports_tie_jitter_in_the_columns_units():
+    # a column on a grid of 1/10.5: auto works on normal scores, but the warning and
+    # details.ties give the width in the column's own units (not the scores' gap)
+    rng = np.random.default_rng(0)
+    x = np.round(rng.standard_normal(442) * 10) / 10.5
+    est = infocli.mutual_information(x, x + rng.standard_normal(442))
+    assert est.details["ties"]["x[0]"]["width"] == pytest.approx(1 / 10.5)
+    assert any("width 0.0952" in w for w in est.warnings)
+    # and a 1 x 1 MI is never told to reduce its dimension
+    assert not any("reduce the dimension" in w or "high dimension" in w for w in est.warnings)

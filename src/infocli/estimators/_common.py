@@ -45,6 +45,10 @@ class Context:
     columns: dict[str, list[str]] = field(default_factory=dict)
     #: per-column discrete masks of variables with both kinds of columns (bool arrays)
     discrete_columns: dict[str, Any] = field(default_factory=dict)
+    #: per variable, the smallest gap of each column in the data's units, when the
+    #: estimator sees a transform of it (auto's normal scores): tie-jitter widths are
+    #: reported in these units
+    raw_gaps: dict[str, Any] = field(default_factory=dict)
 
     def name(self, var: str) -> str:
         return self.names.get(var, var)

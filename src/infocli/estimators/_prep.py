@@ -82,10 +82,15 @@ def _dequantise(x: np.ndarray, var: str, ctx: Context, ties: str,
         width = float(gaps[gaps > 0].min())
         x[:, j] += (ctx.rng.random(n) - 0.5) * width
         data_width = width * float(scale[j])  # in the units of the column as given
+        raw = (getattr(ctx, "raw_gaps", None) or {}).get(var)
+        scored = raw is not None and j < len(raw) and raw[j] is not None
+        if scored:  # x holds normal scores: say the width in the column's own units
+            data_width = float(raw[j])
         ctx.details.setdefault("ties", {})[f"{var}[{j}]"] = {"repeated": n_tied,
                                                             "width": data_width}
         ctx.warn(
             f"{name}: {ctx.column(var, j)} has {n_tied} repeated values (of {n}); added "
             f"seeded uniform jitter of width {data_width:.3g} (the smallest gap between its "
-            "distinct values, in the column's units) to make it continuous"
+            "distinct values, in the column's units"
+            + (", applied to its normal scores" if scored else "") + ") to make it continuous"
         )

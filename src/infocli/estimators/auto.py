@@ -78,7 +78,8 @@ def _child(ctx: Context) -> Context:
                    discrete=dict(ctx.discrete), names=dict(ctx.names),
                    classes=dict(ctx.classes), write_files=False,
                    columns=dict(getattr(ctx, "columns", {})),
-                   discrete_columns=dict(ctx.discrete_columns))
+                   discrete_columns=dict(ctx.discrete_columns),
+                   raw_gaps=dict(ctx.raw_gaps))
 
 
 def _run_candidates(ctx: Context, candidates: dict[str, Any], arrays: tuple,
@@ -106,8 +107,17 @@ def _run_candidates(ctx: Context, candidates: dict[str, Any], arrays: tuple,
 
 
 def _scores(ctx: Context, arrays: dict[str, np.ndarray]) -> tuple:
+    for v, a in arrays.items():  # tie widths are reported in the data's units
+        if not ctx.discrete.get(v) and a.ndim == 2:
+            ctx.raw_gaps[v] = [_smallest_gap(a[:, j]) for j in range(a.shape[1])]
     return tuple(a if ctx.discrete.get(v) else transforms.normal_scores(a)
                  for v, a in arrays.items())
+
+
+def _smallest_gap(col: np.ndarray) -> float | None:
+    gaps = np.diff(np.sort(col))
+    positive = gaps[gaps > 0]
+    return float(positive.min()) if positive.size and positive.size < gaps.size else None
 
 
 def _degenerate(ctx: Context, arrays: dict[str, np.ndarray], scores: tuple) -> str | None:
