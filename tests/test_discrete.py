@@ -178,3 +178,31 @@ def test_auto_reports_tie_jitter_in_the_columns_units():
     assert any("width 0.0952" in w for w in est.warnings)
     # and a 1 x 1 MI is never told to reduce its dimension
     assert not any("reduce the dimension" in w or "high dimension" in w for w in est.warnings)
+
+
+def test_cli_discrete_x_columns_with_text(tmp_path):
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    import infocli.cli
+
+    rng = np.random.default_rng(2)
+    n = 300
+    f = pd.DataFrame({"s": rng.choice(["a", "b", "c"], n), "x": rng.standard_normal(n)})
+    f["y"] = f["x"] + (f["s"] == "a") + rng.standard_normal(n)
+    f.to_csv(tmp_path / "m.csv", index=False)
+    runner = CliRunner()
+    res = runner.invoke(infocli.cli.app, ["mi", str(tmp_path / "m.csv"), "--x-cols", "x,s",
+                                          "--y-cols", "y", "--discrete-x", "s", "--json",
+                                          "--check", "off"])
+    assert res.exit_code == 0, res.output
+    import json
+
+    out = json.loads(res.stdout)
+    assert out["details"]["auto"]["chosen"].startswith("mixed_ksg")
+    # the same as the library with the text column named in discrete_x
+    lib = infocli.mutual_information(f[["x", "s"]], f["y"], discrete_x=["s"], check="off")
+    assert out["value"] == pytest.approx(lib.value)
+    res = runner.invoke(infocli.cli.app, ["mi", str(tmp_path / "m.csv"), "--x-cols", "x",
+                                          "--y-cols", "y", "--discrete-x", "s"])
+    assert res.exit_code == 2 and "is not one of the selected columns" in res.stderr

@@ -378,3 +378,20 @@ def detect_discrete(arr: np.ndarray) -> list[tuple[int, list]]:
     """Columns of a float array detected as discrete: integer-valued with few levels
     (the rule of :func:`label_like_columns`)."""
     return label_like_columns(arr)
+
+
+def as_mixed(a: Any, mask: np.ndarray, name: str, var: str = "x") -> np.ndarray:
+    """float64 (n, d) of a variable with discrete columns (``mask``) and continuous ones:
+    each discrete column as its label codes 0..C-1 (text, booleans and categoricals
+    included), each continuous column validated as by :func:`as_continuous`."""
+    arr, found = _to_numpy(a)
+    arr = _shape_2d(arr, name)
+    out = np.empty(arr.shape, dtype=np.float64)
+    for j in range(arr.shape[1]):
+        col = arr[:, j:j + 1]
+        label = f"{name}: {_col(found, j)}" if found is not None else f"{name}[{j}]"
+        if mask[j]:
+            out[:, j] = as_labels(col, label)[0]
+        else:
+            out[:, j] = as_continuous(col, label, var=var)[:, 0]
+    return out

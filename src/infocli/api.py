@@ -11,7 +11,8 @@ import numpy as np
 from . import diagnostics, registry, transforms
 from ._device import check_device
 from ._validation import (all_non_numeric, as_continuous, as_labels, check_rows, column_names,
-                          discrete_mask, drop_missing, is_non_numeric, label_like_columns)
+                          as_mixed, discrete_mask, drop_missing, is_non_numeric,
+                          label_like_columns)
 from ._version import __version__
 from .errors import Hint, ParameterError
 from .estimators._common import Context, ProgressFn
@@ -219,7 +220,7 @@ def _estimate(measure, estimator, raw_arrays, discrete_flags, unit, seed, device
                     f"estimator {spec.name!r} does not accept a variable with both discrete "
                     f"and continuous columns ({keyword}); estimators that do: "
                     + ", ".join(s.name for s in registry.all_specs() if measure in s.mixed))
-            arrays[var] = as_continuous(a, names[var], var=var)
+            arrays[var] = as_mixed(a, mask, names[var], var=var)
             masks[var] = mask
             flag = False
         elif flag:
