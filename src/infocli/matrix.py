@@ -26,7 +26,6 @@ stderr is the delta-method ``se(I) exp(-2I) / nmi`` (None at I <= 0).
 from __future__ import annotations
 
 import math
-import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable

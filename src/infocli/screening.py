@@ -211,7 +211,6 @@ def rank_features(
     names: list[str] | None = None,
     target_name: str = "y",
     params: dict[str, Any] | None = None,
-    progress=None,
     drop_constant: bool = False,
 ) -> RankResult:
     """Every feature of ``X`` against the target ``y``, ranked by mutual information.
