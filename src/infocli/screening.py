@@ -449,9 +449,24 @@ def _p_values(estimates, columns_of, index, masks, y_in, target, common, seed, p
 
     def own_p(j):
         x = columns_of[j]
-        kw = {"discrete_x": masks[j]} if masks[j] is not None else {}
-        null = np.array([api.mutual_information(x, y_in[shuffles[b]], seed=seed, **kw,
-                                                **off).value for b in range(permutations)])
+        disc = estimates[j].details.get("discrete")
+        if disc and estimates[j].details.get("classes", {}).get("y"):
+            # both sides discrete: the plug-in on label codes directly (the same value as
+            # the estimator's, bound included), without a record per shuffle
+            from ._validation import as_labels
+            from .estimators.discrete import counts_of, entropy_from_counts, mi_value
+
+            codes, _ = as_labels(x, "x")
+            ycodes = np.asarray(target, dtype=np.int64)
+            bound = min(entropy_from_counts(counts_of(c), "miller_madow")
+                        for c in (codes, ycodes))
+            null = np.array([min(mi_value(codes, ycodes[shuffles[b]], disc["method"]), bound)
+                             for b in range(permutations)])
+        else:
+            kw = {"discrete_x": masks[j]} if masks[j] is not None else {}
+            null = np.array([api.mutual_information(x, y_in[shuffles[b]], seed=seed, **kw,
+                                                    **off).value
+                             for b in range(permutations)])
         return (1 + np.count_nonzero(null >= estimates[j].value)) / (permutations + 1)
 
     for j, v in zip(own, _map(own_p, own, workers)):
