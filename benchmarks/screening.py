@@ -107,8 +107,9 @@ def real_table(seeds: int) -> str:
     from sklearn.feature_selection import mutual_info_classif, mutual_info_regression
 
     lines = ["| data set | n x features | rank top-5 | consensus top-5 | top-5 overlap | "
-             "values within consensus spread | rank s | consensus s |",
-             "|---|---|---|---|---:|---:|---:|---:|"]
+             "values within consensus spread | consensus mean within rank interval | "
+             "rank s | consensus s |",
+             "|---|---|---|---|---:|---:|---:|---:|---:|"]
     for name, (bunch, classif) in _datasets().items():
         X, y = bunch.data, bunch.target
         # digits has constant pixels: they carry nothing and rank refuses them unless asked
@@ -135,9 +136,13 @@ def real_table(seeds: int) -> str:
         top_r = [r["feature"] for r in res.rows[:5]]
         lo, hi = runs.min(axis=0), runs.max(axis=0)
         within = np.mean([lo[j] <= ours[c] <= hi[j] for j, c in enumerate(keep)])
+        bounds = {r["feature"]: (r["lo"], r["hi"]) for r in res.rows}
+        covered = np.mean([bounds[c][0] <= mean[j] <= bounds[c][1]
+                           for j, c in enumerate(keep)])
         overlap = len(set(top_c) & set(top_r))
         lines.append(f"| {name} | {X.shape[0]:,} x {X.shape[1]} | {', '.join(top_r)} | "
                      f"{', '.join(top_c)} | {overlap}/5 | {100 * within:.0f} % | "
+                     f"{100 * covered:.0f} % | "
                      f"{t_rank:.1f} | {t_cons:.1f} |")
     return "\n".join(lines)
 
