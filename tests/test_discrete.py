@@ -206,3 +206,18 @@ def test_cli_discrete_x_columns_with_text(tmp_path):
     res = runner.invoke(infocli.cli.app, ["mi", str(tmp_path / "m.csv"), "--x-cols", "x",
                                           "--y-cols", "y", "--discrete-x", "s"])
     assert res.exit_code == 2 and "is not one of the selected columns" in res.stderr
+
+
+def test_auto_keeps_many_integer_columns_continuous_when_their_joint_values_are_too_many():
+    # 20 pixel-like columns of 10 levels at n = 300: nearly every row is its own joint
+    # value, so counting cannot work; auto keeps them continuous, in one warning
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 10, (300, 20)).astype(float)
+    y = x[:, :2].sum(1, keepdims=True) + rng.standard_normal((300, 1))
+    est = infocli.mutual_information(x, y, seed=0, check="off")
+    notes = [w for w in est.warnings if "too many to count" in w]
+    assert len(notes) == 1 and "20 integer-valued column(s)" in notes[0]
+    assert not est.details.get("discrete_columns") and est.value > 0.2
+    # a well-populated integer column (10 values, 30 rows each) is still counted
+    small = infocli.mutual_information(x[:, :1], y, seed=0, check="off")
+    assert any("treated as discrete" in w for w in small.warnings)

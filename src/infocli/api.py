@@ -310,6 +310,17 @@ def _detects(spec, measure: str, var: str) -> bool:
     return var == "x" and measure == "entropy" and measure in spec.discrete_x
 
 
+#: Auto-detected discrete columns are counted only when their joint values are
+#: seen at least this often on average (n / distinct joint values).
+MIN_ROWS_PER_CELL = 5
+
+
+def _name_list(items: list, shown: int = 6) -> str:
+    """'a', 'b', 'c', ... and N more."""
+    text = ", ".join(repr(str(i)) if not isinstance(i, int) else str(i) for i in items[:shown])
+    return text + (f" and {len(items) - shown} more" if len(items) > shown else "")
+
+
 def _detected(a, var, name, cols, notes) -> np.ndarray | None:
     """Mask of the columns of ``a`` detected as discrete (integer values, at most
     max(20, sqrt(n)) levels), each named in a warning with the option that undoes it."""
@@ -323,8 +334,28 @@ def _detected(a, var, name, cols, notes) -> np.ndarray | None:
     if not found:
         return None
     mask = np.zeros(a.shape[1], dtype=bool)
-    for j, levels in found:
+    for j, _ in found:
         mask[j] = True
+    # counting needs each joint value of the discrete columns seen several times;
+    # when their joint values are too many (e.g. 64 pixel columns of 17 levels),
+    # the plug-in and the mixed estimators degenerate: keep them continuous
+    cells = len(np.unique(a[:, mask], axis=0)) if mask.sum() > 1 else len(found[0][1])
+    if cells > len(a) / MIN_ROWS_PER_CELL:
+        which = _name_list([cols[j] if cols is not None and j < len(cols) else j
+                            for j, _ in found])
+        notes.append((f"{name}: {len(found)} integer-valued column(s) with few levels ({which}) "
+                      f"are treated as continuous (ties jittered): their joint values take "
+                      f"{cells} distinct values in {len(a)} rows, too many to count "
+                      f"(discrete needs at least {MIN_ROWS_PER_CELL} rows per value)",
+                      Hint("labels", var, None)))
+        return None
+    if len(found) > 3:  # one warning for many columns
+        which = _name_list([cols[j] if cols is not None and j < len(cols) else j
+                            for j, _ in found])
+        notes.append((f"{name}: {len(found)} columns hold only a few distinct values ({which}) "
+                      f"and are treated as discrete", Hint("continuous", var, None)))
+        return mask
+    for j, levels in found:
         shown = ", ".join(map(str, levels[:6])) + (", ..." if len(levels) > 6 else "")
         column = cols[j] if cols is not None and j < len(cols) else None
         label = f"column {column!r}" if column is not None else f"column {j}"
