@@ -68,7 +68,8 @@ def encoder_for(kind: str) -> nn.Module:
     return nn.Sequential(*layers)
 
 
-def train(kind: str, beta: float, x, c, s, *, epochs: int, batch: int, seed: int):
+def train(kind: str, beta: float, x, c, s, *, epochs: int, batch: int, seed: int,
+          standardize: bool = False, kernel_steps: int = 1):
     torch.manual_seed(seed)
     encoder, head = encoder_for(kind), nn.Linear(4, 2)
     mi = KNIFEMI(4, n_classes=2, n_kernels=16, init_samples=encoder(x[:500]).detach(),
@@ -83,10 +84,14 @@ def train(kind: str, beta: float, x, c, s, *, epochs: int, batch: int, seed: int
             z = encoder(x[idx])
             loss = nn.functional.cross_entropy(head(z), c[idx])
             if beta > 0:
-                opt_mi.zero_grad()
-                mi.kernel_loss(z.detach(), s[idx]).backward()
-                opt_mi.step()
-                term = knife_mi(mi, z, s[idx])
+                # the regulariser sees the batch-standardised code, so inflating the
+                # code's scale cannot outrun the kernels (the head sees z itself)
+                zr = (z - z.mean(0)) / (z.std(0) + 1e-6) if standardize else z
+                for _ in range(kernel_steps):
+                    opt_mi.zero_grad()
+                    mi.kernel_loss(zr.detach(), s[idx]).backward()
+                    opt_mi.step()
+                term = knife_mi(mi, zr, s[idx])
                 terms.append(term.item())
                 loss = loss + beta * term
             opt_net.zero_grad()
@@ -124,6 +129,10 @@ def main() -> None:
     ap.add_argument("--n-test", type=int, default=6000)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
     ap.add_argument("--encoders", nargs="+", default=["batchnorm", "plain"])
+    ap.add_argument("--standardize", action="store_true",
+                    help="the regulariser sees the batch-standardised code")
+    ap.add_argument("--kernel-steps", type=int, default=1,
+                    help="kernel updates per network update")
     args = ap.parse_args()
     torch.set_num_threads(1)
     print(f"{'encoder':9s} {'seed':>4s} {'beta':>4s} {'I(Z;S) auto [95% interval]':>34s} "
@@ -136,7 +145,8 @@ def main() -> None:
             for beta in (0.0, args.beta):
                 start = time.perf_counter()
                 enc, head, terms = train(kind, beta, *tr, epochs=args.epochs, batch=args.batch,
-                                         seed=seed)
+                                         seed=seed, standardize=args.standardize,
+                                         kernel_steps=args.kernel_steps)
                 task, est, acc, chance = evaluate(enc, head, *te, seed=seed)
                 lo, hi = est.interval
                 term = f"{min(terms):+.3f}/{terms[-1]:+.3f}" if terms else "-"
