@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Train representations with infocli's information tools (about a minute on a CPU).
+"""Train representations with infocli's information tools (about 2 minutes on a CPU).
 
 1. MIGE: learn a noisy linear encoder z = W x / |W| + noise of 6-D inputs that
    *maximises* I(z; y), where y depends only on the first two inputs, using
@@ -13,7 +13,7 @@
    ``entropy_gradient_surrogate``; the optimum is the standard normal,
    H = log(2 pi e) = 2.838 nats.
 
-Run:  python examples/neural_mi.py
+Run:  python examples/neural_mi.py   (one torch thread, ~107 s of CPU time)
 (``INFOCLI_EXAMPLE_QUICK=1`` runs a few steps of each part, as CI does.)
 """
 
