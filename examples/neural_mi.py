@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Train representations with infocli's information tools (about a minute on a CPU).
+"""Train representations with infocli's information tools (about 2 minutes on a CPU).
 
 1. MIGE: learn a noisy linear encoder z = W x / |W| + noise of 6-D inputs that
    *maximises* I(z; y), where y depends only on the first two inputs, using
@@ -13,12 +13,14 @@
    ``entropy_gradient_surrogate``; the optimum is the standard normal,
    H = log(2 pi e) = 2.838 nats.
 
-Run:  python examples/neural_mi.py
+Run:  python examples/neural_mi.py   (one torch thread, ~107 s of CPU time)
+(``INFOCLI_EXAMPLE_QUICK=1`` runs a few steps of each part, as CI does.)
 """
 
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 import torch
@@ -34,6 +36,9 @@ from infocli.torch import (
 torch.manual_seed(0)
 torch.set_num_threads(1)
 M = 256  # samples per step
+QUICK = os.environ.get("INFOCLI_EXAMPLE_QUICK") == "1"  # CI: a smoke run in seconds
+STEPS_MIGE, STEPS_CRITIC, STEPS_EGE, N_EVAL = (30, 200, 150, 1000) if QUICK else (
+    150, 2000, 1000, 5000)
 
 
 def data(m: int):
@@ -55,9 +60,9 @@ def gaussian_mi(z, y):
     return infocli.mutual_information(z.detach(), y, estimator="gaussian").value
 
 
-x_eval, y_eval = data(5000)
+x_eval, y_eval = data(N_EVAL)
 before = gaussian_mi(encode(x_eval), y_eval)
-for step in range(150):
+for step in range(STEPS_MIGE):
     x, y = data(M)
     loss = -mi_gradient_surrogate(encode(x), y)  # ascend I: descend -surrogate
     opt.zero_grad()
@@ -77,7 +82,7 @@ print(f"1. MIGE: I(z; y) {before:.2f} -> {after:.2f} nats (Gaussian plug-in); "
 # I = 10, d = 5, concat critic: 14.7 nats held out, truth 10; whole critic: 9.6).
 critic = ConcatCritic(2, 2, hidden=(64, 64))
 copt = torch.optim.Adam(critic.parameters(), lr=1e-3)
-for step in range(2000):  # noqa: B007
+for step in range(STEPS_CRITIC):  # noqa: B007
     x, y = data(64)
     with torch.no_grad():
         z = encode(x)
@@ -93,7 +98,7 @@ with torch.no_grad():
 z_eval = encode(x_eval).detach()
 ksg = infocli.mutual_information(z_eval, y_eval, estimator="ksg").value
 print(f"2. MINE+ReMINE critic: {np.mean(held_out):.2f} nats on fresh batches; "
-      f"KSG {ksg:.2f}, Gaussian {after:.2f} (both on the same 5,000 rows)")
+      f"KSG {ksg:.2f}, Gaussian {after:.2f} (both on the same {N_EVAL:,} rows)")
 
 # -- 3. maximise entropy with the EGE surrogate -------------------------------------------
 # max H(x) - E|x|^2 / 2 over generators x = A noise + b: the optimum is x ~ N(0, I_2),
@@ -111,14 +116,14 @@ def sample(m):
     return gen(torch.randn(m, 2))
 
 
-h_before = infocli.entropy(sample(5000).detach()).value
-for step in range(1000):
+h_before = infocli.entropy(sample(N_EVAL).detach()).value
+for step in range(STEPS_EGE):
     x = sample(M)
     loss = -entropy_gradient_surrogate(x) + 0.5 * (x**2).sum(1).mean()
     gopt.zero_grad()
     loss.backward()
     gopt.step()
-x = sample(5000).detach()
+x = sample(N_EVAL).detach()
 h_after = infocli.entropy(x).value
 cov = np.cov(x.numpy(), rowvar=False)
 print(f"3. EGE: H of the generator's output {h_before:.2f} -> {h_after:.2f} nats (KL estimate; "

@@ -31,17 +31,18 @@ def test_init_labels_start_each_class_at_its_rows():
     z = 5 + torch.randn(500, 4, generator=g)
     s = torch.randint(0, 2, (500,), generator=g)
     torch.manual_seed(0)
+    zs = (z - z.mean(0)) / z.std(0, unbiased=False)  # what the densities see
     for form in ("posterior", "pooled", "difference"):
         mi = KNIFEMI(4, n_classes=2, init_samples=z, init_labels=s, form=form)
         for c in range(2):
             means = mi.conditional.kernels[c].means.detach()
-            own = z[s == c]
+            own = zs[s == c]
             # each kernel mean is one of the class's own rows
-            assert (means[:, None] - own[None]).abs().amax(2).min(1).values.max() == 0
+            assert (means[:, None] - own[None]).abs().amax(2).min(1).values.max() < 1e-6
         with torch.no_grad():
             assert abs(float(mi(z, s))) < 0.1, form
     # without labels every class starts at all rows, never at the origin
-    mi = KNIFEMI(4, n_classes=2, init_samples=z, form="difference")
+    mi = KNIFEMI(4, n_classes=2, init_samples=z, form="difference", standardize=False)
     assert float(mi.conditional.kernels[1].means.detach().mean()) == pytest.approx(5.0, abs=0.3)
     with pytest.raises(infocli.InputError, match="500 rows but init_labels has 3"):
         KNIFEMI(4, n_classes=2, init_samples=z, init_labels=s[:3])
@@ -57,7 +58,8 @@ def test_posterior_form_equals_the_kl_of_posterior_to_prior():
     z = torch.randn(60, 2, generator=g)
     s = torch.tensor([0] * 20 + [1] * 40)
     torch.manual_seed(1)
-    mi = KNIFEMI(2, n_classes=3, n_kernels=3, init_samples=z, init_labels=s, init_std=0.3)
+    mi = KNIFEMI(2, n_classes=3, n_kernels=3, init_samples=z, init_labels=s, init_std=0.3,
+                 standardize=False)
     with torch.no_grad():
         lp = torch.stack([mi.conditional.kernels[c].log_prob(z) for c in range(2)], 1).double()
         prior = torch.tensor([20 / 60, 40 / 60], dtype=torch.float64)
@@ -97,7 +99,7 @@ def test_posterior_form_with_continuous_y_is_between_0_and_log_b():
     assert 0 <= independent < 0.2 and 1.5 < dependent <= math.log(64)
 
 
-def _adversarial_run(form: str, seed: int) -> tuple[float, float]:
+def _adversarial_run(form: str, seed: int, standardize: bool = True) -> tuple[float, float]:
     """A linear encoder of data independent of s minimises the MI term alone (the
     kernels refit each step): the lowest epoch-average of the term and the code's SD."""
     g = torch.Generator().manual_seed(seed)
@@ -106,7 +108,7 @@ def _adversarial_run(form: str, seed: int) -> tuple[float, float]:
     s = torch.randint(0, 2, (600,), generator=g)
     enc = torch.nn.Linear(4, 4)
     mi = KNIFEMI(4, n_classes=2, n_kernels=8, init_samples=enc(x).detach(), init_labels=s,
-                 form=form)
+                 form=form, standardize=standardize)
     opt_net = torch.optim.Adam(enc.parameters(), lr=1e-2)
     opt_mi = torch.optim.Adam(mi.parameters(), lr=1e-2)
     averages = []
@@ -131,8 +133,55 @@ def test_regulariser_cannot_be_fooled_below_zero():
     # below it by the network, the default posterior form never is
     lowest, _ = _adversarial_run("posterior", 0)
     assert lowest >= -1e-6
-    fooled, _ = _adversarial_run("difference", 0)
+    fooled, _ = _adversarial_run("difference", 0, standardize=False)
     assert fooled < -0.1
+
+
+def test_fit_kernels_is_the_documented_loop():
+    g = torch.Generator().manual_seed(4)
+    z = torch.randn(100, 2, generator=g, requires_grad=True)
+    s = torch.randint(0, 2, (100,), generator=g)
+    torch.manual_seed(4)
+    a = KNIFEMI(2, n_classes=2, n_kernels=3, init_samples=z.detach(), init_labels=s)
+    torch.manual_seed(4)
+    b = KNIFEMI(2, n_classes=2, n_kernels=3, init_samples=z.detach(), init_labels=s)
+    opt_a = torch.optim.Adam(a.parameters(), lr=1e-2)
+    opt_b = torch.optim.Adam(b.parameters(), lr=1e-2)
+    last = a.fit_kernels(z, s, opt_a, steps=3)
+    for _ in range(3):
+        opt_b.zero_grad()
+        loss = b.kernel_loss(z.detach(), s)
+        loss.backward()
+        opt_b.step()
+    assert last == pytest.approx(float(loss.detach()))
+    for pa, pb in zip(a.parameters(), b.parameters()):
+        assert torch.equal(pa, pb)
+    assert z.grad is None  # the network's codes get no gradient from the kernel fit
+    with pytest.raises(infocli.ParameterError, match="steps=0"):
+        a.fit_kernels(z, s, opt_a, steps=0)
+
+
+def test_standardised_regulariser_ignores_the_codes_scale():
+    # I(Z;S) is unchanged by affine maps of each coordinate of Z; with standardize
+    # (the default) so is the regulariser's value, so inflating the code buys nothing
+    g = torch.Generator().manual_seed(3)
+    s = torch.randint(0, 2, (200,), generator=g)
+    z = torch.randn(200, 3, generator=g) + 1.5 * s[:, None]
+    torch.manual_seed(3)
+    mi = KNIFEMI(3, n_classes=2, n_kernels=4, init_samples=z, init_labels=s)
+    scale, shift = torch.tensor([30.0, 0.1, 4.0]), torch.tensor([5.0, -2.0, 0.0])
+    with torch.no_grad():
+        base = float(mi(z, s))
+        assert base > 0.05
+        assert float(mi(z * scale + shift, s)) == pytest.approx(base, rel=1e-5)
+        assert float(mi.kernel_loss(z * scale + shift, s)) == pytest.approx(
+            float(mi.kernel_loss(z, s)), rel=1e-5)
+    raw = KNIFEMI(3, n_classes=2, n_kernels=4, init_samples=z, init_labels=s,
+                  standardize=False)
+    with torch.no_grad():
+        assert abs(float(raw(z * scale + shift, s)) - float(raw(z, s))) > 0.01
+    with pytest.raises(infocli.InputError, match="batches of >= 2 rows"):
+        mi(z[:1], s[:1])
 
 
 # -- ReMINE ---------------------------------------------------------------------------
@@ -289,7 +338,7 @@ def test_tracker_records_two_layers_for_two_epochs(tmp_path):
     model = torch.nn.Sequential(torch.nn.Linear(6, 16), torch.nn.ReLU(), torch.nn.Linear(16, 3))
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     path = tmp_path / "records.jsonl"
-    tracker = Tracker(model, ["1", model[2]], x, y, rows=120, measures=("dse", "mi_y"),
+    tracker = Tracker(model, ["1", model[2]], x, y, every=1, rows=120, measures=("dse", "mi_y"),
                       path=path, activations_dir=tmp_path / "acts", check="off", seed=3)
     assert tracker.layer_names == ["1", "2"] and len(tracker.probe_index) == 120
     hooks_before = [len(m._forward_hooks) for m in model]
@@ -351,6 +400,49 @@ def test_tracker_csv_every_and_intervals(tmp_path):
         Tracker(model, ["nope"], x, y)
     with pytest.raises(infocli.ParameterError, match="need probe_y"):
         Tracker(model, ["0"], x, measures=("mi_y",))
+    with pytest.raises(infocli.ParameterError, match="every must be a positive integer or 'auto'"):
+        Tracker(model, ["0"], x, y, every=0)
+    with pytest.raises(infocli.ParameterError, match="budget must be a positive fraction"):
+        Tracker(model, ["0"], x, y, budget=0)
+
+
+def test_tracker_auto_every_keeps_within_its_budget(monkeypatch):
+    """every="auto": a measurement happens only when, at the last one's cost, the
+    tracker's time stays within budget x the training time (a fake clock: training
+    epochs of 1 s, measurements of 0.6 s, budget 0.25 -> every third epoch or so)."""
+    import infocli.torch.tracking as tracking
+
+    clock = [0.0]
+    monkeypatch.setattr(tracking.time, "perf_counter", lambda: clock[0])
+    x, y = _labelled(100, 5)
+    model = torch.nn.Sequential(torch.nn.Linear(6, 3))
+    tracker = tracking.Tracker(model, ["0"], x, y, rows=100, measures=("mi_y",), check="off")
+    def slow(tr):
+        real_step = tr._step
+
+        def slow_step(epoch):
+            clock[0] += 0.6
+            return real_step(epoch)
+        tr._step = slow_step
+
+    slow(tracker)
+    for epoch in range(30):
+        clock[0] += 1.0  # an epoch of training
+        tracker.step(epoch)
+    assert tracker.measured_epochs[0] == 0 and len(tracker.measured_epochs) >= 8
+    assert sorted(tracker.measured_epochs + tracker.skipped_epochs) == list(range(30))
+    assert tracker.seconds == pytest.approx(0.6 * len(tracker.measured_epochs))
+    # within budget, up to the first measurement (whose cost cannot be known before)
+    assert tracker.seconds <= 0.25 * tracker.training_seconds + 0.6
+    assert len(tracker.records) == len(tracker.measured_epochs)
+    assert tracker.step(30, force=True) and tracker.measured_epochs[-1] == 30
+    every = tracking.Tracker(model, ["0"], x, y, every=1, rows=100, measures=("mi_y",),
+                             check="off")
+    slow(every)
+    for epoch in range(5):
+        clock[0] += 1.0
+        every.step(epoch)
+    assert every.measured_epochs == [0, 1, 2, 3, 4] and every.skipped_epochs == []
 
 
 # -- metric ---------------------------------------------------------------------------------
@@ -424,3 +516,120 @@ def test_tracker_leaves_dead_units_out_of_density_estimates():
     with Tracker(model, ["1"], x, y, rows=50, measures=("mi_y",), check="off") as tr:
         (dead,) = tr.step(0)
     assert dead["value"] == 0.0 and dead["estimator"] == "constant"
+
+
+# -- integrations (Lightning, TensorBoard, W&B, torchmetrics: the test extra installs them) --
+def test_tracker_logs_to_tensorboard_and_a_callable(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from torch.utils.tensorboard import SummaryWriter
+
+    from infocli.torch import Tracker
+
+    x, y = _labelled(200, 6)
+    model = torch.nn.Sequential(torch.nn.Linear(6, 4), torch.nn.Tanh())
+    writer = SummaryWriter(log_dir=str(tmp_path / "tb"))
+    seen = []
+    with Tracker(model, ["1"], x, y, every=1, rows=150, measures=("mi_y",), seed=0,
+                 loggers=[writer, seen.extend]) as tracker:
+        for epoch in range(2):
+            tracker.step(epoch)
+    writer.close()
+    assert seen == tracker.records and len(seen) == 2
+    events = EventAccumulator(str(tmp_path / "tb")).Reload()
+    values = events.Scalars("infocli/mi_y/1")
+    assert [e.step for e in values] == [0, 1]
+    assert [e.value for e in values] == pytest.approx([r["value"] for r in seen], rel=1e-6)
+    lo = events.Scalars("infocli/mi_y/1/lo")
+    assert [e.value for e in lo] == pytest.approx([r["lo"] for r in seen], rel=1e-6, abs=1e-7)
+    assert {e.value for e in events.Scalars("infocli/mi_y/1/reliable")} <= {0.0, 1.0}
+    with pytest.raises(infocli.InfocliError, match="cannot log to a int"):
+        infocli.torch.log_records(seen, 3)
+
+
+def test_tracker_logs_to_wandb_offline(tmp_path, monkeypatch):
+    import wandb
+
+    from infocli.torch import Tracker
+
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    monkeypatch.setenv("WANDB_DIR", str(tmp_path))
+    x, y = _labelled(200, 7)
+    model = torch.nn.Sequential(torch.nn.Linear(6, 3))
+    run = wandb.init(mode="offline", dir=str(tmp_path), project="infocli-test",
+                     settings=wandb.Settings(console="off"))
+    try:
+        with Tracker(model, ["0"], x, y, every=1, rows=150, measures=("mi_y", "dse"),
+                     check="off", loggers=[run]) as tracker:
+            for epoch in range(2):
+                tracker.step(epoch)
+        summary = dict(run.summary)
+    finally:
+        run.finish()
+    last = {r["measure"]: r["value"] for r in tracker.records if r["epoch"] == 1}
+    assert summary["infocli/mi_y/0"] == pytest.approx(last["mi_y"])
+    assert summary["infocli/dse/0"] == pytest.approx(last["dse"])
+    assert summary["epoch"] == 1
+    assert "infocli/mi_y/0/lo" not in summary  # check="off": no interval to log
+
+
+def test_lightning_callback_tracks_every_epoch_and_logs(tmp_path):
+    import csv
+
+    import lightning.pytorch as pl
+    from lightning.pytorch.loggers import CSVLogger
+
+    from infocli.torch import Tracker, lightning_callback
+
+    x, y = _labelled(240, 8)
+
+    class Net(pl.LightningModule):
+        def __init__(self):
+            super().__init__()
+            self.body = torch.nn.Sequential(torch.nn.Linear(6, 8), torch.nn.ReLU())
+            self.head = torch.nn.Linear(8, 3)
+
+        def forward(self, xb):  # the tracker's probe pass calls the module
+            return self.head(self.body(xb))
+
+        def training_step(self, batch, _):
+            xb, yb = batch
+            return torch.nn.functional.cross_entropy(self(xb), yb)
+
+        def configure_optimizers(self):
+            return torch.optim.SGD(self.parameters(), lr=0.1)
+
+    torch.manual_seed(0)
+    net = Net()
+    tracker = Tracker(net, ["body.1"], x, y, every=1, rows=200, measures=("mi_y",), seed=1)
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=60)
+    trainer = pl.Trainer(max_epochs=3, logger=CSVLogger(str(tmp_path)), accelerator="cpu",
+                         enable_checkpointing=False, enable_progress_bar=False,
+                         enable_model_summary=False, callbacks=[lightning_callback(tracker)])
+    trainer.fit(net, loader)
+    assert tracker.measured_epochs == [0, 1, 2]
+    assert all(len(m._forward_hooks) == 0 for m in net.modules())  # closed at the end
+    with open(tmp_path / "lightning_logs" / "version_0" / "metrics.csv") as fh:
+        rows = [r for r in csv.DictReader(fh) if r.get("infocli/mi_y/body.1")]
+    assert len(rows) == 3
+    assert [float(r["infocli/mi_y/body.1"]) for r in rows] == pytest.approx(
+        [r["value"] for r in tracker.records])
+
+
+def test_torchmetrics_metric_in_a_collection_equals_a_one_shot_estimate():
+    from torchmetrics import MetricCollection
+
+    from infocli.torch import torchmetrics_metric
+
+    x, y = _labelled(400, 9)
+    metrics = MetricCollection({"mi": torchmetrics_metric(discrete_y=True, check="off")})
+    for idx in torch.arange(400).split(64):
+        metrics.update(x[idx], y[idx])
+    got = metrics.compute()["mi"]
+    once = infocli.mutual_information(x.double().numpy(), y.numpy(), discrete_y=True,
+                                      check="off")
+    assert float(got) == pytest.approx(once.value, abs=1e-12)
+    assert metrics["mi"].estimate.value == float(got)
+    assert metrics["mi"].estimate.estimator == once.estimator
+    metrics.reset()
+    metrics["mi"](x[:100], y[:100])  # forward only accumulates
+    assert metrics["mi"].inner.n_seen == 100

@@ -16,7 +16,10 @@ One module per idea, all device-agnostic torch code:
 * :mod:`infocli.torch.tracking` - ``Tracker``: per-epoch measures of a model's
   layers on a fixed probe set, written as records;
 * :mod:`infocli.torch.metrics` - ``InformationMetric``: update / compute /
-  reset over an epoch with bounded memory.
+  reset over an epoch with bounded memory;
+* :mod:`infocli.torch.integrations` - a Lightning callback, tracker records to
+  TensorBoard / W&B / Lightning loggers, and the metric as a torchmetrics
+  ``Metric`` (each tool imported only when its adapter is made).
 
 Every public name is importable from ``infocli.torch`` itself. The estimators
 (``knife``, ``mine``, ...) import from here; on import this package loads only
@@ -37,6 +40,8 @@ from .densities import *  # noqa: F401,F403
 from .densities import __all__ as _densities_all
 from .gradients import *  # noqa: F401,F403
 from .gradients import __all__ as _gradients_all
+from .integrations import *  # noqa: F401,F403
+from .integrations import __all__ as _integrations_all
 from .metrics import *  # noqa: F401,F403
 from .metrics import __all__ as _metrics_all
 from .mixture import *  # noqa: F401,F403
@@ -45,4 +50,4 @@ from .tracking import *  # noqa: F401,F403
 from .tracking import __all__ as _tracking_all
 
 __all__ = [*_densities_all, *_mixture_all, *_bounds_all, *_critics_all, *_gradients_all,
-           *_tracking_all, *_metrics_all]
+           *_tracking_all, *_metrics_all, *_integrations_all]

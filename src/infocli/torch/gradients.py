@@ -20,12 +20,16 @@ __all__ = ["median_bandwidth", "ssge_score", "SSGEWarning", "STEIN_TOLERANCE",
            "entropy_gradient_surrogate", "mi_gradient_surrogate"]
 
 
-def median_bandwidth(x: torch.Tensor) -> torch.Tensor:
-    """Median of the pairwise Euclidean distances between rows of x (i != j)."""
-    dist = torch.cdist(x, x)
+def median_bandwidth(x: torch.Tensor, dist: torch.Tensor | None = None) -> torch.Tensor:
+    """Median of the pairwise Euclidean distances between rows of x (i != j);
+    ``dist``, when given, is ``torch.cdist(x, x)`` already computed."""
+    if dist is None:
+        dist = torch.cdist(x, x)
     m = x.shape[0]
-    off = dist[~torch.eye(m, dtype=torch.bool, device=x.device)]
-    return off.median()
+    i, j = torch.triu_indices(m, m, offset=1, device=x.device)
+    # each pair once: the same median as over both triangles (the multiset doubles)
+    pairs = dist[i, j]
+    return pairs.kthvalue((len(pairs) - 1) // 2 + 1).values  # the lower median, as median()
 
 
 #: Stein check of :func:`ssge_score`: above this relative residual
@@ -109,12 +113,13 @@ def ssge_score(x: torch.Tensor, *, bandwidth: float | str = "median",
     with torch.no_grad():
         xd = x.detach().double()
         m = xd.shape[0]
-        s = median_bandwidth(xd) if bandwidth == "median" else torch.tensor(
+        dist = torch.cdist(xd, xd)
+        s = median_bandwidth(xd, dist) if bandwidth == "median" else torch.tensor(
             float(bandwidth), dtype=xd.dtype, device=xd.device)
         if not torch.isfinite(s) or s <= 0:
             raise ValueError(f"bandwidth {float(s)!r}: expected a positive number "
                              "(are all samples identical?)")
-        sq = torch.cdist(xd, xd) ** 2
+        sq = dist ** 2
         k = torch.exp(-sq / (2 * s**2))
         lam, u = torch.linalg.eigh(k + ridge * torch.eye(m, dtype=xd.dtype, device=xd.device))
         lam, u = lam.flip(0), u.flip(1)  # descending

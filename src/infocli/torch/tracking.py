@@ -34,6 +34,7 @@ import csv
 import json
 import math
 import os
+import time
 from typing import Any, Sequence
 
 import numpy as np
@@ -76,8 +77,17 @@ class Tracker:
     probe_y : tensor or array, shape (n,) or (n, k), optional
         Labels (integer classes) or targets of the same rows; needed by
         ``mi_y`` and ``dsmi_y``.
-    every : int
-        Measure at every ``every``-th epoch (epochs 0, every, 2 every, ...).
+    every : int or "auto"
+        An int measures at every ``every``-th epoch (epochs 0, every, 2 every,
+        ...), whatever it costs. ``"auto"`` (the default) measures the first
+        epoch it is called for and then whenever the next measurement, at the
+        cost of the last one, keeps the tracker's own time within ``budget`` of
+        the training time since the tracker was made (the wall time between
+        calls of :meth:`step`, less the tracker's): on cheap training it spaces
+        the measured epochs out, on expensive training it measures every epoch.
+    budget : float
+        The overhead ``every="auto"`` allows, as a fraction of the training
+        time (default 0.25). Ignored for an int ``every``.
     rows : int
         Probe set size: a seeded subset of ``rows`` rows of ``probe_x`` (all
         rows when there are fewer), fixed for the whole run.
@@ -105,6 +115,10 @@ class Tracker:
     params : dict, optional
         Extra estimator parameters, by measure name (e.g.
         ``{"dse": {"sigma": 10.0}}``).
+    loggers : sequence, optional
+        Where new records also go, as scalars per epoch: TensorBoard
+        ``SummaryWriter``, W&B run, Lightning logger or a callable taking the
+        records (see :func:`infocli.torch.integrations.log_records`).
 
     Attributes
     ----------
@@ -112,18 +126,31 @@ class Tracker:
         Every record so far (keys :data:`RECORD_FIELDS`).
     probe_index : ndarray
         The rows of ``probe_x`` in the probe set.
+    measured_epochs, skipped_epochs : list of int
+        Epochs measured, and epochs that were due by ``every`` (every epoch
+        under ``"auto"``) but skipped to keep within ``budget``.
+    seconds : float
+        Wall time spent in the tracker's measurements (probe pass, estimates
+        and files).
     """
 
     def __init__(self, model: nn.Module, layers: Sequence[str | nn.Module], probe_x: Any,
-                 probe_y: Any = None, *, every: int = 1, rows: int = 1000,
+                 probe_y: Any = None, *, every: int | str = "auto", budget: float = 0.25,
+                 rows: int = 1000,
                  measures: Sequence[str] | None = None, path: str | os.PathLike | None = None,
                  activations_dir: str | os.PathLike | None = None,
                  discrete_y: bool | None = None, estimator: str = "auto",
                  check: str | None = None, unit: str = "nats", seed: int = 0,
-                 batch_size: int = 512, params: dict[str, dict] | None = None) -> None:
-        if every < 1 or rows < 2 or batch_size < 1:
-            raise ParameterError(f"every, rows and batch_size must be >= 1, >= 2, >= 1; got "
-                                 f"{every}, {rows}, {batch_size}")
+                 batch_size: int = 512, params: dict[str, dict] | None = None,
+                 loggers: Sequence[Any] | None = None) -> None:
+        if every != "auto" and (isinstance(every, str) or int(every) != every or every < 1):
+            raise ParameterError(f"every must be a positive integer or 'auto'; got {every!r}")
+        if not (isinstance(budget, (int, float)) and budget > 0):
+            raise ParameterError(f"budget must be a positive fraction of the training time; "
+                                 f"got {budget!r}")
+        if rows < 2 or batch_size < 1:
+            raise ParameterError(f"rows and batch_size must be >= 2 and >= 1; got "
+                                 f"{rows}, {batch_size}")
         if measures is None:
             measures = ("dse", "mi_y") if probe_y is not None else ("dse",)
         bad = [m for m in measures if m not in MEASURES]
@@ -133,10 +160,17 @@ class Tracker:
         if probe_y is None and any(m in ("mi_y", "dsmi_y") for m in measures):
             raise ParameterError("measures mi_y and dsmi_y need probe_y (the labels)")
         self.model = model
-        self.every, self.measures = int(every), tuple(measures)
+        self.every = every if every == "auto" else int(every)
+        self.budget, self.measures = float(budget), tuple(measures)
+        self.measured_epochs: list[int] = []
+        self.skipped_epochs: list[int] = []
+        self.seconds = 0.0
+        self._last_cost: float | None = None
+        self._created = time.perf_counter()
         self.estimator, self.check, self.unit, self.seed = estimator, check, unit, int(seed)
         self.batch_size = int(batch_size)
         self.params = dict(params or {})
+        self.loggers = list(loggers or [])
         self.path = None if path is None else os.fspath(path)
         self.activations_dir = None if activations_dir is None else os.fspath(activations_dir)
         self.records: list[dict[str, Any]] = []
@@ -250,11 +284,38 @@ class Tracker:
         return infocli.mutual_information(x, t, estimator=self.estimator, params=extra,
                                           **common)
 
-    def step(self, epoch: int) -> list[dict[str, Any]]:
-        """Measure every tracked layer if ``epoch`` is due (``epoch % every == 0``);
-        returns the new records (empty when not due)."""
-        if epoch % self.every:
+    @property
+    def training_seconds(self) -> float:
+        """Wall time since the tracker was made, less the tracker's own time."""
+        return time.perf_counter() - self._created - self.seconds
+
+    def _due(self, epoch: int, force: bool) -> bool:
+        if force:
+            return True
+        if self.every != "auto":
+            return epoch % self.every == 0
+        if self._last_cost is None:
+            return True  # the first call: the cost of a measurement is not known yet
+        if self.seconds + self._last_cost <= self.budget * self.training_seconds:
+            return True
+        self.skipped_epochs.append(int(epoch))
+        return False
+
+    def step(self, epoch: int, *, force: bool = False) -> list[dict[str, Any]]:
+        """Measure every tracked layer if ``epoch`` is due (see ``every``);
+        returns the new records (empty when not due). ``force=True`` measures
+        regardless, e.g. at the last epoch of a run."""
+        if not self._due(epoch, force):
             return []
+        start = time.perf_counter()
+        try:
+            return self._step(epoch)
+        finally:
+            self._last_cost = time.perf_counter() - start
+            self.seconds += self._last_cost
+
+    def _step(self, epoch: int) -> list[dict[str, Any]]:
+        self.measured_epochs.append(int(epoch))
         acts = self.activations()
         new = []
         for name, t in acts.items():
@@ -290,6 +351,11 @@ class Tracker:
         self.records.extend(new)
         if self.path is not None:
             self._write(new)
+        if self.loggers:
+            from .integrations import log_records
+
+            for logger in self.loggers:
+                log_records(new, logger)
         return new
 
     def _constant(self, measure: str, n: int) -> dict[str, Any]:
