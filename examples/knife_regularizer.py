@@ -14,7 +14,7 @@ cannot go below 0: the kernels learn the current z, the network minimises the
 task loss plus the MI estimate), it keeps the target and drops the nuisance. I(Z;S) is then measured on held-out
 rows by the `knife` estimator (a fresh fit, independent of the regulariser),
 before and after, with `ksg` (Ross's mixed kNN estimator) as a cross-check.
-About 1-2 minutes on a 2-core CPU (77 s of CPU time).
+About 2-2.5 minutes on a 2-core CPU (133 s of CPU time on one thread).
 
 Why the normalisation and the noise: a deterministic encoder can escape a
 density-based penalty by inflating its scale or collapsing z onto a thin
