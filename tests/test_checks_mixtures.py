@@ -74,3 +74,12 @@ def test_kl_entropy_check_is_silent_on_gaussian_margins():
     x = np.random.default_rng(1).standard_normal((2000, 3))
     r = api.entropy(x, estimator="kl", seed=1)
     assert r.reliable and "value_decomposed" not in r.details["reliability"]
+
+
+def test_gaussian_plugin_is_not_reliable_on_dependent_plus_inliers():
+    x, y = _mixture_sample(0.3, 2000, 1)
+    r = api.mutual_information(x, y, estimator="gaussian", seed=1)
+    assert not r.reliable and "non_gaussian" in r.details["diagnostics"]
+    assert r.details["reliability"]["copula_variance"]["z"] > 4
+    g = api.mutual_information(*_mixture_sample(0.0, 2000, 1), estimator="gaussian", seed=1)
+    assert g.reliable and g.details["reliability"]["copula_variance"]["z"] < 3

@@ -864,6 +864,13 @@ def _non_gaussian(job: _Job, f: _Findings) -> None:
                                f"{worst['rho']:.2f}) a kNN estimate finds {worst['ksg']:.4g} "
                                f"nats where the Gaussian model gives {worst['gaussian']:.4g}")
         opened = _nonlinear(f, c, f.value, reasons)
+        test = _copula_variance(c)
+        if test is not None:
+            f.numbers["copula_variance"] = test
+            if test["z"] > _VARIANCE_Z and test["r2"] > _VARIANCE_R2:
+                reasons.append(f"the residual variance of the canonical variates grows with "
+                               f"the other side (variance test, {test['z']:.0f} standard "
+                               f"errors, R^2 {test['r2']:.3f}): a mixture of regimes")
     elif v_cop is not None and job.measure == "mutual_information" and len(cont) == 2:
         c = _wide_canonical(job)  # too many columns for the canonical form: their codes
         if c is not None:
