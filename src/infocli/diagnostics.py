@@ -871,6 +871,8 @@ def _non_gaussian(job: _Job, f: _Findings) -> None:
                 reasons.append(f"the residual variance of the canonical variates grows with "
                                f"the other side (variance test, {test['z']:.0f} standard "
                                f"errors, R^2 {test['r2']:.3f}): a mixture of regimes")
+            elif test["z"] > _VARIANCE_OPEN:
+                opened = True
     elif v_cop is not None and job.measure == "mutual_information" and len(cont) == 2:
         c = _wide_canonical(job)  # too many columns for the canonical form: their codes
         if c is not None:
@@ -1062,6 +1064,10 @@ def _auto_agreement(job: _Job, f: _Findings, chosen: str) -> None:
 #: inliers of bmi v2 (a 2-pair normal mixed with its independent margins) give z 8-12,
 #: R^2 0.016-0.036 at 5,000 rows; Gaussian copulas z < 2.5, R^2 < 0.005
 _VARIANCE_Z, _VARIANCE_R2 = 4.0, 0.01
+#: z of the variance test above which the interval of a Gaussian-copula MI opens upward
+#: (Gaussian copulas gave z < 2.5 in every development probe at 1,000-5,000 rows; the
+#: inlier mixtures z 3-4 at 1,000 rows)
+_VARIANCE_OPEN = 3.0
 
 
 def _copula_variance(c, count: int = _PAIRS) -> dict[str, Any] | None:
@@ -1130,6 +1136,13 @@ def _auto_copula_fit(job: _Job, f: _Findings, summary) -> None:
     if test is None:
         return
     f.numbers["copula_variance"] = test
+    if _VARIANCE_OPEN < test["z"] and not (test["z"] > _VARIANCE_Z
+                                           and test["r2"] > _VARIANCE_R2):
+        # doubtful, not rejected: on mixtures with inliers the Gaussian-copula MI reads
+        # low, and at 1,000 rows the test has z of 3-4 there
+        f.hi = None
+        f.notes.append(f"the Gaussian copula is doubtful (variance test, {test['z']:.1f} "
+                       "standard errors): the interval is open upward, 'at least lo'")
     if test["z"] > _VARIANCE_Z and test["r2"] > _VARIANCE_R2:
         f.flag("non_gaussian",
                f"non-Gaussian copula: the residual variance of the canonical variates grows "
