@@ -83,3 +83,15 @@ def test_gaussian_plugin_is_not_reliable_on_dependent_plus_inliers():
     assert r.details["reliability"]["copula_variance"]["z"] > 4
     g = api.mutual_information(*_mixture_sample(0.0, 2000, 1), estimator="gaussian", seed=1)
     assert g.reliable and g.details["reliability"]["copula_variance"]["z"] < 3
+
+
+def test_radii_summary_keeps_a_one_column_side_unfolded():
+    # concentric shells, X | c ~ N(0, c^2 I_3), Y ~ c: I(|X|; Y) = I(X; Y) = 0.560, while
+    # the folded |Y| (about its median) keeps only about a third of it
+    from infocli import tasks
+
+    t = tasks.get("3v1-concentric_gaussians-10")
+    d = t.sample(3000, 0)
+    c = _summaries.canonical(_rank_gauss(d["x"]), _rank_gauss(d["y"]), 0)
+    radii = _summaries.radii_mi(c, 0)
+    assert abs(radii["ksg"] - t.truth) < 3 * radii["se"] + 0.03, radii
