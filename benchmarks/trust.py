@@ -31,8 +31,11 @@ and entropy tasks once merged), plus the built-in known-truth cases below
 (Gaussian MI at several d and rho, a 25 x 25 sparse Gaussian at n = 2000,
 Student-t, a cubic transform, labels, Gaussian entropy d = 1..64, uniform and
 Student-t entropy) and the held-out families (``holdout-*``: shapes the checks
-were not designed on; ``--tasks 'holdout-*'`` runs them alone). ``n`` is 5000
-unless a task needs another size.
+were not designed on; ``--tasks 'holdout-*'`` runs them alone), issue 30's entropy laws
+(``laws-H-*``: Gaussian, uniform, Student-t, exponential, gamma, log-normal and cubic at
+d = 1, 4, 20) and bmi's v2 suite (``--tasks 'bmi2:*'``: its 13 mixtures and, as
+``bmi2:NAME``, the 13 v1 tasks it reruns). ``n`` is 5000 unless a task needs another
+size.
 
 Usage:
   python benchmarks/trust.py                         # all estimators (slow: neural, knife)
@@ -196,6 +199,43 @@ def holdout_cases() -> list[Case]:
     return cases
 
 
+def _laws_1d() -> dict[str, tuple[Callable, float]]:
+    """1-D laws of issue 30's entropy acceptance: sampler(n, d, rng) and h per column."""
+    euler = -special.digamma(1.0)
+    shape = 2.0
+    return {
+        "gaussian": (lambda n, d, rng: rng.standard_normal((n, d)),
+                     0.5 * math.log(2 * math.pi * math.e)),
+        "uniform": (lambda n, d, rng: rng.uniform(size=(n, d)), 0.0),
+        "student3": (lambda n, d, rng: rng.standard_t(3, size=(n, d)), _t_entropy(3)),
+        "exponential": (lambda n, d, rng: rng.exponential(size=(n, d)), 1.0),
+        "gamma2": (lambda n, d, rng: rng.gamma(shape, size=(n, d)),
+                   float(shape + special.gammaln(shape) + (1 - shape) * special.digamma(shape))),
+        "lognormal": (lambda n, d, rng: np.exp(rng.standard_normal((n, d))),
+                      0.5 * math.log(2 * math.pi * math.e)),  # + E[log X] = 0
+        # X^3, X ~ N(0, 1): h(N) + log 3 + 2 E log|X|, E log|X| = -(gamma + log 2) / 2
+        "cubic": (lambda n, d, rng: rng.standard_normal((n, d)) ** 3,
+                  0.5 * math.log(2 * math.pi * math.e) + math.log(3) - euler - math.log(2)),
+    }
+
+
+def entropy_law_cases(dims: tuple[int, ...] = (1, 4, 20)) -> list[Case]:
+    """Issue 30's entropy laws (independent columns: h = d h_1) at d = 1, 4 and 20, and a
+    20-D Gaussian with AR(1) correlation 0.6."""
+    cases = []
+    for law, (draw, h1) in _laws_1d().items():
+        for d in dims:
+            cases.append(Case(f"laws-H-{law}-d{d}", "entropy", d * h1,
+                              lambda n, rng, draw=draw, d=d: {"x": draw(n, d, rng)}, dims=d))
+    d = 20
+    corr = 0.6 ** np.abs(np.subtract.outer(np.arange(d), np.arange(d)))
+    chol = np.linalg.cholesky(corr)
+    cases.append(Case("laws-H-gaussian-ar-d20", "entropy",
+                      0.5 * d * math.log(2 * math.pi * math.e) + 0.5 * np.linalg.slogdet(corr)[1],
+                      lambda n, rng: {"x": rng.standard_normal((n, d)) @ chol.T}, dims=d))
+    return cases
+
+
 def registry_cases(n: int) -> list[Case]:
     """Tasks of infocli.tasks (bmi family, entropy tasks) at n rows, when present."""
     try:
@@ -212,6 +252,15 @@ def registry_cases(n: int) -> list[Case]:
             return t.sample(m, seed=int(rng.integers(2**31)))
         out.append(Case(f"{t.family}:{t.name}", t.measure, float(t.truth), sampler,
                         discrete=tuple(t.discrete), n=size, dims=int(sum(t.dims.values()))))
+    # bmi's v2 suite reruns 13 v1 tasks: listed again as bmi2:NAME (other draws), so that
+    # --tasks 'bmi2:*' is the whole v2 suite
+    from infocli.tasks import bmi2
+    for name in bmi2.FROM_V1:
+        t = tasks.get(name)
+        def sampler(m, rng, t=t):
+            return t.sample(m, seed=int(rng.integers(2**31)))
+        out.append(Case(f"bmi2:{name}", t.measure, float(t.truth), sampler, n=max(n, t.min_n),
+                        dims=int(sum(t.dims.values()))))
     return out
 
 
@@ -367,6 +416,30 @@ def speed_table(n: int, repeats: int = 7) -> None:
     sys.stdout.flush()
 
 
+def csv_tables(files: list[str]) -> None:
+    """Trust scores of ``infocli bench --check ... --csv`` records, per estimator and n:
+    confidently wrong (% of runs), coverage (% of reliable runs), reliable among the
+    runs whose value is within 10 % of the truth, and reliable runs (issue 30's
+    acceptance columns)."""
+    from infocli import bench
+
+    records = [r for f in files for r in bench.read_records(f) if r.value is not None]
+    groups: dict[tuple[str, int], list] = {}
+    for r in records:
+        groups.setdefault((r.estimator, r.n), []).append(r)
+    print("| estimator | n | runs | confidently wrong | coverage of reliable | reliable among "
+          "close (within 10 %) | reliable runs |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for (est, n), rs in sorted(groups.items()):
+        rel = [r for r in rs if r.reliable]
+        inside = [_inside(r.truth, *(r.interval or (None, None))) for r in rel]
+        close = [r for r in rs if abs(r.value - r.truth) <= 0.1 * abs(r.truth)]
+        wrong = len(inside) - sum(inside)
+        cover = 100 * sum(inside) / len(rel) if rel else float("nan")
+        print(f"| {est} | {n} | {len(rs)} | {100 * wrong / len(rs):.1f} % | {_fmt(cover)} % "
+              f"| {sum(bool(r.reliable) for r in close)}/{len(close)} | {len(rel)}/{len(rs)} |")
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("-e", "--estimator", action="append",
@@ -384,13 +457,18 @@ def main(argv=None) -> None:
                     "runs already in it (estimator, task, seed) are reused, not re-run")
     ap.add_argument("--speed-only", action="store_true")
     ap.add_argument("--no-speed", action="store_true")
+    ap.add_argument("--csv", nargs="+", default=None, help="only print the trust scores of "
+                    "these `infocli bench --check ... --csv` files (nothing is run)")
     args = ap.parse_args(argv)
+    if args.csv:
+        csv_tables(args.csv)
+        return
 
     print(f"infocli {infocli.__version__}, check={args.check or 'default'}, n={args.n}, "
           f"seeds={args.seeds}")
     if not args.speed_only:
-        cases = ([] if args.no_builtin else builtin_cases() + holdout_cases()) \
-            + registry_cases(args.n)
+        cases = ([] if args.no_builtin else builtin_cases() + holdout_cases()
+                 + entropy_law_cases()) + registry_cases(args.n)
         for c in cases:
             if c.n == 5000:
                 object.__setattr__(c, "n", args.n)

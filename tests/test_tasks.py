@@ -287,7 +287,7 @@ def _mc_check(values: np.ndarray, truth: float, truth_error: float = 0.0):
 
 
 def test_families_and_measures():
-    assert tasks.families() == ["bmi", "cmi", "entropy", "highdim", "images", "labels",
+    assert tasks.families() == ["bmi", "bmi2", "cmi", "entropy", "highdim", "images", "labels",
                                 "staircase"]
     ent = tasks.select(measure="entropy")
     assert {t.family for t in ent} == {"entropy"} and len(ent) == len(

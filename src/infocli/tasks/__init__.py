@@ -23,7 +23,7 @@ import numpy as np
 
 from ..errors import ParameterError
 
-__all__ = ["Task", "register", "get", "select", "all_tasks", "default_tasks", "families",
+__all__ = ["Task", "register", "add_to_family", "get", "select", "all_tasks", "default_tasks", "families",
            "at_dims", "OPT_IN"]
 
 #: ``sampler(n, rng) -> {"x": (n, dx), "y": (n, dy), ...}``
@@ -149,8 +149,8 @@ _REGISTRY: dict[str, Task] = {}
 _LOADED = False
 
 #: Modules that register tasks when imported (lazily, on first lookup).
-_FAMILY_MODULES: tuple[str, ...] = ("bmi", "staircase", "images", "labels", "cmi", "entropy",
-                                    "highdim")
+_FAMILY_MODULES: tuple[str, ...] = ("bmi", "bmi2", "staircase", "images", "labels", "cmi",
+                                    "entropy", "highdim")
 
 #: Tag of expensive tasks (thousands of columns) that run only when asked for by name
 #: or family: :func:`default_tasks`, ``infocli bench`` without ``--tasks``/``--family``
@@ -164,6 +164,18 @@ def register(task: Task) -> Task:
         raise ValueError(f"task {task.name!r} registered twice")
     _REGISTRY[task.name] = task
     return task
+
+
+#: family -> names of tasks registered under another family that it also lists
+#: (bmi's v2 suite reruns 13 v1 tasks: they stay ``family="bmi"``).
+_ALSO_IN: dict[str, list[str]] = {}
+
+
+def add_to_family(family: str, name: str) -> None:
+    """List the registered task ``name`` under ``family`` too (for :func:`select`)."""
+    if name not in _REGISTRY:
+        raise ValueError(f"task {name!r} is not registered")
+    _ALSO_IN.setdefault(family, []).append(name)
 
 
 def _load() -> None:
@@ -188,7 +200,7 @@ def default_tasks() -> list[Task]:
 
 
 def families() -> list[str]:
-    return sorted({t.family for t in all_tasks()})
+    return sorted({t.family for t in all_tasks()} | set(_ALSO_IN))
 
 
 def get(name: str) -> Task:
@@ -204,7 +216,8 @@ def select(pattern: str | None = None, family: str | None = None,
            measure: str | None = None) -> list[Task]:
     """Tasks whose name matches the glob ``pattern`` (comma-separated globs
     allowed), of ``family`` and ``measure``; an empty selection is an error.
-    Without ``pattern`` and ``family`` the :data:`OPT_IN` tasks are left out."""
+    Without ``pattern`` and ``family`` the :data:`OPT_IN` tasks are left out. A family
+    also lists the tasks added to it with :func:`add_to_family` (``bmi2`` its v1 tasks)."""
     tasks = all_tasks() if pattern is not None or family is not None else default_tasks()
     if family is not None:
         known = families()
@@ -212,7 +225,8 @@ def select(pattern: str | None = None, family: str | None = None,
         for f in wanted:
             if f not in known:
                 raise ParameterError(f"unknown task family {f!r}; families: {', '.join(known)}")
-        tasks = [t for t in tasks if t.family in wanted]
+        also = {name for f in wanted for name in _ALSO_IN.get(f, ())}
+        tasks = [t for t in tasks if t.family in wanted or t.name in also]
     if measure is not None:
         tasks = [t for t in tasks if t.measure == measure]
     if pattern is not None:
