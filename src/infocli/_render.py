@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import math
 
-from rich.console import Console
-from rich.table import Table
 
 _MEASURE = {
     "entropy": "H(X)",
@@ -13,6 +11,14 @@ _MEASURE = {
     "mutual_information": "I(X;Y)",
     "conditional_mutual_information": "I(X;Y|Z)",
 }
+
+
+def _rich():
+    """rich's Console and Table, imported on first use (machine formats need neither)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    return Console, Table
 
 
 def _fmt(v: float) -> str:
@@ -46,6 +52,7 @@ def _interval_text(result) -> str | None:
 
 
 def render_estimate(result, console: Console | None = None) -> None:
+    Console, Table = _rich()
     console = console or Console()
     table = Table(title=f"{_MEASURE[result.measure]} - {result.estimator}", show_header=False,
                   title_justify="left")
@@ -91,6 +98,7 @@ _SHORT = {
 
 
 def render_estimators(specs, console: Console | None = None) -> None:
+    Console, Table = _rich()
     console = console or Console()
     summary = Table(title="infocli estimators", title_justify="left")
     for col in ("name", "measures", "labels (Y or Z) in", "devices", "reference"):
@@ -113,6 +121,7 @@ def render_estimators(specs, console: Console | None = None) -> None:
 
 
 def render_plane(plane, console: Console | None = None) -> None:
+    Console, Table = _rich()
     console = console or Console()
     table = Table(title=f"Information plane ({plane.unit})", title_justify="left")
     for col in ("epoch", "layer", "I(X;T)", "I(T;Y)"):
@@ -132,6 +141,7 @@ def render_plane(plane, console: Console | None = None) -> None:
 
 def render_matrix(result, console: Console | None = None) -> None:
     """The tidy rows of a matrix (infocli matrix), strongest first."""
+    Console, Table = _rich()
     console = console or Console()
     unit = f" [{result.unit}]" if result.unit else ""
     table = Table(title=f"{result.measure}{unit} - {result.estimator}, "
@@ -237,6 +247,7 @@ _TINY = {
 
 def render_estimator_summary(specs, console: Console | None = None) -> None:
     """`infocli estimators`: one line per estimator (measures abbreviated, see the caption)."""
+    Console, Table = _rich()
     console = console or Console()
     table = Table(title="infocli estimators (`infocli estimators NAME` shows one in full)",
                   title_justify="left",
@@ -266,6 +277,7 @@ def _one_line(summary: str, limit: int = 60) -> str:
 
 def render_estimator_detail(spec, console: Console | None = None) -> None:
     """`infocli estimators NAME`: everything the registry knows about one estimator."""
+    Console, Table = _rich()
     console = console or Console()
     info = Table(title=f"{spec.name}: {spec.summary}", title_justify="left", show_header=False)
     info.add_column(style="bold")
@@ -300,6 +312,7 @@ def _num(v, digits: int = 3) -> str:
 def _wide_console() -> Console:
     # piped or redirected output has no width to fit: keep the rows whole (the
     # task names alone take up to 50 columns) rather than folding them at 80
+    Console, Table = _rich()
     import sys
 
     console = Console()
@@ -310,6 +323,7 @@ def _wide_console() -> Console:
 
 def render_task_list(tasks, console: Console | None = None) -> None:
     """The task suite: name, measure, dims (x x y [x z]), truth (nats), family, tags."""
+    Console, Table = _rich()
     console = console or _wide_console()
     table = Table(title=f"infocli bench tasks ({len(tasks)})", title_justify="left")
     table.add_column("task", no_wrap=True)
@@ -332,6 +346,7 @@ def _pct(x: float | None) -> str:
 def render_bench(summary, console: Console | None = None) -> None:
     """Per estimator: tasks solved, median |log ratio|, time; per task: mean ± sd
     against the truth for every estimator (green: solved, red: failed runs)."""
+    Console, Table = _rich()
     console = console or _wide_console()
     ns = sorted({e.n for e in summary.estimators})
     table = Table(title="infocli bench: estimators", title_justify="left")

@@ -9,6 +9,7 @@ command summaries in ``infocli --help`` are not cut off.
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import Annotated, Any
 
@@ -72,6 +73,10 @@ class InfocliGroup(TyperGroup):
             sys.exit(1)
         sys.exit(rv if isinstance(rv, int) else 0)
 
+    def parse_args(self, ctx, args):
+        _fast_coercion(self.get_params(ctx))
+        return super().parse_args(ctx, args)
+
     def format_commands(self, ctx, formatter) -> None:
         rows = []
         for name in self.list_commands(ctx):
@@ -83,8 +88,74 @@ class InfocliGroup(TyperGroup):
                 formatter.write_dl(rows)
 
 
+_INT = re.compile(r"[+-]?[0-9]+\Z")
+_FLOAT = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\Z")
+
+
+def _plain(annotation: Any, value: Any) -> tuple[bool, Any]:
+    """(True, value converted) for a plain str/int/float/bool (or list[str]) value
+    whose conversion is unambiguous, else (False, None)."""
+    if annotation is str and isinstance(value, str):
+        return True, value
+    if annotation == list[str] and isinstance(value, (list, tuple)) \
+            and all(isinstance(v, str) for v in value):
+        return True, list(value)
+    if annotation is int and isinstance(value, str) and _INT.match(value):
+        return True, int(value)
+    if annotation is float and isinstance(value, str) and _FLOAT.match(value):
+        return True, float(value)
+    if annotation in (int, float, bool) and type(value) is annotation:
+        return True, value
+    return False, None
+
+
+def _fast_coercion(params: list) -> None:
+    """Convert plain option values without Typer's Pydantic adapters.
+
+    Typer (>= 0.17) builds a Pydantic ``TypeAdapter`` per parameter on first use:
+    importing Pydantic and building ~25 adapters costs ~0.3 s of every call, more
+    than a small estimate. For str, int, float, bool and list[str] options without
+    a custom parser the conversion is plain Python; a value outside the simple
+    cases (or out of an option's min/max range) goes to Typer's own coercion, so
+    errors keep Typer's wording. Does nothing on a Typer without this machinery.
+    """
+    try:
+        from typer._coercion import RuntimeParam, build_runtime_param
+    except ImportError:  # pragma: no cover - another Typer
+        return
+
+    class _PlainParam(RuntimeParam):
+        def _coerce_value(self, value, param, ctx):
+            ok, out = _plain(self.annotation, value)
+            info = self.parameter_info
+            if ok and isinstance(out, (int, float)) and not isinstance(out, bool) and (
+                    (info.min is not None and out < info.min)
+                    or (info.max is not None and out > info.max)):
+                ok = False
+            if ok:
+                return out
+            full = build_runtime_param(param.type_descriptor)
+            param._runtime_param = full
+            return full._coerce_value(value, param, ctx)
+
+    simple = (str, int, float, bool, list[str])
+    for param in params:
+        desc = getattr(param, "type_descriptor", None)
+        if desc is None or getattr(param, "_runtime_param", 0) is not None:
+            continue
+        info = desc.parameter_info
+        if desc.annotation in simple and desc.file_annotation is None \
+                and getattr(info, "parser", None) is None and not getattr(info, "clamp", False) \
+                and not desc.is_choice:
+            param._runtime_param = _PlainParam(annotation=desc.annotation, parameter_info=info)
+
+
 class InfocliCommand(TyperCommand):
     """A command whose usage line shows plain placeholders: ``X [Y]``."""
+
+    def parse_args(self, ctx, args):
+        _fast_coercion(self.get_params(ctx))
+        return super().parse_args(ctx, args)
 
     def collect_usage_pieces(self, ctx) -> list[str]:
         pieces = [self.options_metavar] if self.options_metavar else []

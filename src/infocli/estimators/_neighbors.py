@@ -19,6 +19,11 @@ Two back-ends, chosen automatically (``backend="auto"``):
   for the max norm, torch's ``cdist`` on blocks of query rows. Each block of
   distances stays under ``BLOCK_BYTES``.
 
+Below ``SMALL_N`` rows the kd-tree back-end's max-norm queries compare all
+pairs in NumPy instead (exact: the same distances and counts as the trees, no
+SciPy or numba import, no compilation): a 200-row estimate then costs
+milliseconds in a fresh process instead of ~1 s of loading numba.
+
 The rule (measured with ``benchmarks/knn_highdim.py``): above ``KDTREE_MAX_DIM``
 joint dimensions, or with ``--device cuda``, the brute force runs. For KSG,
 Frenzel-Pompe and Ross (``metric="auto"``) the norm follows it: the max norm
@@ -48,6 +53,10 @@ from ._common import Context
 
 KDTREE_MAX_DIM = 15
 CKDTREE_MAX_DIM = 4
+#: rows up to which max-norm kd-tree queries compare all pairs in NumPy
+SMALL_N = 1000
+#: bytes of one block of pairwise differences in that small search
+_SMALL_BYTES = 1 << 24
 BLOCK_BYTES = 1 << 28  # 256 MiB per distance block in the brute-force backend
 _CHUNK = 1 << 17  # query rows per progress step in the tree backends
 #: array library of the matrix-product search on the CPU ("torch" runs the CUDA code
@@ -343,6 +352,8 @@ class NeighborIndex:
         self._tree = None
         self._nbtree = None
         self._torch_x = None
+        self._small = (self.backend == "kdtree" and metric == "chebyshev"
+                       and self.n <= SMALL_N)
 
     # -- kd-tree helpers -------------------------------------------------
     def _kdtree(self):
@@ -373,9 +384,30 @@ class NeighborIndex:
     def _block_rows(self) -> int:
         return int(max(1, min(self.n, BLOCK_BYTES // (8 * max(self.n, 1)))))
 
+    def _pair_blocks(self):
+        """(start, stop, distances) blocks of the max-norm distances from rows
+        start:stop to every row, a row's distance to itself set to inf."""
+        rows = max(1, min(self.n, _SMALL_BYTES // (8 * max(self.n * self.dim, 1))))
+        for s in range(0, self.n, rows):
+            e = min(s + rows, self.n)
+            d = np.abs(self.x[s:e, None, :] - self.x[None, :, :]).max(axis=2)
+            d[np.arange(e - s), np.arange(s, e)] = np.inf
+            yield s, e, d
+
     # -- queries ---------------------------------------------------------
     def kneighbors(self, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Distances and indices of the k nearest other rows, ascending."""
+        if self._small:
+            dist = np.empty((self.n, k))
+            idx = np.empty((self.n, k), dtype=np.intp)
+            for s, e, d in self._pair_blocks():
+                part = np.argpartition(d, k - 1, axis=1)[:, :k]
+                dp = np.take_along_axis(d, part, axis=1)
+                order = np.argsort(dp, axis=1, kind="stable")
+                dist[s:e] = np.take_along_axis(dp, order, axis=1)
+                idx[s:e] = np.take_along_axis(part, order, axis=1)
+            self.ctx.report(self.label, self.n, self.n)
+            return dist, idx
         if self.backend == "kdtree":
             if self.dim <= CKDTREE_MAX_DIM:
                 return self._kneighbors_kdtree(k)
@@ -430,6 +462,13 @@ class NeighborIndex:
         radii = np.asarray(radii, dtype=np.float64)
         if self.dim == 1:
             return self._count_sorted(radii, strict)
+        if self._small:
+            out = np.empty(self.n, dtype=np.int64)
+            for s, e, d in self._pair_blocks():
+                r = radii[s:e, None]
+                out[s:e] = ((d < r) if strict else (d <= r)).sum(axis=1)
+            self.ctx.report(self.label, self.n, self.n)
+            return out
         if self.backend == "kdtree" and self.metric == "chebyshev":
             tree = self._numba_tree()
             with _numba_guard():
