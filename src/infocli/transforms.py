@@ -84,7 +84,7 @@ def rank_scores(a: np.ndarray) -> np.ndarray:
 def normal_scores(a: np.ndarray) -> np.ndarray:
     """Normal scores Phi^{-1}(r / (n + 1)), column by column (Ince et al.'s copnorm,
     with average ranks for ties)."""
-    from scipy.special import ndtri
+    from ._special import ndtri  # scipy.special's values without its import
 
     return ndtri(rank_scores(a))
 

@@ -315,7 +315,9 @@ def _emit(result, as_json: bool, output: str | None, *, fmt: str | None = None,
     sys.stdout.write(format_estimate(result, fmt, header=header))
     sys.stdout.flush()
     if not quiet:
-        for w in result.warnings:
+        from .._display import fold_warnings
+
+        for w in fold_warnings(result.warnings):
             typer.echo(f"infocli: warning: {w}", err=True)
 
 

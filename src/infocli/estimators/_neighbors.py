@@ -59,6 +59,8 @@ SMALL_N = 1000
 _SMALL_BYTES = 1 << 24
 BLOCK_BYTES = 1 << 28  # 256 MiB per distance block in the brute-force backend
 _CHUNK = 1 << 17  # query rows per progress step in the tree backends
+#: parallel_map runs its parts one after another when they would take less than this
+SERIAL_SECONDS = 0.05
 #: array library of the matrix-product search on the CPU ("torch" runs the CUDA code
 #: path on the CPU; tests use it): NumPy's OpenBLAS sgemm is faster here
 CPU_LIBRARY = "numpy"
@@ -179,6 +181,7 @@ def parallel_map(fn, items: list) -> list:
     one thread (:func:`blas_threads`). For independent neighbour searches that each
     release the GIL in SciPy, numba or NumPy; the results, and any exception, come
     back in the order of ``items``."""
+    import time
     from concurrent.futures import ThreadPoolExecutor
 
     workers = min(len(items), thread_budget())
@@ -189,10 +192,16 @@ def parallel_map(fn, items: list) -> list:
         with one_thread_each():
             return fn(item)
 
-    pool = ThreadPoolExecutor(workers, thread_name_prefix="infocli-search")
+    # small work (a few hundred rows): starting threads and BLAS limits costs more
+    # than the parts; the first part, timed, decides. Same results either way.
+    start = time.perf_counter()
+    first = one(items[0])
+    if (time.perf_counter() - start) * (len(items) - 1) < SERIAL_SECONDS:
+        return [first] + [one(item) for item in items[1:]]
+    pool = ThreadPoolExecutor(min(workers, len(items) - 1), thread_name_prefix="infocli-search")
     try:
         with blas_threads(1):  # BLAS is process-wide: one thread for every part at once
-            return list(pool.map(one, items))
+            return [first] + list(pool.map(one, items[1:]))
     finally:
         # on an error or Ctrl-C, the items not started yet are dropped; the running
         # ones finish first (a search in C cannot be stopped halfway)
