@@ -183,7 +183,8 @@ def render_matrix(result, console: Console | None = None) -> None:
             cells += [f"{r['p_value']:.4g}" if r["p_value"] is not None else "-"]
         table.add_row(*cells)
     console.print(table)
-    console.print(f"time: {result.seconds:.1f} s", highlight=False)
+    ran = f", {result.executor}" if getattr(result, "executor", "") else ""
+    console.print(f"time: {result.seconds:.1f} s{ran}", highlight=False)
 
 
 # --------------------------------------------------------------------------- machine formats

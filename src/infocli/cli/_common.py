@@ -214,10 +214,83 @@ class _Inputs:
 
 
 def _progress(quiet: bool):
-    """A rich progress callback on stderr, or None when quiet / not a terminal."""
-    if quiet or not sys.stderr.isatty():
+    """A progress callback on stderr: a rich bar on a terminal, plain lines every
+    ~10 s elsewhere (:class:`_PlainProgress`), None with ``quiet``."""
+    if quiet:
         return contextlib.nullcontext(None)
+    if not sys.stderr.isatty():
+        return _PlainProgress()
     return _RichProgress()
+
+
+def _clock(seconds: float) -> str:
+    """``0:42``, ``12:05`` or ``1:02:03``."""
+    s = int(round(seconds))
+    h, rest = divmod(s, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+class _PlainProgress:
+    """Progress off a terminal (a CI log, ``nohup``, a notebook cell): one plain line
+    on stderr every ``INFOCLI_PROGRESS_SECONDS`` (default 10) seconds while the work
+    lasts, as pip and rsync do - ``infocli: runs 12/40, 0:30 elapsed, ETA 1:10``.
+    Work shorter than that prints nothing. Called as ``(description, done, total)``."""
+
+    def __init__(self, interval: float | None = None):
+        import os
+
+        if interval is None:
+            try:
+                interval = float(os.environ.get("INFOCLI_PROGRESS_SECONDS", "10"))
+            except ValueError:
+                interval = 10.0
+        self.interval = max(0.05, interval)
+        self._state: tuple[str, float, float] | None = None
+
+    def __enter__(self):
+        import threading
+        import time
+
+        self._time = time.monotonic
+        self._start = self._time()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="infocli-progress", daemon=True)
+        self._thread.start()
+        return self
+
+    def __call__(self, description: str, completed: float, total: float) -> None:
+        self._state = (description.partition(" | ")[0], completed, total)
+
+    def line(self) -> str:
+        elapsed = self._time() - self._start
+        if self._state is None:
+            return f"infocli: working, {_clock(elapsed)} elapsed"
+        what, done, total = self._state
+        text = f"infocli: {what} {done:.0f}/{total:.0f}, {_clock(elapsed)} elapsed"
+        if 0 < done < total:
+            text += f", ETA {_clock(elapsed * (total - done) / done)}"
+        return text
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                sys.stderr.write(self.line() + "\n")
+                sys.stderr.flush()
+            except (OSError, ValueError):  # stderr closed
+                return
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        return False
+
+
+class _PlainBatchProgress(_PlainProgress):
+    """:class:`_PlainProgress` for batch's ``(done, failed, running, total)`` calls."""
+
+    def __call__(self, done: int, failed: int, running: int, total: int) -> None:  # type: ignore[override]
+        self._state = (f"jobs ({failed} failed, {running} running)", done + failed, total)
 
 
 class _RichProgress:

@@ -13,11 +13,12 @@ import typer
 
 from ..errors import ParameterError
 from ._app import app
-from ._common import Quiet, Traceback, _errors
+from ._common import Quiet, Traceback, _errors, _PlainBatchProgress
 
 Workers = Annotated[Optional[int], typer.Option(
-    "--workers", "-w", help="Local worker processes (default: the machine's cores); "
-    "0 runs in this process.", min=0)]
+    "--workers", "-w", help="Local worker processes (default: in this process for small "
+    "work, else a local cluster of the machine's cores); 0 runs in this process, N starts "
+    "N workers.", min=0)]
 Scheduler = Annotated[Optional[str], typer.Option(
     "--scheduler", help="Use an existing Dask cluster: tcp://HOST:PORT, a scheduler file, "
     "or 'sync' (in this process).")]
@@ -151,14 +152,17 @@ def batch(
         with _term_as_interrupt(), (lib.OutputLock(output) if output is not None
                                     else contextlib.nullcontext()):
             show = not quiet and sys.stderr.isatty()
+            plain = not quiet and not show
             records = []
             with lib.open_engine(workers, scheduler, memory_limit=memory_limit,
-                                 tls=_tls(tls_ca_file, tls_cert, tls_key)) as engine:
+                                 tls=_tls(tls_ca_file, tls_cert, tls_key),
+                                 work=lib.jobs_work(manifest)) as engine:
                 _info(f"running on {engine.describe()}", quiet)
                 if engine.client is not None:
                     _info(f"dashboard: {engine.dashboard}" if engine.dashboard else
                           "dashboard: not available (pip install bokeh)", quiet)
-                with (_BatchProgress() if show else contextlib.nullcontext(None)) as progress:
+                with (_BatchProgress() if show else _PlainBatchProgress() if plain
+                      else contextlib.nullcontext(None)) as progress:
                     for record in lib.run_iter(manifest, engine=engine, output=output,
                                                resume=resume, retry_failed=retry_failed,
                                                progress=progress):
