@@ -21,7 +21,8 @@ Seed = Annotated[int, typer.Option("--seed", metavar="N", help="Seed for every r
 Device = Annotated[str, typer.Option("--device", metavar="DEVICE", help="auto, cpu, cuda or cuda:N.")]
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout (short for --format json).")]
 Output = Annotated[Optional[str], typer.Option(
-    "--output", "-o", metavar="FILE", help="Also write the JSON result to this file.")]
+    "--output", "-o", metavar="FILE", help="Also write the result to FILE: CSV, TSV or JSON "
+    "Lines when its name ends in .csv, .tsv or .jsonl, else JSON.")]
 Quiet = Annotated[bool, typer.Option(
     "--quiet", "-q", help="No progress bar, and no warnings on stderr with a machine format.")]
 Traceback = Annotated[bool, typer.Option("--traceback", help="Show a traceback on errors.")]
@@ -369,13 +370,17 @@ def _emit(result, as_json: bool, output: str | None, *, fmt: str | None = None,
     each warning also goes to stderr as one line (unless ``quiet``)."""
     result = _cli_warnings(result, command)
     fmt = fmt or ("json" if as_json else "table")
-    text = result.to_json()
     if output:
+        from .._render import format_estimate
         from ..io import write_atomic
+
+        file_fmt = _file_format(output)
+        text = (result.to_json() + "\n" if file_fmt == "json"
+                else format_estimate(result, file_fmt))
 
         def save(tmp: str) -> None:
             with open(tmp, "w") as f:
-                f.write(text + "\n")
+                f.write(text)
 
         write_atomic(output, "--output", save)
     if fmt == "table":
@@ -392,6 +397,20 @@ def _emit(result, as_json: bool, output: str | None, *, fmt: str | None = None,
 
         for w in fold_warnings(result.warnings):
             typer.echo(f"infocli: warning: {w}", err=True)
+
+
+def _file_format(path: str, allowed: tuple[str, ...] = ("csv", "tsv", "jsonl")) -> str:
+    """The format of an ``-o FILE``: its extension when one of ``allowed``, else json."""
+    import os
+
+    ext = os.path.splitext(path)[1].lower().lstrip(".")
+    return ext if ext in allowed else "json"
+
+
+def _deprecated(old: str, new: str) -> None:
+    """One line on stderr for an old option spelling, kept working for one release."""
+    typer.echo(f"infocli: warning: {old} is deprecated and goes in the next release; "
+               f"use {new}", err=True)
 
 
 def _check_unit(unit: str) -> None:

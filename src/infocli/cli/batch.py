@@ -13,7 +13,7 @@ import typer
 
 from ..errors import ParameterError
 from ._app import app
-from ._common import Quiet, Traceback, _errors, _PlainBatchProgress
+from ._common import Quiet, Traceback, _deprecated, _errors, _PlainBatchProgress
 
 Workers = Annotated[Optional[int], typer.Option(
     "--workers", "-w", help="Local worker processes (default: in this process for small "
@@ -96,7 +96,7 @@ def _info(message: str, quiet: bool) -> None:
 def batch(
     jobs: Annotated[str, typer.Argument(help="Manifest of jobs: .csv, .tsv, .jsonl or .yaml.")],
     output: Annotated[Optional[str], typer.Option(
-        "--output", "-o", help="Append one JSON record per job to this file "
+        "--output", "-o", metavar="FILE", help="Append one JSON record per job to this file "
         "(default: stdout).")] = None,
     workers: Workers = None,
     scheduler: Scheduler = None,
@@ -110,9 +110,11 @@ def batch(
         "--retry-failed", help="With --resume: drop error records and run those jobs again.")] = False,
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="Validate the manifest and list the jobs; run nothing.")] = False,
+    table: Annotated[Optional[str], typer.Option(
+        "--table", metavar="FORMAT", help="Also write a flat table of all records at the "
+        "end: csv or parquet (beside --output, same name).")] = None,
     fmt: Annotated[Optional[str], typer.Option(
-        "--format", help="Also write a flat table of all records at the end: csv or parquet "
-        "(beside --output, same name).")] = None,
+        "--format", hidden=True, help="Deprecated: --table FORMAT.")] = None,
     quiet: Quiet = False,
     traceback: Traceback = False,
 ) -> None:
@@ -126,10 +128,16 @@ def batch(
         from .. import batch as lib
         from ..io import check_not_input, check_writable
 
+        if fmt is not None:
+            _deprecated("--format FORMAT (the flat table)", "--table FORMAT")
+            if table is not None and table != fmt:
+                raise ParameterError(f"--table {table} and --format {fmt}: give --table only")
+            table = fmt
+        fmt = table
         if fmt is not None and fmt not in ("csv", "parquet"):
-            raise ParameterError(f"--format {fmt!r}: expected csv or parquet")
+            raise ParameterError(f"--table {fmt!r}: expected csv or parquet")
         if fmt is not None and output is None:
-            raise ParameterError("--format needs --output (the table is written beside it)")
+            raise ParameterError("--table needs --output (the table is written beside it)")
         if retry_failed and not resume:
             raise ParameterError("--retry-failed needs --resume")
         if resume and output is None:
@@ -137,10 +145,10 @@ def batch(
         manifest = lib.read_manifest(jobs)
         table_path = (os.path.splitext(output)[0] + "." + fmt) if fmt else None
         if table_path:
-            check_writable(table_path, "--format")
+            check_writable(table_path, "--table")
         # jobs.csv -o jobs.jsonl --format csv would write the table over the manifest
         check_not_input(output, "--output", [jobs])
-        check_not_input(table_path, f"--format {fmt} (the table {table_path})", [jobs])
+        check_not_input(table_path, f"--table {fmt} (the table {table_path})", [jobs])
         if dry_run:
             for job in manifest:
                 sys.stdout.write(json.dumps({"id": job.id, "line": job.line,
