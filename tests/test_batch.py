@@ -455,6 +455,8 @@ def test_cli_maps_options_to_the_engine(data_dir, monkeypatch):
     monkeypatch.setattr(batch, "open_engine", spy)
     result = _cli(data_dir / "ok.csv", "--workers", "3", "--memory-limit", "2GB", "-q")
     assert result.exit_code == 0, result.output
+    work = seen.pop("work")  # the small-work rule's estimate of the manifest's cells
+    assert work > 0
     assert seen == {"workers": 3, "scheduler": None, "memory_limit": "2GB", "tls": None}
     result = _cli(data_dir / "ok.csv", "--scheduler", "sched.json", "-q")
     assert seen["scheduler"] == "sched.json" and seen["workers"] is None

@@ -53,3 +53,18 @@ def test_small_ksg_estimate_needs_neither_scipy_nor_numba(tmp_path):
     assert "infocli.estimators.knn" in loaded  # the estimate did run
     assert not loaded & {*HEAVY, "scipy", "rich", "pydantic"}, sorted(
         loaded & {*HEAVY, "scipy", "rich", "pydantic"})
+
+
+def test_importtime_names_no_heavy_module():
+    """The same, read from ``python -X importtime`` (every module imported, with its
+    cost): ``import infocli`` and ``infocli mi --help``."""
+    for code in ("import infocli", _cli(["mi", "--help"])):
+        proc = subprocess.run([sys.executable, "-X", "importtime", "-c", code],
+                              capture_output=True, text=True, check=True, timeout=120)
+        names = {line.rsplit("|", 1)[1].strip() for line in proc.stderr.splitlines()
+                 if line.startswith("import time:") and line.count("|") == 2}
+        assert "infocli" in names
+        heavy = {n for n in names if n.split(".")[0] in {"torch", "dask", "distributed",
+                                                         "matplotlib", "pandas", "numba"}
+                 or n.startswith("scipy.stats")}
+        assert not heavy, sorted(heavy)[:10]
