@@ -24,7 +24,8 @@ Output = Annotated[Optional[str], typer.Option(
     "--output", "-o", metavar="FILE", help="Also write the result to FILE: CSV, TSV or JSON "
     "Lines when its name ends in .csv, .tsv or .jsonl, else JSON.")]
 Quiet = Annotated[bool, typer.Option(
-    "--quiet", "-q", help="No progress bar, and no warnings on stderr with a machine format.")]
+    "--quiet", "-q", help="No progress (a bar on a terminal, a line every 10 s elsewhere), "
+    "and no warnings on stderr with a machine format.")]
 Traceback = Annotated[bool, typer.Option("--traceback", help="Show a traceback on errors.")]
 XCols = Annotated[Optional[str], typer.Option(
     "--x-cols", metavar="COLS", help="Columns of X: names, indices or ranges like 0:3 (comma-separated).")]
