@@ -65,17 +65,23 @@ def _timed(cmd: list[str], env: dict[str, str], cwd: str, repeats: int) -> tuple
 
 
 def _first_stderr(cmd: list[str], env: dict[str, str], cwd: str, limit: float) -> float:
-    """Seconds until ``cmd`` (stderr to a file) writes its first byte to stderr."""
+    """Seconds until ``cmd`` (stderr to a file) writes its first progress line to
+    stderr (``infocli: ...``, not an error or warning); inf when none within ``limit``."""
     log = os.path.join(cwd, "bench.log")
     with open(log, "w") as f:
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=f)
         try:
             while time.perf_counter() - start < limit:
-                if os.path.getsize(log) > 0:
+                with open(log) as r:
+                    text = r.read()
+                if any(line.startswith("infocli: ") and not line.startswith(
+                        ("infocli: error", "infocli: warning")) for line in text.splitlines()):
                     return time.perf_counter() - start
                 if proc.poll() is not None:
-                    return float("nan")
+                    if proc.returncode:
+                        raise SystemExit(f"{' '.join(cmd)} failed: {text[-300:]}")
+                    return float("inf")
                 time.sleep(0.1)
             return float("inf")
         finally:
@@ -120,8 +126,8 @@ def measure(src: str, work: str, repeats: int, heavy_repeats: int) -> dict[str, 
         shutil.rmtree(fresh, ignore_errors=True)
     out["matrix 13 x 178"] = _timed(cli + ["matrix", "t.csv"], env, work, heavy_repeats)
     out["batch 7 jobs"] = _timed(cli + ["batch", "jobs.csv", "-q"], env, work, heavy_repeats)
-    first = _first_stderr(cli + ["bench", "--tasks", "bmi", "--estimators", "ksg,gaussian",
-                                 "--seeds", "3"], env, work, 40.0)
+    first = _first_stderr(cli + ["bench", "-e", "ksg", "--family", "bmi", "--seeds", "3",
+                                 "--check", "fast"], env, work, 40.0)
     out["bench: first stderr line"] = (first, None)
     return out
 

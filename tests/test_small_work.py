@@ -71,6 +71,9 @@ def test_plain_progress_is_silent_for_short_work(capsys):
     with _PlainProgress(interval=5.0) as p:
         p("runs", 1, 2)
     assert capsys.readouterr().err == ""
+    with _PlainProgress(interval=0.05):  # nothing reported yet: nothing to say
+        time.sleep(0.2)
+    assert capsys.readouterr().err == ""
     assert (_clock(42), _clock(725), _clock(3723)) == ("0:42", "12:05", "1:02:03")
 
 

@@ -264,10 +264,11 @@ class _PlainProgress:
     def __call__(self, description: str, completed: float, total: float) -> None:
         self._state = (description.partition(" | ")[0], completed, total)
 
-    def line(self) -> str:
-        elapsed = self._time() - self._start
+    def line(self) -> str | None:
+        """The progress line, or None before the work has reported anything."""
         if self._state is None:
-            return f"infocli: working, {_clock(elapsed)} elapsed"
+            return None
+        elapsed = self._time() - self._start
         what, done, total = self._state
         text = f"infocli: {what} {done:.0f}/{total:.0f}, {_clock(elapsed)} elapsed"
         if 0 < done < total:
@@ -276,8 +277,11 @@ class _PlainProgress:
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
+            text = self.line()
+            if text is None:
+                continue
             try:
-                sys.stderr.write(self.line() + "\n")
+                sys.stderr.write(text + "\n")
                 sys.stderr.flush()
             except (OSError, ValueError):  # stderr closed
                 return
