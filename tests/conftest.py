@@ -1,5 +1,12 @@
+import os
+
 import numpy as np
 import pytest
+
+# Off a terminal, commands print a progress line every INFOCLI_PROGRESS_SECONDS; on a
+# loaded machine a test command can pass 10 s and its stderr would then depend on the
+# machine's speed. Tests of that progress set the variable themselves.
+os.environ.setdefault("INFOCLI_PROGRESS_SECONDS", "3600")
 
 
 @pytest.fixture

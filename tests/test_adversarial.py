@@ -648,7 +648,7 @@ def test_quoted_values_are_clipped(tmp_path):
 
 def test_batch_table_never_replaces_the_manifest(runner, manifest, tmp_path):
     before = manifest.read_text()
-    r = invoke(runner, "batch", manifest, "-o", tmp_path / "jobs.jsonl", "--format", "csv",
+    r = invoke(runner, "batch", manifest, "-o", tmp_path / "jobs.jsonl", "--table", "csv",
                "--workers", 0, "-q")
     assert "is the input" in one_line_error(r, 2)
     assert manifest.read_text() == before and not (tmp_path / "jobs.jsonl").exists()

@@ -410,7 +410,7 @@ def test_cli_runs_writes_a_table_and_maps_exit_codes(data_dir, tmp_path):
     (data_dir / "two.csv").write_text("measure,x,x_cols,y_cols,seed\nmi,t.csv,a,b,0\n"
                                       "mi,gone.csv,a,b,0\n")
     out = tmp_path / "res.jsonl"
-    result = _cli(data_dir / "two.csv", "-o", out, "--workers", "0", "--format", "csv")
+    result = _cli(data_dir / "two.csv", "-o", out, "--workers", "0", "--table", "csv")
     assert result.exit_code == 4, result.output
     assert "1 job(s) failed" in result.stderr and "gone.csv: no such file" in result.stderr
     records = _lines(out)
@@ -425,8 +425,9 @@ def test_cli_runs_writes_a_table_and_maps_exit_codes(data_dir, tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--format", "xls", "-o", "r.jsonl"], "--format 'xls'"),
-    (["--format", "csv"], "--format needs --output"),
+    (["--table", "xls", "-o", "r.jsonl"], "--table 'xls'"),
+    (["--table", "csv"], "--table needs --output"),
+    (["--format", "csv"], "--format FORMAT (the flat table) is deprecated"),  # old spelling
     (["--resume"], "--resume needs --output"),
     (["--retry-failed", "-o", "r.jsonl"], "--retry-failed needs --resume"),
     (["--workers", "2", "--scheduler", "tcp://127.0.0.1:1"], "give one of them"),
@@ -454,6 +455,8 @@ def test_cli_maps_options_to_the_engine(data_dir, monkeypatch):
     monkeypatch.setattr(batch, "open_engine", spy)
     result = _cli(data_dir / "ok.csv", "--workers", "3", "--memory-limit", "2GB", "-q")
     assert result.exit_code == 0, result.output
+    work = seen.pop("work")  # the small-work rule's estimate of the manifest's cells
+    assert work > 0
     assert seen == {"workers": 3, "scheduler": None, "memory_limit": "2GB", "tls": None}
     result = _cli(data_dir / "ok.csv", "--scheduler", "sched.json", "-q")
     assert seen["scheduler"] == "sched.json" and seen["workers"] is None

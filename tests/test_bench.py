@@ -486,8 +486,8 @@ def test_cli_list(runner, suite):
     (["-n", "4"], "n=4 is too small"),
     (["-n", "ten"], "-n 'ten': expected comma-separated integers"),
     (["-p", "nope=1"], "no benchmarked estimator has a parameter 'nope'"),
-    (["--csv", "/no/such/dir/r.csv"], "--csv /no/such/dir/r.csv: directory /no/such/dir "
-                                      "does not exist"),
+    (["-o", "/no/such/dir/r.csv"], "--output /no/such/dir/r.csv: directory /no/such/dir "
+                                    "does not exist"),
     (["--plot", "/no/such/dir/r.png"], "--plot /no/such/dir/r.png: directory"),
     (["--command", "no-such-program-xyz {csv}"], "program 'no-such-program-xyz' not found"),
 ])

@@ -148,15 +148,21 @@ def data(tmp_path_factory):
 # --------------------------------------------------------------------------- mapping
 
 
+def _plain_progress(progress) -> bool:
+    """Off a terminal the command passes the plain-line progress (issue 27)."""
+    return isinstance(progress, infocli.cli._common._PlainProgress)
+
+
 def test_entropy_defaults(runner, recorder, data):
     res = invoke(runner, "entropy", data["dir"] / "x.npy", "--json")
     assert res.exit_code == 0, res.output
     call = recorder.only
     assert call.function == "entropy"
     np.testing.assert_array_equal(arr(call.args[0]), data["x"])
+    assert _plain_progress(call.kwargs.pop("progress"))
     assert call.kwargs == {
         "given": None, "estimator": "auto", "discrete_given": None, "unit": "nats", "seed": 0,
-        "device": "auto", "params": {}, "progress": None, "names": {"x": str(data["dir"] / "x.npy")},
+        "device": "auto", "params": {}, "names": {"x": str(data["dir"] / "x.npy")},
     }
 
 
@@ -223,9 +229,10 @@ def test_mi_two_files_defaults(runner, recorder, data):
     assert call.function == "mutual_information"
     np.testing.assert_array_equal(arr(call.args[0]), data["x"])
     np.testing.assert_array_equal(arr(call.args[1]), data["y"])
+    assert _plain_progress(call.kwargs.pop("progress"))
     assert call.kwargs == {
         "estimator": "auto", "discrete_y": None, "permutations": 0, "unit": "nats", "seed": 0,
-        "device": "auto", "params": {}, "progress": None,
+        "device": "auto", "params": {},
         "names": {"x": str(d / "x.npy"), "y": str(d / "y.npy")},
     }
 
@@ -281,9 +288,10 @@ def test_cmi_three_files(runner, recorder, data):
     assert call.function == "conditional_mutual_information"
     for got, want in zip(call.args, (data["x"], data["y"], data["z"])):
         np.testing.assert_array_equal(arr(got), want)
+    assert _plain_progress(call.kwargs.pop("progress"))
     assert call.kwargs == {
         "estimator": "auto", "discrete_given": None, "unit": "nats", "seed": 0, "device": "auto",
-        "params": {}, "progress": None,
+        "params": {},
         "names": {"x": str(d / "x.npy"), "y": str(d / "y.npy"), "z": str(d / "z.npy")},
     }
 
@@ -452,10 +460,12 @@ def test_quiet_turns_the_progress_bar_off(runner, recorder, data, monkeypatch, q
     assert recorder.only.kwargs["progress"] is (None if quiet else sentinel)
 
 
-def test_no_progress_bar_when_stderr_is_not_a_terminal(runner, recorder, data):
+def test_plain_progress_lines_when_stderr_is_not_a_terminal(runner, recorder, data):
     res = invoke(runner, "entropy", data["dir"] / "x.npy", "--json")
     assert res.exit_code == 0, res.output
-    assert recorder.only.kwargs["progress"] is None
+    assert _plain_progress(recorder.only.kwargs["progress"])
+    res = invoke(runner, "entropy", data["dir"] / "x.npy", "--json", "-q")
+    assert res.exit_code == 0 and recorder.calls[-1].kwargs["progress"] is None
 
 
 def test_rich_progress_callback_runs_and_keeps_stdout_clean(runner, recorder, data,

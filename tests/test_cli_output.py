@@ -249,7 +249,7 @@ def test_help_has_real_placeholders_and_examples(runner, command, usage, default
 def test_root_help_summaries_are_not_cut(tmp_path):
     proc = run_cli("--help", cwd=tmp_path)
     assert proc.returncode == 0
-    commands = proc.stdout.split("Commands:\n", 1)[1]
+    commands = proc.stdout.split("Estimate:\n", 1)[1]  # the commands, grouped by task
     assert "..." not in commands
     assert re.search(r"^\s+entropy\s+Differential entropy H\(X\), or H\(X\|Z\) with --given\.$",
                      commands, flags=re.M)

@@ -174,10 +174,14 @@ def test_cli_reference_covers_every_command():
                 if not getattr(cmd, "hidden", False)]
     page = hooks.render("<!-- infocli:cli -->\n")
     for name in commands:
-        assert f"## infocli {name}\n" in page
+        assert f"### infocli {name}\n" in page
         assert f"Usage: infocli {name} " in page
+    # grouped by task, estimates first
+    heads = re.findall(r"^## (\w+)$", page, re.M)
+    assert heads[1:5] == ["Estimate", "Benchmark", "Batch", "Inspect"], heads
+    assert page.index("### infocli mi\n") < page.index("### infocli batch\n")
     # the options come from the program, not from a copy
-    assert "--permutations" in page.split("## infocli mi\n", 1)[1]
+    assert "--permutations" in page.split("### infocli mi\n", 1)[1]
     assert page.count("Usage: infocli") >= len(commands) + 1  # sub-commands add more
 
 
@@ -235,3 +239,69 @@ def test_getting_started_lists_every_extra():
     page = (DOCS / "getting-started.md").read_text(encoding="utf-8")
     missing = [e for e in extras if f"| `{e}` |" not in page]
     assert not missing, f"docs/getting-started.md's extras table lacks {missing}"
+
+
+def test_home_page_links_every_guide():
+    index = (DOCS / "index.md").read_text(encoding="utf-8")
+    linked = set(re.findall(r"\]\(([^)#]+\.md)", index))
+    nav = [t for t in _nav_targets(include_commented=False) if "/" not in t or
+           t.endswith("/index.md")]
+    missing = sorted(set(nav) - linked - {"index.md"})
+    assert not missing, f"docs/index.md's 'Where to go next' does not link {missing}"
+
+
+def test_guides_hold_no_dated_run_logs():
+    for uri, text in _pages().items():
+        if uri == "bench-history.md":
+            continue
+        dated = re.findall(r"^#+ .*\b(?:Run of|run of) \d{1,2} \w+ \d{4}", text, re.M)
+        assert not dated, f"{uri} has dated run logs {dated}; they go to bench-history.md"
+
+
+# -- quoted numbers ---------------------------------------------------------------
+
+def test_quote_pieces_compare_at_the_printed_precision():
+    record = {"value": 0.50667, "stderr": 0.00934, "interval": [0.48371, 0.62043]}
+    for piece in ("0.507 ± 0.009", "0.5067 ± 0.0093", "[0.48, 0.63]", "[0.483, 0.621]",
+                  "0.51"):
+        hooks.check_piece(piece, record)
+    for piece, what in (("0.508 ± 0.009", "estimate"), ("0.507 ± 0.0073", "standard error"),
+                        ("[0.48, 0.62]", "high end"), ("[0.49, 0.63]", "low end"),
+                        ("[0.47, 0.63]", "low end"), ("0.52", "estimate")):
+        with pytest.raises(hooks.DocsError, match=what):
+            hooks.check_piece(piece, record)
+    # an interval that excludes its estimate is printed widened to it
+    hooks.check_piece("[-0.00004, 0.01915]", {"value": -0.00004, "stderr": 0.0002,
+                                              "interval": [0.0, 0.019145]})
+    hooks.check_piece("[-0.00005, 0.01915]", {"value": -0.000041, "stderr": 0.0002,
+                                              "interval": [0.0, 0.019145]})
+    with pytest.raises(hooks.DocsError, match="expected"):
+        hooks.check_piece("about half a nat", record)
+
+
+def test_every_quote_appears_in_its_paragraph():
+    checked = sum(hooks.check_quotes(text, run=False) for text in _pages().values())
+    assert checked >= 10
+    with pytest.raises(hooks.DocsError, match="not in the paragraph"):
+        hooks.check_quotes("<!-- infocli:quote mi a b :: 0.5 ± 0.1 -->\nIt gives 0.6 ± 0.1.\n",
+                           run=False)
+
+
+def test_a_changed_number_fails_the_build():
+    page = ("<!-- infocli:quote entropy sample_data/uniform.npy -e gaussian --check off :: "
+            "{} -->\nThe Gaussian plug-in gives {} nats.\n")
+    record = hooks.run_quote_command(["entropy", "sample_data/uniform.npy", "-e", "gaussian",
+                                      "--check", "off"])
+    from infocli._display import value_text
+
+    right = value_text(record["value"], record["stderr"])
+    assert hooks.check_quotes(page.format(right, right)) == 1
+    wrong = f"{record['value'] + 0.01:.3f} ± {record['stderr']:.3f}"
+    with pytest.raises(hooks.DocsError, match="the estimate is now"):
+        hooks.check_quotes(page.format(wrong, wrong))
+
+
+@pytest.mark.slow
+def test_docs_quotes_match_their_commands():
+    """What the docs build checks (every quote reruns its command)."""
+    assert sum(hooks.check_quotes(text) for text in _pages().values()) >= 10

@@ -16,20 +16,33 @@ A page asks for generated content with an HTML comment on a line of its own
     the keys of the result record, from the fields and the docstring of
     :class:`infocli.Estimate`.
 
-An unknown estimator name or a failing ``--help`` stops the build. The same
-functions are used by ``tests/test_docs.py``.
+``<!-- infocli:quote ARGS :: PIECE ; PIECE ... -->``
+    numbers quoted in the prose that follows: the build runs ``infocli ARGS
+    --json`` from the repository root and compares each piece (``0.507 ± 0.009``,
+    ``[0.48, 0.63]``, ``at least 0.4`` or one number, the value) with the result at
+    the precision the piece is printed with: half a unit of its last digit for the
+    value and the standard error, one unit outwards for an interval's ends. Each
+    piece must also appear, as written, in the paragraph after the marker(s). So a
+    changed default fails the build, not the reader. The marker renders as nothing.
+
+An unknown estimator name, a failing ``--help`` or a quote that no longer matches
+stops the build. The same functions are used by ``tests/test_docs.py``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import inspect
+import json
 import os
 import re
+import subprocess
 import sys
 from pathlib import Path
 
-MARKER = re.compile(r"^<!--\s*infocli:(?P<kind>[a-z-]+)(?P<args>[^>]*?)\s*-->\s*$", re.M)
+ROOT = Path(__file__).resolve().parents[1]
+
+MARKER = re.compile(r"^[ \t]*<!--\s*infocli:(?P<kind>[a-z-]+)(?P<args>[^>]*?)\s*-->\s*$", re.M)
 
 _SHORT = {
     "entropy": "H(X)",
@@ -201,13 +214,30 @@ def cli_help(path: list[str]) -> str:
     return result.output.rstrip() + "\n"
 
 
+#: What each task group of commands is for (the CLI reference's sections).
+_GROUP_TEXT = {
+    "estimate": "One estimate: entropy, mutual information, conditional mutual information.",
+    "benchmark": "Estimators against known-truth tasks.",
+    "batch": "Many estimates in one run: a manifest of jobs, all pairs of a table's columns.",
+    "inspect": "The estimators and their parameters; the information plane of a network.",
+    "other": "",
+}
+
+
 def render_cli() -> str:
-    """Every command's help, generated from the Typer app."""
+    """Every command's help, generated from the Typer app, grouped by task."""
+    from infocli.cli._app import command_groups
+
     out = ["## infocli", "", "```text", cli_help([]).rstrip(), "```", ""]
-    for path, cmd in _command_paths():
-        level = "#" * min(2 + len(path) - 1, 4)
-        title = "infocli " + " ".join(path)
-        out += [f"{level} {title}", "", "```text", cli_help(path).rstrip(), "```", ""]
+    paths = list(_command_paths())
+    for title, names in command_groups([p[0] for p, _ in paths if len(p) == 1]).items():
+        out += [f"## {title.capitalize()}", "", _GROUP_TEXT.get(title, ""), ""]
+        for path, cmd in paths:
+            if path[0] not in names:
+                continue
+            level = "#" * min(3 + len(path) - 1, 4)
+            out += [f"{level} infocli {' '.join(path)}", "", "```text",
+                    cli_help(path).rstrip(), "```", ""]
     return "\n".join(out)
 
 
@@ -261,6 +291,114 @@ def render_result_fields() -> str:
     return "\n".join(lines) + "\n"
 
 
+# -- quoted numbers -------------------------------------------------------------------
+
+_NUM = r"[-\u2212]?\d+(?:\.\d+)?"
+#: results of the commands run for quotes during one build
+_RUNS: dict[tuple[str, ...], dict] = {}
+
+
+def _number(text: str) -> tuple[float, int]:
+    """(value, decimals) of a printed number (a Unicode minus allowed)."""
+    text = text.replace("\u2212", "-")
+    return float(text), len(text.split(".", 1)[1]) if "." in text else 0
+
+
+def run_quote_command(args: list[str]) -> dict:
+    """The JSON record of ``infocli ARGS --json``, run from the repository root
+    against this checkout's sources (cached per build)."""
+    key = tuple(args)
+    if key not in _RUNS:
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), env.get("PYTHONPATH", "")])
+        proc = subprocess.run([sys.executable, "-m", "infocli", *args, "--json"], cwd=ROOT,
+                              env=env, capture_output=True, text=True, timeout=600)
+        if proc.returncode != 0:
+            raise DocsError(f"`infocli {' '.join(args)} --json` exited with {proc.returncode}: "
+                            f"{proc.stderr.strip()[-300:]}")
+        _RUNS[key] = json.loads(proc.stdout)
+    return _RUNS[key]
+
+
+def check_piece(piece: str, record: dict) -> None:
+    """Raise DocsError unless ``piece`` prints ``record``'s figures at its precision."""
+    value, stderr, interval = record["value"], record.get("stderr"), record.get("interval")
+
+    def near(quoted: str, actual, what: str) -> None:
+        q, d = _number(quoted)
+        if actual is None or abs(q - actual) > 0.5 * 10.0 ** -d * (1 + 1e-9):
+            raise DocsError(f"quote {piece!r}: the {what} is now {actual!r}, not {quoted}")
+
+    def outward(quoted: str, actual, low: bool) -> None:
+        q, d = _number(quoted)
+        unit = 10.0 ** -d
+        ok = actual is not None and (actual - unit < q <= actual if low
+                                     else actual <= q < actual + unit)
+        if not ok:
+            raise DocsError(f"quote {piece!r}: the interval's {'low' if low else 'high'} end "
+                            f"is now {actual!r} (printed rounded outwards), not {quoted}")
+
+    m = re.fullmatch(rf"({_NUM}) ± ({_NUM})(?: nats| bits)?", piece)
+    if m:
+        near(m.group(1), value, "estimate")
+        near(m.group(2), stderr, "standard error")
+        return
+    m = re.fullmatch(rf"\[({_NUM}), ({_NUM})\]", piece)
+    if m:
+        if not interval:
+            raise DocsError(f"quote {piece!r}: the result has no interval")
+        outward(m.group(1), min(interval[0], value), True)
+        outward(m.group(2), max(interval[1], value), False)
+        return
+    m = re.fullmatch(rf"at least ({_NUM})", piece)
+    if m:
+        if not interval or interval[1] is not None:
+            raise DocsError(f"quote {piece!r}: the interval is {interval!r}")
+        outward(m.group(1), min(interval[0], value), True)
+        return
+    m = re.fullmatch(_NUM, piece)
+    if m:
+        near(piece, value, "estimate")
+        return
+    raise DocsError(f"quote {piece!r}: expected 'V ± S', '[LO, HI]', 'at least LO' or a number")
+
+
+def quotes(markdown: str) -> list[tuple[list[str], list[str], str]]:
+    """(command args, pieces, the paragraph after the marker) of every quote marker."""
+    found = []
+    for part, fenced in _split_fences(markdown):
+        if fenced:
+            continue
+        for m in MARKER.finditer(part):
+            if m.group("kind") != "quote":
+                continue
+            command, sep, pieces = m.group("args").partition(" :: ")
+            if not sep or not command.split():
+                raise DocsError(f"infocli:quote needs 'ARGS :: PIECE ; PIECE': {m.group(0)}")
+            rest = MARKER.sub("", part[m.end():]).lstrip("\n")
+            paragraph = re.split(r"\n\s*\n", rest, maxsplit=1)[0]
+            found.append((command.split(), [p.strip() for p in pieces.split(" ; ") if p.strip()],
+                          paragraph))
+    return found
+
+
+def check_quotes(markdown: str, run: bool = True) -> int:
+    """Check every quote of a page; the number of pieces checked."""
+    count = 0
+    for args, pieces, paragraph in quotes(markdown):
+        flat = " ".join(paragraph.split())
+        for piece in pieces:
+            if piece not in flat:
+                raise DocsError(f"quote {piece!r} (infocli {' '.join(args)}) is not in the "
+                                f"paragraph after its marker: {flat[:120]!r}")
+        if run:
+            record = run_quote_command(args)
+            for piece in pieces:
+                check_piece(piece.replace("\u2212", "-"), record)
+        count += len(pieces)
+    return count
+
+
 def render(markdown: str, page_uri: str | None = None) -> str:
     """Replace every infocli marker of a page by its generated Markdown."""
 
@@ -274,6 +412,8 @@ def render(markdown: str, page_uri: str | None = None) -> str:
             return render_cli()
         if kind == "result-fields":
             return render_result_fields()
+        if kind == "quote":
+            return ""  # checked by check_quotes
         raise DocsError(f"unknown marker infocli:{kind}")
 
     return "".join(MARKER.sub(one, part) if not fenced else part
@@ -348,6 +488,7 @@ def on_page_content(html, page, config, files, **kwargs):
 
 def on_page_markdown(markdown, page, config, files, **kwargs):
     try:
+        check_quotes(markdown)
         return render(markdown, page.file.src_uri)
     except DocsError as exc:
         from mkdocs.exceptions import PluginError

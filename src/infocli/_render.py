@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import math
 
-from rich.console import Console
-from rich.table import Table
 
 _MEASURE = {
     "entropy": "H(X)",
@@ -15,15 +13,23 @@ _MEASURE = {
 }
 
 
+def _rich():
+    """rich's Console and Table, imported on first use (machine formats need neither)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    return Console, Table
+
+
 def _fmt(v: float) -> str:
     return f"{v:.6g}"
 
 
 def _decimals(scale: float | None) -> int | None:
     """Decimals that show ``scale`` (an error bar) with two significant digits."""
-    if scale is None or not math.isfinite(scale) or scale <= 0:
-        return None
-    return max(0, 1 - math.floor(math.log10(scale)))
+    from ._display import decimals
+
+    return decimals(scale)
 
 
 def _rounded(v: float, decimals: int | None) -> str:
@@ -31,46 +37,42 @@ def _rounded(v: float, decimals: int | None) -> str:
 
 
 def _interval_text(result) -> str | None:
-    if result.interval is None:
-        return None
-    lo, hi = result.interval
-    if lo is None and hi is None:
-        return "unknown"
-    if lo is not None and hi is not None:
-        half = (hi - lo) / 2
-        d = None if half <= 0 else max(0, -math.floor(math.log10(half)))
-        return f"[{_rounded(lo, d)}, {_rounded(hi, d)}]"
-    bound = lo if lo is not None else hi
-    d = _decimals(result.stderr)
-    return (f"at least {_rounded(bound, d)}" if hi is None else f"at most {_rounded(bound, d)}")
+    """The printed interval: ends rounded outwards, always containing the printed
+    estimate (:func:`infocli._display.figures`)."""
+    from ._display import figures
+
+    return figures(result.value, result.stderr, result.interval)["interval"]
 
 
 def render_estimate(result, console: Console | None = None) -> None:
+    from ._display import estimator_text, figures, fold_warnings, params_text, verdict_text
+
+    Console, Table = _rich()
     console = console or Console()
-    table = Table(title=f"{_MEASURE[result.measure]} - {result.estimator}", show_header=False,
+    table = Table(title=f"{_MEASURE[result.measure]} - "
+                  f"{estimator_text(result.estimator, result.details)}", show_header=False,
                   title_justify="left")
     table.add_column(style="bold")
     table.add_column()
-    d = _decimals(result.stderr)
-    value = _rounded(result.value, d)
-    if result.stderr is not None:
-        value += f" ± {_rounded(result.stderr, d)}"
+    f = figures(result.value, result.stderr, result.interval)
+    value = f["value"] + (f" ± {f['stderr']}" if f["stderr"] is not None else "")
     table.add_row("estimate", f"{value} {result.unit}")
-    interval = _interval_text(result)
+    interval = f["interval"]
     if interval is not None:
         table.add_row("95% interval", f"{interval} {result.unit}" if interval != "unknown"
                       else interval)
-    if result.reliable is not None:
-        codes = result.details.get("diagnostics") or []
-        table.add_row("verdict", "[bold green]reliable[/bold green]" if result.reliable else
-                      "[bold red]UNRELIABLE[/bold red]" + (f" ({', '.join(codes)})" if codes
-                                                           else ""))
+    warnings = fold_warnings(result.warnings)
+    verdict = verdict_text(result.reliable, result.details.get("diagnostics") or [],
+                           len(warnings))
+    if verdict is not None:
+        colour = "green" if result.reliable else "red"
+        table.add_row("verdict", f"[bold {colour}]{verdict}[/bold {colour}]")
     if result.p_value is not None:
         table.add_row("p-value", f"{result.p_value:.4g} ({result.details.get('permutations')} "
                       "permutations)")
     table.add_row("samples", str(result.n_samples))
     table.add_row("dims", ", ".join(f"{k}: {v}" for k, v in result.dims.items()))
-    table.add_row("params", ", ".join(f"{k}={v}" for k, v in result.params.items()))
+    table.add_row("params", params_text(result.estimator, result.params, result.details))
     table.add_row("device", result.device)
     table.add_row("time", f"{result.seconds:.3f} s")
     if result.stderr is not None and result.details.get("stderr_method"):
@@ -78,7 +80,7 @@ def render_estimate(result, console: Console | None = None) -> None:
     if result.details.get("check"):
         table.add_row("check", str(result.details["check"]))
     console.print(table)
-    for w in result.warnings:
+    for w in warnings:
         console.print(f"[yellow]warning:[/yellow] {w}", highlight=False, markup=True)
 
 
@@ -91,6 +93,7 @@ _SHORT = {
 
 
 def render_estimators(specs, console: Console | None = None) -> None:
+    Console, Table = _rich()
     console = console or Console()
     summary = Table(title="infocli estimators", title_justify="left")
     for col in ("name", "measures", "labels (Y or Z) in", "devices", "reference"):
@@ -113,43 +116,75 @@ def render_estimators(specs, console: Console | None = None) -> None:
 
 
 def render_plane(plane, console: Console | None = None) -> None:
+    Console, Table = _rich()
     console = console or Console()
     table = Table(title=f"Information plane ({plane.unit})", title_justify="left")
     for col in ("epoch", "layer", "I(X;T)", "I(T;Y)"):
         table.add_column(col, justify="right" if col != "layer" else "left")
 
+    from ._display import value_text
+
     def fmt(v, se):
-        return _fmt(v) + (f" ± {_fmt(se)}" if se is not None else "")
+        return value_text(v, se)
 
     for p in plane.points:
         table.add_row(str(p.epoch), p.layer, fmt(p.i_xt, p.i_xt_stderr), fmt(p.i_ty, p.i_ty_stderr))
     console.print(table)
-    console.print(f"x compression: {plane.x_quality}", highlight=False)
+    console.print(f"x compression: {_mapping_text(plane.x_quality)}", highlight=False)
     console.print(f"time: {plane.seconds:.1f} s", highlight=False)
     for w in plane.warnings:
         console.print(f"[yellow]warning:[/yellow] {w}", highlight=False)
 
 
+def _mapping_text(value) -> str:
+    """``compressor pca, dim 4, explained variance 0.93``: a dict as words, floats
+    to four significant digits (not a Python repr)."""
+    if not isinstance(value, dict):
+        return str(value)
+    parts = []
+    for k, v in value.items():
+        if isinstance(v, float):
+            v = f"{v:.4g}"
+        elif isinstance(v, dict):
+            v = "(" + _mapping_text(v) + ")"
+        elif isinstance(v, (list, tuple)):
+            v = ", ".join(f"{e:.4g}" if isinstance(e, float) else str(e) for e in v)
+        parts.append(f"{str(k).replace('_', ' ')} {v}")
+    return ", ".join(parts)
+
+
 def render_matrix(result, console: Console | None = None) -> None:
     """The tidy rows of a matrix (infocli matrix), strongest first."""
+    Console, Table = _rich()
     console = console or Console()
     unit = f" [{result.unit}]" if result.unit else ""
     table = Table(title=f"{result.measure}{unit} - {result.estimator}, "
                   f"{len(result.variables)} variables", title_justify="left")
+    from ._display import figures
+
     pair = result.measure != "entropy"
-    for col in (("x", "y") if pair else ("x",)) + ("value", "stderr", "p-value"):
-        table.add_column(col, justify="left" if col in ("x", "y") else "right")
+    checked = any(r.get("interval") is not None for r in result.rows)
+    cols = ("value", "stderr") + (("95% interval", "verdict") if checked else ()) + ("p-value",)
+    for col in (("x", "y") if pair else ("x",)) + cols:
+        table.add_column(col, justify="left" if col in ("x", "y", "verdict") else "right")
     rows = sorted(result.rows, key=lambda r: -(r["value"] if r["value"] is not None else -1e300))
     for r in rows:
         cells = [r["x"]] + ([r["y"]] if pair else [])
         if r.get("error"):
-            cells += ["error", r["error"], ""]
+            cells += ["error", r["error"]] + [""] * (len(cols) - 2)
         else:
-            cells += [_fmt(r["value"]), _fmt(r["stderr"]) if r["stderr"] is not None else "-",
-                      f"{r['p_value']:.4g}" if r["p_value"] is not None else "-"]
+            # each row rounded to what its own standard error (and interval) supports
+            f = figures(r["value"], r["stderr"], r.get("interval"))
+            cells += [f["value"], f["stderr"] if f["stderr"] is not None else "-"]
+            if checked:
+                rel = r.get("reliable")
+                cells += [f["interval"] or "-",
+                          "-" if rel is None else ("reliable" if rel else "UNRELIABLE")]
+            cells += [f"{r['p_value']:.4g}" if r["p_value"] is not None else "-"]
         table.add_row(*cells)
     console.print(table)
-    console.print(f"time: {result.seconds:.1f} s", highlight=False)
+    ran = f", {result.executor}" if getattr(result, "executor", "") else ""
+    console.print(f"time: {result.seconds:.1f} s{ran}", highlight=False)
 
 
 # --------------------------------------------------------------------------- machine formats
@@ -237,6 +272,7 @@ _TINY = {
 
 def render_estimator_summary(specs, console: Console | None = None) -> None:
     """`infocli estimators`: one line per estimator (measures abbreviated, see the caption)."""
+    Console, Table = _rich()
     console = console or Console()
     table = Table(title="infocli estimators (`infocli estimators NAME` shows one in full)",
                   title_justify="left",
@@ -266,6 +302,7 @@ def _one_line(summary: str, limit: int = 60) -> str:
 
 def render_estimator_detail(spec, console: Console | None = None) -> None:
     """`infocli estimators NAME`: everything the registry knows about one estimator."""
+    Console, Table = _rich()
     console = console or Console()
     info = Table(title=f"{spec.name}: {spec.summary}", title_justify="left", show_header=False)
     info.add_column(style="bold")
@@ -300,6 +337,7 @@ def _num(v, digits: int = 3) -> str:
 def _wide_console() -> Console:
     # piped or redirected output has no width to fit: keep the rows whole (the
     # task names alone take up to 50 columns) rather than folding them at 80
+    Console, Table = _rich()
     import sys
 
     console = Console()
@@ -310,6 +348,7 @@ def _wide_console() -> Console:
 
 def render_task_list(tasks, console: Console | None = None) -> None:
     """The task suite: name, measure, dims (x x y [x z]), truth (nats), family, tags."""
+    Console, Table = _rich()
     console = console or _wide_console()
     table = Table(title=f"infocli bench tasks ({len(tasks)})", title_justify="left")
     table.add_column("task", no_wrap=True)
@@ -332,6 +371,7 @@ def _pct(x: float | None) -> str:
 def render_bench(summary, console: Console | None = None) -> None:
     """Per estimator: tasks solved, median |log ratio|, time; per task: mean ± sd
     against the truth for every estimator (green: solved, red: failed runs)."""
+    Console, Table = _rich()
     console = console or _wide_console()
     ns = sorted({e.n for e in summary.estimators})
     table = Table(title="infocli bench: estimators", title_justify="left")

@@ -27,6 +27,7 @@ import csv
 import hashlib
 import io
 import json
+import math
 import os
 import re
 import sys
@@ -698,9 +699,71 @@ def _need_distributed():
     return distributed
 
 
+# --------------------------------------------------------------------------- small work
+#: The small-work rule: a batch or matrix whose work is at most this many cells runs in
+#: this process when no engine was asked for (no --workers, --scheduler or client). A
+#: local cluster takes 5-10 s to start on a laptop; kNN and Gaussian estimates cost
+#: ~5-30 us per cell (rows x columns, check included), so below ~500,000 cells the
+#: whole work takes less than the cluster's start. ``--workers N`` still forces one.
+SMALL_WORK_CELLS = 500_000
+#: cost of an estimate with each reliability check level, relative to check "off"
+CHECK_COST = {"off": 1, "fast": 5, "full": 12}
+#: estimators whose cost grows like rows x columns; any other (neural critics, KNIFE,
+#: DSE...) makes the work large: those take seconds per estimate
+LIGHT_ESTIMATORS = frozenset({"kl", "ksg", "gaussian", "auto"})
+
+
+def work_cells(rows: int, columns: int, *, estimator: str, check: str | None = "fast",
+               permutations: int = 0) -> float:
+    """Cells of one estimate for the small-work rule (inf for heavy estimators)."""
+    if estimator not in LIGHT_ESTIMATORS:
+        return math.inf
+    return float(rows) * columns * CHECK_COST.get(check or "fast", 5) * (1 + permutations)
+
+
+def _file_cells(path: str) -> float:
+    """Rows x columns of a data file, from its header (.npy) or its size (8 bytes per
+    cell in binary files, 4 in text files: an overestimate for most tables)."""
+    import numpy as np
+
+    try:
+        if path.endswith(".npy"):
+            with open(path, "rb") as f:
+                major, _ = np.lib.format.read_magic(f)
+                read = (np.lib.format.read_array_header_1_0 if major == 1
+                        else np.lib.format.read_array_header_2_0)
+                shape = read(f)[0]
+            return float(np.prod(shape)) if shape else 1.0
+        size = os.path.getsize(path)
+    except (OSError, ValueError):
+        return 0.0  # the job will fail with a clear message; it costs nothing
+    text = path.endswith((".csv", ".tsv", ".txt", ".gz"))
+    return size / (4.0 if text else 8.0)
+
+
+def jobs_work(jobs: Iterable[Job]) -> float:
+    """Cells of a batch for the small-work rule: each job's input files as a whole
+    (column selections ignored: an overestimate), times its check's cost."""
+    total = 0.0
+    for job in jobs:
+        if job.estimator not in LIGHT_ESTIMATORS:
+            return math.inf
+        check = job.params.get("check", "fast") if isinstance(job.params, dict) else "fast"
+        files = {job.x, job.y, job.given} - {None, "-"}
+        cells = sum(_file_cells(job.path(f)) for f in files)
+        total += cells * CHECK_COST.get(check, 5) * (1 + job.permutations)
+    return total
+
+
+def small_work(cells: float) -> bool:
+    """Whether work of ``cells`` runs in this process by the small-work rule."""
+    return cells <= SMALL_WORK_CELLS
+
+
 @dataclass
 class Engine:
-    """Where jobs run: ``client`` (a ``distributed.Client``) or in-process (None)."""
+    """Where jobs run: ``client`` (a ``distributed.Client``) or in-process (None);
+    ``reason`` says why in-process was chosen when nobody asked for it."""
 
     client: Any = None
     n_workers: int = 0
@@ -708,10 +771,11 @@ class Engine:
     address: str | None = None
     memory_limit: str | None = None
     allowed_failures: int | None = None
+    reason: str | None = None
 
     def describe(self) -> str:
         if self.client is None:
-            return "in-process (no workers)"
+            return f"in-process ({self.reason or 'no workers'})"
         text = f"{self.n_workers} worker{'s' if self.n_workers != 1 else ''} at {self.address}"
         if self.memory_limit:
             text += f", memory limit {self.memory_limit} per worker"
@@ -746,7 +810,7 @@ def _dashboard_available() -> bool:
 def open_engine(workers: int | None = None, scheduler: str | None = None, *,
                 memory_limit: str | None = "auto", allowed_failures: int = 1,
                 client: Any = None, tls: dict[str, str | None] | None = None,
-                heartbeat: float | None = None) -> Iterator[Engine]:
+                heartbeat: float | None = None, work: float | None = None) -> Iterator[Engine]:
     """The execution engine of a batch.
 
     ``client`` given: use it. ``workers=0`` or ``scheduler="sync"``: in-process.
@@ -765,6 +829,10 @@ def open_engine(workers: int | None = None, scheduler: str | None = None, *,
     configuration. ``heartbeat`` (seconds, local cluster only): a worker silent
     for longer is removed by the scheduler and its tasks rerun elsewhere
     (default :data:`WORKER_TTL`).
+
+    ``work`` (cells, :func:`jobs_work`): with no ``workers``, ``scheduler`` or
+    ``client`` given, work within :data:`SMALL_WORK_CELLS` runs in-process (the
+    small-work rule); the engine's ``reason`` says so.
     """
     if client is not None:
         yield _engine_of(client)
@@ -781,6 +849,10 @@ def open_engine(workers: int | None = None, scheduler: str | None = None, *,
                              "a --scheduler; a local cluster listens on 127.0.0.1 only")
     if workers == 0 or scheduler == "sync":
         yield Engine()
+        return
+    if workers is None and scheduler is None and work is not None and small_work(work):
+        yield Engine(reason=f"small work: ~{work:,.0f} cells <= {SMALL_WORK_CELLS:,}; "
+                            "--workers N starts a cluster")
         return
     distributed = _need_distributed()
     import dask
@@ -1170,7 +1242,7 @@ def run_iter(jobs: Iterable[Job], *, client: Any = None, workers: int | None = N
             yield from _execute(todo, engine, sink, progress)
         else:
             eng = stack.enter_context(open_engine(workers, scheduler, memory_limit=memory_limit,
-                                                  client=client))
+                                                  client=client, work=jobs_work(todo)))
             yield from _execute(todo, eng, sink, progress)
 
 

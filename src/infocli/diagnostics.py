@@ -788,7 +788,7 @@ def _margin_decomposition(job: _Job, f: _Findings, *, always: bool) -> None:
 
 def _rank_gauss(a: np.ndarray) -> np.ndarray:
     """Each column mapped to normal scores: Phi^-1((rank - 1/2) / n), average ranks."""
-    from scipy.special import ndtri
+    from ._special import ndtri  # scipy.special's values without its import
 
     out = np.empty(a.shape, dtype=np.float64)
     cols = a.reshape(len(a), -1)

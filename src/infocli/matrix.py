@@ -64,6 +64,8 @@ class MatrixResult:
     rows: tuple[dict[str, Any], ...]
     params: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
+    #: where the pairs ran (``Engine.describe()``: in-process and why, or the cluster)
+    executor: str = ""
 
     def to_frame(self):
         """The rows as a pandas DataFrame (interval split into interval_low/_high)."""
@@ -103,7 +105,8 @@ class MatrixResult:
     def to_dict(self) -> dict[str, Any]:
         return {"measure": self.measure, "estimator": self.estimator, "unit": self.unit,
                 "variables": list(self.variables), "params": self.params,
-                "seconds": self.seconds, "rows": [dict(r) for r in self.rows]}
+                "seconds": self.seconds, "executor": self.executor,
+                "rows": [dict(r) for r in self.rows]}
 
 
 # --------------------------------------------------------------------------- variables
@@ -297,7 +300,9 @@ def mi_matrix(
     client, workers, scheduler, memory_limit, tls
         The engine (:func:`infocli.batch.open_engine`): a ``distributed.Client``,
         a local cluster of ``workers`` processes, a scheduler address, or
-        in-process with ``workers=0``. Default: a LocalCluster over all cores.
+        in-process with ``workers=0``. Default: in-process for small work (the
+        small-work rule, :data:`infocli.batch.SMALL_WORK_CELLS`), else a
+        LocalCluster over all cores. ``executor`` in the result says which ran.
     max_pairs : int
         Refuse a matrix of more pairs than this before any work (a 10,000-column
         table makes 50 million pairs); default 100,000.
@@ -372,8 +377,13 @@ def mi_matrix(
             "unit": unit, "seed": int(seed), "device": device, "params": dict(params or {}),
             "check": check, "transform": transform}
     rows: dict[tuple, dict] = {}
+    work = sum(batch.work_cells(len(data), len(variables[i][1]) + (0 if j is None else
+                                                                   len(variables[j][1])),
+                                estimator=estimator, check=check,
+                                permutations=int(permutations)) for i, j in pairs)
     with batch.open_engine(workers, scheduler, memory_limit=memory_limit,
-                           client=client, tls=tls) as engine:
+                           client=client, tls=tls, work=work) as engine:
+        executor = engine.describe()
         if engine.client is None:
             for b, (i, j) in enumerate(pairs):
                 rows[(i, j)] = _one(data, variables, labels, i, j, opts)
@@ -389,7 +399,7 @@ def mi_matrix(
                         params={**spec.resolve_params(params), "seed": int(seed),
                                 "permutations": int(permutations), "check": check,
                                 "transform": transform},
-                        seconds=time.perf_counter() - start)
+                        seconds=time.perf_counter() - start, executor=executor)
 
 
 def _distributed(engine, data, variables, labels, pairs, opts, pairs_per_task, rows,

@@ -30,7 +30,7 @@ def _convert(value: float | None, src: str, dst: str) -> float | None:
     raise ValueError(f"unknown unit conversion {src!r} -> {dst!r}; expected one of {UNITS}")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Estimate:
     """An estimate of an information measure, with its provenance.
 
@@ -133,6 +133,62 @@ class Estimate:
 
     def __float__(self) -> float:
         return float(self.value)
+
+    def summary(self) -> str:
+        """One line: measure, value ± noise, interval, verdict, estimator, e.g.
+        ``I(X;Y) = 0.321 ± 0.052 nats, 95% [0.11, 0.60], reliable (auto -> gaussian+copula,
+        n=200)``. Rounded to what the standard error supports; the printed interval
+        contains the printed value. ``str()`` and ``repr()`` give the same line in
+        ``Estimate(...)``; the full record is :meth:`to_dict`."""
+        from ._display import MEASURE_SYMBOL, estimator_text, figures, verdict_text
+
+        f = figures(self.value, self.stderr, self.interval)
+        parts = [f"{MEASURE_SYMBOL.get(self.measure, self.measure)} = {f['value']}"
+                 + (f" ± {f['stderr']}" if f["stderr"] is not None else "") + f" {self.unit}"]
+        if f["interval"] is not None:
+            parts.append(f"95% {f['interval']}")
+        verdict = verdict_text(self.reliable, self.details.get("diagnostics") or [],
+                               len(self.warnings))
+        if verdict is not None:
+            parts.append(verdict.replace(" below", ""))
+        elif self.warnings:
+            parts.append(f"{len(self.warnings)} warning" + ("s" if len(self.warnings) > 1
+                                                              else ""))
+        return ", ".join(parts) + (f" ({estimator_text(self.estimator, self.details)}, "
+                                   f"n={self.n_samples})")
+
+    def __repr__(self) -> str:
+        return f"Estimate({self.summary()})"
+
+    __str__ = summary
+
+    def _repr_html_(self) -> str:
+        """A small table for notebooks (the same figures as the CLI's table)."""
+        from html import escape
+
+        from ._display import (MEASURE_SYMBOL, estimator_text, figures, fold_warnings,
+                               params_text, verdict_text)
+
+        f = figures(self.value, self.stderr, self.interval)
+        rows = [("estimate", f["value"] + (f" ± {f['stderr']}" if f["stderr"] is not None
+                                           else "") + f" {self.unit}")]
+        if f["interval"] is not None:
+            rows.append(("95% interval", f"{f['interval']} {self.unit}"
+                         if f["interval"] != "unknown" else "unknown"))
+        verdict = verdict_text(self.reliable, self.details.get("diagnostics") or [],
+                               len(fold_warnings(self.warnings)))
+        if verdict is not None:
+            rows.append(("verdict", verdict))
+        rows += [("estimator", estimator_text(self.estimator, self.details)),
+                 ("params", params_text(self.estimator, self.params, self.details)),
+                 ("samples", str(self.n_samples)),
+                 ("dims", ", ".join(f"{k}: {v}" for k, v in self.dims.items()))]
+        body = "".join(f"<tr><th style='text-align:left'>{escape(k)}</th>"
+                       f"<td style='text-align:left'>{escape(v)}</td></tr>" for k, v in rows)
+        warn = "".join(f"<li>{escape(w)}</li>" for w in fold_warnings(self.warnings))
+        title = escape(MEASURE_SYMBOL.get(self.measure, self.measure))
+        return (f"<div><table><caption style='text-align:left'><b>{title}</b></caption>"
+                f"{body}</table>" + (f"<ul>{warn}</ul>" if warn else "") + "</div>")
 
 
 def _json_default(obj: Any) -> Any:

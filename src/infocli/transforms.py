@@ -71,9 +71,9 @@ def check(transform: str) -> str:
 
 def ranks(a: np.ndarray) -> np.ndarray:
     """Average ranks 1..n of each column of ``a`` (n, d), as float64."""
-    from scipy.stats import rankdata
+    from ._special import average_ranks  # scipy.stats.rankdata's values; its import is slow
 
-    return rankdata(np.asarray(a, dtype=np.float64), method="average", axis=0).astype(np.float64)
+    return average_ranks(a)
 
 
 def rank_scores(a: np.ndarray) -> np.ndarray:
@@ -84,7 +84,7 @@ def rank_scores(a: np.ndarray) -> np.ndarray:
 def normal_scores(a: np.ndarray) -> np.ndarray:
     """Normal scores Phi^{-1}(r / (n + 1)), column by column (Ince et al.'s copnorm,
     with average ranks for ties)."""
-    from scipy.special import ndtri
+    from ._special import ndtri  # scipy.special's values without its import
 
     return ndtri(rank_scores(a))
 
@@ -111,7 +111,7 @@ def marginal_entropy_terms(x: np.ndarray, k: int = MARGINAL_K) -> np.ndarray:
     (found on the sorted column: the k nearest are j left and k - j right
     neighbours for some j). Values must be distinct (dequantise ties first).
     """
-    from scipy.special import digamma
+    from ._special import digamma
 
     x = np.asarray(x, dtype=np.float64)
     n, d = x.shape

@@ -9,6 +9,7 @@ command summaries in ``infocli --help`` are not cut off.
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import Annotated, Any
 
@@ -46,6 +47,25 @@ def _usage_error_line(exc: Any, command: str = "") -> str:
     return f"infocli: error: {where}{message} (see '{see}')"
 
 
+#: The commands by task: the order of ``infocli --help`` and of the CLI reference.
+COMMAND_GROUPS = {
+    "estimate": ("entropy", "mi", "cmi"),
+    "benchmark": ("bench",),
+    "batch": ("batch", "matrix"),
+    "inspect": ("estimators", "ib"),
+}
+
+
+def command_groups(commands) -> dict[str, list[str]]:
+    """``{task: [command, ...]}`` over ``commands``; one not in a group goes to "other"."""
+    out = {title: [n for n in names if n in commands] for title, names in COMMAND_GROUPS.items()}
+    known = {n for names in COMMAND_GROUPS.values() for n in names}
+    other = [n for n in commands if n not in known]
+    if other:
+        out["other"] = other
+    return {k: v for k, v in out.items() if v}
+
+
 class InfocliGroup(TyperGroup):
     """The root group: usage errors in the tool's format, full command summaries."""
 
@@ -72,19 +92,135 @@ class InfocliGroup(TyperGroup):
             sys.exit(1)
         sys.exit(rv if isinstance(rv, int) else 0)
 
+    def parse_args(self, ctx, args):
+        _fast_coercion(self.get_params(ctx))
+        return super().parse_args(ctx, args)
+
+    def list_commands(self, ctx) -> list[str]:
+        """By task (:data:`COMMAND_GROUPS`), then any other command in registration order."""
+        names = list(self.commands)
+        grouped = [n for group in COMMAND_GROUPS.values() for n in group if n in self.commands]
+        return grouped + [n for n in names if n not in grouped]
+
     def format_commands(self, ctx, formatter) -> None:
-        rows = []
-        for name in self.list_commands(ctx):
-            cmd = self.get_command(ctx, name)
-            if cmd is not None and not cmd.hidden:
-                rows.append((name, cmd.get_short_help_str(limit=400)))
-        if rows:
-            with formatter.section("Commands"):
-                formatter.write_dl(rows)
+        for title, names in command_groups(self.commands).items():
+            rows = []
+            for name in names:
+                cmd = self.get_command(ctx, name)
+                if cmd is not None and not cmd.hidden:
+                    rows.append((name, cmd.get_short_help_str(limit=400)))
+            if rows:
+                with formatter.section(title.capitalize()):
+                    formatter.write_dl(rows)
+
+
+_INT = re.compile(r"[+-]?[0-9]+\Z")
+_FLOAT = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\Z")
+
+
+def _plain(annotation: Any, value: Any) -> tuple[bool, Any]:
+    """(True, value converted) for a plain str/int/float/bool (or list[str]) value
+    whose conversion is unambiguous, else (False, None)."""
+    if annotation is str and isinstance(value, str):
+        return True, value
+    if annotation == list[str] and isinstance(value, (list, tuple)) \
+            and all(isinstance(v, str) for v in value):
+        return True, list(value)
+    if annotation is int and isinstance(value, str) and _INT.match(value):
+        return True, int(value)
+    if annotation is float and isinstance(value, str) and _FLOAT.match(value):
+        return True, float(value)
+    if annotation in (int, float, bool) and type(value) is annotation:
+        return True, value
+    return False, None
+
+
+def _fast_coercion(params: list) -> None:
+    """Convert plain option values without Typer's Pydantic adapters.
+
+    Typer (>= 0.17) builds a Pydantic ``TypeAdapter`` per parameter on first use:
+    importing Pydantic and building ~25 adapters costs ~0.3 s of every call, more
+    than a small estimate. For str, int, float, bool and list[str] options without
+    a custom parser the conversion is plain Python; a value outside the simple
+    cases (or out of an option's min/max range) goes to Typer's own coercion, so
+    errors keep Typer's wording. Does nothing on a Typer without this machinery.
+    """
+    try:
+        from typer._coercion import RuntimeParam, build_runtime_param
+    except ImportError:  # pragma: no cover - another Typer
+        return
+
+    class _PlainParam(RuntimeParam):
+        def _coerce_value(self, value, param, ctx):
+            ok, out = _plain(self.annotation, value)
+            info = self.parameter_info
+            if ok and isinstance(out, (int, float)) and not isinstance(out, bool) and (
+                    (info.min is not None and out < info.min)
+                    or (info.max is not None and out > info.max)):
+                ok = False
+            if ok:
+                return out
+            full = build_runtime_param(param.type_descriptor)
+            param._runtime_param = full
+            return full._coerce_value(value, param, ctx)
+
+    simple = (str, int, float, bool, list[str])
+    for param in params:
+        desc = getattr(param, "type_descriptor", None)
+        if desc is None or getattr(param, "_runtime_param", 0) is not None:
+            continue
+        info = desc.parameter_info
+        if desc.annotation in simple and desc.file_annotation is None \
+                and getattr(info, "parser", None) is None and not getattr(info, "clamp", False) \
+                and not desc.is_choice:
+            param._runtime_param = _PlainParam(annotation=desc.annotation, parameter_info=info)
+
+
+#: Commands whose ``--json`` took a file name before it became the flag every command
+#: has (issue 27): the hidden option the old spelling is redirected to, and whether
+#: any value (no positional arguments) or only a *.json/*.jsonl name counts as one.
+LEGACY_JSON_FILE = {"matrix": ("--json-file", False), "bench": ("--json-file", True)}
+
+
+def _legacy_json(command: str, args: list[str]) -> list[str]:
+    """``--json FILE`` (old spelling) -> ``--json-file FILE``; ``--json -`` -> ``--json``."""
+    if command not in LEGACY_JSON_FILE:
+        return args
+    target, any_value = LEGACY_JSON_FILE[command]
+    out, i = [], 0
+    while i < len(args):
+        a = args[i]
+        if a == "--":
+            out.extend(args[i:])
+            break
+        value = None
+        if a.startswith("--json="):
+            value, step = a.split("=", 1)[1], 1
+        elif a == "--json" and i + 1 < len(args):
+            nxt = args[i + 1]
+            if nxt == "-" or (not nxt.startswith("-") and (
+                    any_value or nxt.lower().endswith((".json", ".jsonl", ".ndjson")))):
+                value, step = nxt, 2
+        if value is None:
+            out.append(a)
+            i += 1
+            continue
+        if value == "-":
+            typer.echo("infocli: warning: --json - is deprecated and goes in the next "
+                       "release; use --json", err=True)
+            out.append("--json")
+        else:
+            out += [target, value]
+        i += step
+    return out
 
 
 class InfocliCommand(TyperCommand):
     """A command whose usage line shows plain placeholders: ``X [Y]``."""
+
+    def parse_args(self, ctx, args):
+        _fast_coercion(self.get_params(ctx))
+        return super().parse_args(ctx, _legacy_json(self.name, list(args)))
 
     def collect_usage_pieces(self, ctx) -> list[str]:
         pieces = [self.options_metavar] if self.options_metavar else []
@@ -119,7 +255,8 @@ class InfocliCommand(TyperCommand):
 
 #: Placeholders by the kind of value an option takes (by its long name).
 _FILE_OPTIONS = {"output", "csv", "json", "plot", "parquet", "save_model", "model",
-                 "per_sample", "spectrum", "given", "x", "y"}
+                 "per_sample", "spectrum", "given", "x", "y", "csv_out", "json_out",
+                 "json_file", "parquet_out", "x_file", "y_file"}
 
 
 def _placeholder(param: Any) -> str:

@@ -21,9 +21,11 @@ Seed = Annotated[int, typer.Option("--seed", metavar="N", help="Seed for every r
 Device = Annotated[str, typer.Option("--device", metavar="DEVICE", help="auto, cpu, cuda or cuda:N.")]
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout (short for --format json).")]
 Output = Annotated[Optional[str], typer.Option(
-    "--output", "-o", metavar="FILE", help="Also write the JSON result to this file.")]
+    "--output", "-o", metavar="FILE", help="Also write the result to FILE: CSV, TSV or JSON "
+    "Lines when its name ends in .csv, .tsv or .jsonl, else JSON.")]
 Quiet = Annotated[bool, typer.Option(
-    "--quiet", "-q", help="No progress bar, and no warnings on stderr with a machine format.")]
+    "--quiet", "-q", help="No progress (a bar on a terminal, a line every 10 s elsewhere), "
+    "and no warnings on stderr with a machine format.")]
 Traceback = Annotated[bool, typer.Option("--traceback", help="Show a traceback on errors.")]
 XCols = Annotated[Optional[str], typer.Option(
     "--x-cols", metavar="COLS", help="Columns of X: names, indices or ranges like 0:3 (comma-separated).")]
@@ -246,10 +248,87 @@ class _Inputs:
 
 
 def _progress(quiet: bool):
-    """A rich progress callback on stderr, or None when quiet / not a terminal."""
-    if quiet or not sys.stderr.isatty():
+    """A progress callback on stderr: a rich bar on a terminal, plain lines every
+    ~10 s elsewhere (:class:`_PlainProgress`), None with ``quiet``."""
+    if quiet:
         return contextlib.nullcontext(None)
+    if not sys.stderr.isatty():
+        return _PlainProgress()
     return _RichProgress()
+
+
+def _clock(seconds: float) -> str:
+    """``0:42``, ``12:05`` or ``1:02:03``."""
+    s = int(round(seconds))
+    h, rest = divmod(s, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+class _PlainProgress:
+    """Progress off a terminal (a CI log, ``nohup``, a notebook cell): one plain line
+    on stderr every ``INFOCLI_PROGRESS_SECONDS`` (default 10) seconds while the work
+    lasts, as pip and rsync do - ``infocli: runs 12/40, 0:30 elapsed, ETA 1:10``.
+    Work shorter than that prints nothing. Called as ``(description, done, total)``."""
+
+    def __init__(self, interval: float | None = None):
+        import os
+
+        if interval is None:
+            try:
+                interval = float(os.environ.get("INFOCLI_PROGRESS_SECONDS", "10"))
+            except ValueError:
+                interval = 10.0
+        self.interval = max(0.05, interval)
+        self._state: tuple[str, float, float] | None = None
+
+    def __enter__(self):
+        import threading
+        import time
+
+        self._time = time.monotonic
+        self._start = self._time()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="infocli-progress", daemon=True)
+        self._thread.start()
+        return self
+
+    def __call__(self, description: str, completed: float, total: float) -> None:
+        self._state = (description.partition(" | ")[0], completed, total)
+
+    def line(self) -> str | None:
+        """The progress line, or None before the work has reported anything."""
+        if self._state is None:
+            return None
+        elapsed = self._time() - self._start
+        what, done, total = self._state
+        text = f"infocli: {what} {done:.0f}/{total:.0f}, {_clock(elapsed)} elapsed"
+        if 0 < done < total:
+            text += f", ETA {_clock(elapsed * (total - done) / done)}"
+        return text
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            text = self.line()
+            if text is None:
+                continue
+            try:
+                sys.stderr.write(text + "\n")
+                sys.stderr.flush()
+            except (OSError, ValueError):  # stderr closed
+                return
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        return False
+
+
+class _PlainBatchProgress(_PlainProgress):
+    """:class:`_PlainProgress` for batch's ``(done, failed, running, total)`` calls."""
+
+    def __call__(self, done: int, failed: int, running: int, total: int) -> None:  # type: ignore[override]
+        self._state = (f"jobs ({failed} failed, {running} running)", done + failed, total)
 
 
 class _RichProgress:
@@ -328,13 +407,17 @@ def _emit(result, as_json: bool, output: str | None, *, fmt: str | None = None,
     each warning also goes to stderr as one line (unless ``quiet``)."""
     result = _cli_warnings(result, command)
     fmt = fmt or ("json" if as_json else "table")
-    text = result.to_json()
     if output:
+        from .._render import format_estimate
         from ..io import write_atomic
+
+        file_fmt = _file_format(output)
+        text = (result.to_json() + "\n" if file_fmt == "json"
+                else format_estimate(result, file_fmt))
 
         def save(tmp: str) -> None:
             with open(tmp, "w") as f:
-                f.write(text + "\n")
+                f.write(text)
 
         write_atomic(output, "--output", save)
     if fmt == "table":
@@ -347,8 +430,24 @@ def _emit(result, as_json: bool, output: str | None, *, fmt: str | None = None,
     sys.stdout.write(format_estimate(result, fmt, header=header))
     sys.stdout.flush()
     if not quiet:
-        for w in result.warnings:
+        from .._display import fold_warnings
+
+        for w in fold_warnings(result.warnings):
             typer.echo(f"infocli: warning: {w}", err=True)
+
+
+def _file_format(path: str, allowed: tuple[str, ...] = ("csv", "tsv", "jsonl")) -> str:
+    """The format of an ``-o FILE``: its extension when one of ``allowed``, else json."""
+    import os
+
+    ext = os.path.splitext(path)[1].lower().lstrip(".")
+    return ext if ext in allowed else "json"
+
+
+def _deprecated(old: str, new: str) -> None:
+    """One line on stderr for an old option spelling, kept working for one release."""
+    typer.echo(f"infocli: warning: {old} is deprecated and goes in the next release; "
+               f"use {new}", err=True)
 
 
 def _check_unit(unit: str) -> None:

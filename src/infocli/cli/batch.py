@@ -13,11 +13,12 @@ import typer
 
 from ..errors import ParameterError
 from ._app import app
-from ._common import Quiet, Traceback, _errors
+from ._common import Quiet, Traceback, _deprecated, _errors, _PlainBatchProgress
 
 Workers = Annotated[Optional[int], typer.Option(
-    "--workers", "-w", help="Local worker processes (default: the machine's cores); "
-    "0 runs in this process.", min=0)]
+    "--workers", "-w", help="Local worker processes (default: in this process for small "
+    "work, else a local cluster of the machine's cores); 0 runs in this process, N starts "
+    "N workers.", min=0)]
 Scheduler = Annotated[Optional[str], typer.Option(
     "--scheduler", help="Use an existing Dask cluster: tcp://HOST:PORT, a scheduler file, "
     "or 'sync' (in this process).")]
@@ -95,7 +96,7 @@ def _info(message: str, quiet: bool) -> None:
 def batch(
     jobs: Annotated[str, typer.Argument(help="Manifest of jobs: .csv, .tsv, .jsonl or .yaml.")],
     output: Annotated[Optional[str], typer.Option(
-        "--output", "-o", help="Append one JSON record per job to this file "
+        "--output", "-o", metavar="FILE", help="Append one JSON record per job to this file "
         "(default: stdout).")] = None,
     workers: Workers = None,
     scheduler: Scheduler = None,
@@ -109,9 +110,11 @@ def batch(
         "--retry-failed", help="With --resume: drop error records and run those jobs again.")] = False,
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="Validate the manifest and list the jobs; run nothing.")] = False,
+    table: Annotated[Optional[str], typer.Option(
+        "--table", metavar="FORMAT", help="Also write a flat table of all records at the "
+        "end: csv or parquet (beside --output, same name).")] = None,
     fmt: Annotated[Optional[str], typer.Option(
-        "--format", help="Also write a flat table of all records at the end: csv or parquet "
-        "(beside --output, same name).")] = None,
+        "--format", hidden=True, help="Deprecated: --table FORMAT.")] = None,
     quiet: Quiet = False,
     traceback: Traceback = False,
 ) -> None:
@@ -125,10 +128,16 @@ def batch(
         from .. import batch as lib
         from ..io import check_not_input, check_writable
 
+        if fmt is not None:
+            _deprecated("--format FORMAT (the flat table)", "--table FORMAT")
+            if table is not None and table != fmt:
+                raise ParameterError(f"--table {table} and --format {fmt}: give --table only")
+            table = fmt
+        fmt = table
         if fmt is not None and fmt not in ("csv", "parquet"):
-            raise ParameterError(f"--format {fmt!r}: expected csv or parquet")
+            raise ParameterError(f"--table {fmt!r}: expected csv or parquet")
         if fmt is not None and output is None:
-            raise ParameterError("--format needs --output (the table is written beside it)")
+            raise ParameterError("--table needs --output (the table is written beside it)")
         if retry_failed and not resume:
             raise ParameterError("--retry-failed needs --resume")
         if resume and output is None:
@@ -136,10 +145,10 @@ def batch(
         manifest = lib.read_manifest(jobs)
         table_path = (os.path.splitext(output)[0] + "." + fmt) if fmt else None
         if table_path:
-            check_writable(table_path, "--format")
+            check_writable(table_path, "--table")
         # jobs.csv -o jobs.jsonl --format csv would write the table over the manifest
         check_not_input(output, "--output", [jobs])
-        check_not_input(table_path, f"--format {fmt} (the table {table_path})", [jobs])
+        check_not_input(table_path, f"--table {fmt} (the table {table_path})", [jobs])
         if dry_run:
             for job in manifest:
                 sys.stdout.write(json.dumps({"id": job.id, "line": job.line,
@@ -151,14 +160,17 @@ def batch(
         with _term_as_interrupt(), (lib.OutputLock(output) if output is not None
                                     else contextlib.nullcontext()):
             show = not quiet and sys.stderr.isatty()
+            plain = not quiet and not show
             records = []
             with lib.open_engine(workers, scheduler, memory_limit=memory_limit,
-                                 tls=_tls(tls_ca_file, tls_cert, tls_key)) as engine:
+                                 tls=_tls(tls_ca_file, tls_cert, tls_key),
+                                 work=lib.jobs_work(manifest)) as engine:
                 _info(f"running on {engine.describe()}", quiet)
                 if engine.client is not None:
                     _info(f"dashboard: {engine.dashboard}" if engine.dashboard else
                           "dashboard: not available (pip install bokeh)", quiet)
-                with (_BatchProgress() if show else contextlib.nullcontext(None)) as progress:
+                with (_BatchProgress() if show else _PlainBatchProgress() if plain
+                      else contextlib.nullcontext(None)) as progress:
                     for record in lib.run_iter(manifest, engine=engine, output=output,
                                                resume=resume, retry_failed=retry_failed,
                                                progress=progress):

@@ -9,7 +9,7 @@ import typer
 
 from ..errors import EstimationError, ParameterError
 from ._app import app
-from ._common import ParamOpt, Quiet, Traceback, _errors, _progress
+from ._common import Json, ParamOpt, Quiet, Traceback, _deprecated, _errors, _progress
 from .batch import TlsCa, TlsCert, TlsKey, _tls
 
 
@@ -76,11 +76,18 @@ def bench(
     tls_cert: TlsCert = None,
     tls_key: TlsKey = None,
     device: Annotated[str, typer.Option("--device", help="cpu, cuda or cuda:N.")] = "cpu",
+    fmt: Annotated[Optional[str], typer.Option(
+        "--format", "-f", metavar="FORMAT", help="Output on stdout: table (default; the "
+        "summary at the end), csv or jsonl (one row per run as runs finish; json is the "
+        "same as jsonl).")] = None,
+    json_: Json = False,
+    output: Annotated[Optional[str], typer.Option(
+        "--output", "-o", metavar="FILE", help="Also write one row per run to FILE as runs "
+        "finish: CSV when its name ends in .csv, else JSON Lines.")] = None,
     csv_out: Annotated[Optional[str], typer.Option(
-        "--csv", help="Write one row per run to FILE as runs finish ('-': stdout).")] = None,
-    json_out: Annotated[Optional[str], typer.Option(
-        "--json", help="Write one JSON object per run (JSON Lines) to FILE as runs finish "
-        "('-': stdout).")] = None,
+        "--csv", hidden=True, help="Deprecated: -o FILE.csv (or --format csv for '-').")] = None,
+    json_file: Annotated[Optional[str], typer.Option(
+        "--json-file", hidden=True, help="Deprecated spelling --json FILE: -o FILE.")] = None,
     plot: Annotated[Optional[str], typer.Option(
         "--plot", help="Write the task x estimator heat map of log(estimate/truth) (PNG; "
         "needs matplotlib).")] = None,
@@ -119,12 +126,10 @@ def bench(
                                  "to a --scheduler; give one")
         if plot:
             _check_plot(plot)
-        if csv_out == "-" and json_out == "-":
-            raise ParameterError("--csv - and --json - both want stdout; give one a file name")
+        records_to = _bench_outputs(fmt, json_, output, csv_out, json_file)
         with contextlib.ExitStack() as stack:
-            sinks = [stack.enter_context(lib.RecordWriter(path, fmt, option=option))
-                     for path, fmt, option in ((csv_out, "csv", "--csv"),
-                                               (json_out, "jsonl", "--json")) if path]
+            sinks = [stack.enter_context(lib.RecordWriter(path, rec_fmt, option=option))
+                     for path, rec_fmt, option in records_to]
             executor = None
             if scheduler is not None:
                 from .. import batch
@@ -143,7 +148,7 @@ def bench(
         summary = lib.summarize(records)
         if plot:
             lib.plot_heatmap(summary, plot)
-        if "-" not in (csv_out, json_out):
+        if all(path != "-" for path, _, _ in records_to):
             from .._render import render_bench
 
             render_bench(summary)
@@ -166,3 +171,32 @@ def _check_plot(path: str) -> None:
     except ImportError:
         raise ParameterError("--plot needs matplotlib, which is not installed; install it "
                              "with pip install 'infocli[plot]'") from None
+
+
+BENCH_FORMATS = ("table", "csv", "jsonl", "json")
+
+
+def _bench_outputs(fmt, as_json, output, csv_out, json_file) -> list[tuple[str, str, str]]:
+    """(path or '-', record format, option) of every record sink; old spellings
+    (--csv FILE, --json FILE, '-' for stdout) still work, with a warning."""
+    if fmt is not None and fmt not in BENCH_FORMATS:
+        raise ParameterError(f"--format {fmt!r}: expected one of {', '.join(BENCH_FORMATS)}")
+    if as_json and fmt not in (None, "json", "jsonl"):
+        raise ParameterError(f"--format {fmt} and --json: choose one output format")
+    out = []
+    stdout = "jsonl" if as_json or fmt in ("json", "jsonl") else fmt if fmt == "csv" else None
+    if stdout:
+        out.append(("-", stdout, "--format"))
+    if output:
+        out.append((output, "csv" if output.lower().endswith(".csv") else "jsonl", "--output"))
+    for path, rec_fmt, old in ((csv_out, "csv", "--csv"), (json_file, "jsonl", "--json")):
+        if not path:
+            continue
+        if path == "-":
+            _deprecated(f"{old} -", "--format csv" if rec_fmt == "csv" else "--json")
+        else:
+            _deprecated(f"{old} FILE", f"-o FILE (a name ending in .{'csv' if rec_fmt == 'csv' else 'jsonl'})")
+        out.append((path, rec_fmt, old))
+    if sum(path == "-" for path, _, _ in out) > 1:
+        raise ParameterError("two outputs want stdout; write one of them to a file (-o FILE)")
+    return out

@@ -10,8 +10,8 @@ import typer
 
 from ..errors import ParameterError
 from ._app import command
-from ._common import (Device, Format, Json, NoHeader, Output, Quiet, Seed, Traceback, Unit,
-                      XCols, YCols, _check_output, _check_unit, _errors, _Inputs, _output_format,
+from ._common import (Device, Json, NoHeader, Quiet, Seed, Traceback, Unit, _check_output,
+                      _check_unit, _deprecated, _errors, _file_format, _Inputs, _output_format,
                       _progress)
 
 _EXAMPLES = """Examples:
@@ -32,8 +32,12 @@ def ib(
                                         help="Network inputs X (one row per sample).")],
     y_file: Annotated[str, typer.Option("--y", metavar="FILE",
                                         help="Class labels Y (one row per sample).")],
-    x_cols: XCols = None,
-    y_cols: YCols = None,
+    x_cols: Annotated[Optional[str], typer.Option(
+        "--x-cols", metavar="COLS", help="Columns of X in the --x file: names, indices or "
+        "ranges like 0:3 (comma-separated; default: all).")] = None,
+    y_cols: Annotated[Optional[str], typer.Option(
+        "--y-cols", metavar="COLS", help="Column of the labels in the --y file (default: "
+        "all).")] = None,
     x_compressor: Annotated[str, typer.Option(metavar="NAME",
                                               help="pca, autoencoder or none.")] = "pca",
     t_compressor: Annotated[str, typer.Option(metavar="NAME",
@@ -47,8 +51,8 @@ def ib(
                                    min=1)] = 5,
     smoothing: Annotated[int, typer.Option(
         metavar="W", help="Moving-average window over epochs (1 = none).", min=1)] = 1,
-    csv_out: Annotated[Optional[str], typer.Option("--csv", metavar="FILE",
-                                                   help="Write the table as CSV.")] = None,
+    csv_out: Annotated[Optional[str], typer.Option("--csv", metavar="FILE", hidden=True,
+                                                   help="Deprecated: -o FILE.csv.")] = None,
     plot: Annotated[Optional[str], typer.Option(
         "--plot", metavar="FILE",
         help="Write the information-plane figure (PNG; needs matplotlib).")] = None,
@@ -56,24 +60,29 @@ def ib(
     seed: Seed = 0,
     device: Device = "auto",
     json_: Json = False,
-    output: Output = None,
+    output: Annotated[Optional[str], typer.Option(
+        "--output", "-o", metavar="FILE", help="Also write the plane to FILE: one row per "
+        "(epoch, layer) when its name ends in .csv, .tsv or .jsonl, else JSON.")] = None,
     quiet: Quiet = False,
     traceback: Traceback = False,
-    fmt: Format = None,
+    fmt: Annotated[Optional[str], typer.Option(
+        "--format", "-f", metavar="FORMAT", help="Output on stdout: table (default), json, "
+        "jsonl, csv or tsv (one row per epoch and layer).")] = None,
     no_header: NoHeader = False,
 ) -> None:
     """Information plane: I(X;T) and I(T;Y) per layer and epoch, with error bars.
 
-    --format csv/tsv/jsonl prints one row per (epoch, layer); value is not
-    available (the plane has many numbers).
+    --format csv/tsv/jsonl prints one row per (epoch, layer).
     """
     with _errors(traceback, "ib"):
         from .. import ib as ib_lib
 
-        out_format = _output_format(fmt, json_, False)
-        if out_format == "value":
+        if fmt == "value":
             raise ParameterError("--format value: the information plane has many values; "
                                  "use csv, tsv, jsonl or json")
+        out_format = _output_format(fmt, json_, False)
+        if csv_out:
+            _deprecated("--csv FILE", "-o FILE (a name ending in .csv)")
         _check_unit(unit)
         _check_output(output)
         for name, value, choices in (("--x-compressor", x_compressor, ("pca", "autoencoder", "none")),
@@ -103,9 +112,12 @@ def ib(
             write_atomic(csv_out, "--csv", lambda tmp: rows.to_csv(tmp, index=False))
         text = json.dumps(plane.to_dict(), indent=2)
         if output:
+            file_fmt = _file_format(output)
+            file_text = text + "\n" if file_fmt == "json" else _plane_rows(plane, file_fmt)
+
             def save(tmp: str) -> None:
                 with open(tmp, "w") as f:
-                    f.write(text + "\n")
+                    f.write(file_text)
 
             write_atomic(output, "--output", save)
         if out_format == "table":
@@ -116,17 +128,20 @@ def ib(
         if out_format == "json":
             sys.stdout.write(text + "\n")
         else:
-            from .._render import format_rows
-
-            rows = [{**r, "unit": plane.unit} for r in plane.to_rows()]
-            if out_format == "jsonl":
-                sys.stdout.write("".join(json.dumps(r) + "\n" for r in rows))
-            else:
-                columns = ("epoch", "layer", "I_XT", "I_XT_stderr", "I_TY", "I_TY_stderr", "unit")
-                sys.stdout.write(format_rows(rows, columns, "," if out_format == "csv" else "\t",
-                                             header=not no_header))
+            sys.stdout.write(_plane_rows(plane, out_format, header=not no_header))
         if not quiet:
             for w in plane.warnings:
                 typer.echo(f"infocli: warning: {w}", err=True)
 
 
+
+
+def _plane_rows(plane, fmt: str, header: bool = True) -> str:
+    """The plane as rows (one per epoch and layer): jsonl, csv or tsv."""
+    from .._render import format_rows
+
+    rows = [{**r, "unit": plane.unit} for r in plane.to_rows()]
+    if fmt == "jsonl":
+        return "".join(json.dumps(r) + "\n" for r in rows)
+    columns = ("epoch", "layer", "I_XT", "I_XT_stderr", "I_TY", "I_TY_stderr", "unit")
+    return format_rows(rows, columns, "," if fmt == "csv" else "\t", header=header)

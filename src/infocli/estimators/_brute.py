@@ -46,7 +46,8 @@ from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 import numpy as np
-from numba import njit
+
+from ._jit import njit
 
 _U64 = 2.0**-53
 _RESCREEN_SHARE = 0.01  # band share of a row block above which float64 screening is redone

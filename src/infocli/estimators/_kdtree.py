@@ -16,7 +16,9 @@ disk after the first call.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
+
+from ._jit import njit
 
 LEAF_SIZE = 12
 

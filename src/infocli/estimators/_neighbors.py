@@ -19,6 +19,11 @@ Two back-ends, chosen automatically (``backend="auto"``):
   for the max norm, torch's ``cdist`` on blocks of query rows. Each block of
   distances stays under ``BLOCK_BYTES``.
 
+Below ``SMALL_N`` rows the kd-tree back-end's max-norm queries compare all
+pairs in NumPy instead (exact: the same distances and counts as the trees, no
+SciPy or numba import, no compilation): a 200-row estimate then costs
+milliseconds in a fresh process instead of ~1 s of loading numba.
+
 The rule (measured with ``benchmarks/knn_highdim.py``): above ``KDTREE_MAX_DIM``
 joint dimensions, or with ``--device cuda``, the brute force runs. For KSG,
 Frenzel-Pompe and Ross (``metric="auto"``) the norm follows it: the max norm
@@ -48,8 +53,14 @@ from ._common import Context
 
 KDTREE_MAX_DIM = 15
 CKDTREE_MAX_DIM = 4
+#: rows up to which max-norm kd-tree queries compare all pairs in NumPy
+SMALL_N = 1000
+#: bytes of one block of pairwise differences in that small search
+_SMALL_BYTES = 1 << 24
 BLOCK_BYTES = 1 << 28  # 256 MiB per distance block in the brute-force backend
 _CHUNK = 1 << 17  # query rows per progress step in the tree backends
+#: parallel_map runs its parts one after another when they would take less than this
+SERIAL_SECONDS = 0.05
 #: array library of the matrix-product search on the CPU ("torch" runs the CUDA code
 #: path on the CPU; tests use it): NumPy's OpenBLAS sgemm is faster here
 CPU_LIBRARY = "numpy"
@@ -170,6 +181,7 @@ def parallel_map(fn, items: list) -> list:
     one thread (:func:`blas_threads`). For independent neighbour searches that each
     release the GIL in SciPy, numba or NumPy; the results, and any exception, come
     back in the order of ``items``."""
+    import time
     from concurrent.futures import ThreadPoolExecutor
 
     workers = min(len(items), thread_budget())
@@ -180,10 +192,16 @@ def parallel_map(fn, items: list) -> list:
         with one_thread_each():
             return fn(item)
 
-    pool = ThreadPoolExecutor(workers, thread_name_prefix="infocli-search")
+    # small work (a few hundred rows): starting threads and BLAS limits costs more
+    # than the parts; the first part, timed, decides. Same results either way.
+    start = time.perf_counter()
+    first = one(items[0])
+    if (time.perf_counter() - start) * (len(items) - 1) < SERIAL_SECONDS:
+        return [first] + [one(item) for item in items[1:]]
+    pool = ThreadPoolExecutor(min(workers, len(items) - 1), thread_name_prefix="infocli-search")
     try:
         with blas_threads(1):  # BLAS is process-wide: one thread for every part at once
-            return list(pool.map(one, items))
+            return [first] + list(pool.map(one, items[1:]))
     finally:
         # on an error or Ctrl-C, the items not started yet are dropped; the running
         # ones finish first (a search in C cannot be stopped halfway)
@@ -343,6 +361,8 @@ class NeighborIndex:
         self._tree = None
         self._nbtree = None
         self._torch_x = None
+        self._small = (self.backend == "kdtree" and metric == "chebyshev"
+                       and self.n <= SMALL_N)
 
     # -- kd-tree helpers -------------------------------------------------
     def _kdtree(self):
@@ -373,9 +393,30 @@ class NeighborIndex:
     def _block_rows(self) -> int:
         return int(max(1, min(self.n, BLOCK_BYTES // (8 * max(self.n, 1)))))
 
+    def _pair_blocks(self):
+        """(start, stop, distances) blocks of the max-norm distances from rows
+        start:stop to every row, a row's distance to itself set to inf."""
+        rows = max(1, min(self.n, _SMALL_BYTES // (8 * max(self.n * self.dim, 1))))
+        for s in range(0, self.n, rows):
+            e = min(s + rows, self.n)
+            d = np.abs(self.x[s:e, None, :] - self.x[None, :, :]).max(axis=2)
+            d[np.arange(e - s), np.arange(s, e)] = np.inf
+            yield s, e, d
+
     # -- queries ---------------------------------------------------------
     def kneighbors(self, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Distances and indices of the k nearest other rows, ascending."""
+        if self._small:
+            dist = np.empty((self.n, k))
+            idx = np.empty((self.n, k), dtype=np.intp)
+            for s, e, d in self._pair_blocks():
+                part = np.argpartition(d, k - 1, axis=1)[:, :k]
+                dp = np.take_along_axis(d, part, axis=1)
+                order = np.argsort(dp, axis=1, kind="stable")
+                dist[s:e] = np.take_along_axis(dp, order, axis=1)
+                idx[s:e] = np.take_along_axis(part, order, axis=1)
+            self.ctx.report(self.label, self.n, self.n)
+            return dist, idx
         if self.backend == "kdtree":
             if self.dim <= CKDTREE_MAX_DIM:
                 return self._kneighbors_kdtree(k)
@@ -430,6 +471,13 @@ class NeighborIndex:
         radii = np.asarray(radii, dtype=np.float64)
         if self.dim == 1:
             return self._count_sorted(radii, strict)
+        if self._small:
+            out = np.empty(self.n, dtype=np.int64)
+            for s, e, d in self._pair_blocks():
+                r = radii[s:e, None]
+                out[s:e] = ((d < r) if strict else (d <= r)).sum(axis=1)
+            self.ctx.report(self.label, self.n, self.n)
+            return out
         if self.backend == "kdtree" and self.metric == "chebyshev":
             tree = self._numba_tree()
             with _numba_guard():

@@ -20,7 +20,7 @@ seeded random groups of rows.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import digamma
+from .._special import digamma
 
 from ..errors import InputError
 from ._common import Context, Raw, class_groups, finite

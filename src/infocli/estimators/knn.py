@@ -16,8 +16,10 @@ Berrett, Samworth & Yuan (2019), Ann. Statist. 47, 288-318 (weighted KL).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
-from scipy.special import digamma, gammaln
+from .._special import digamma
 
 from ..errors import InputError, ParameterError
 from ._common import Context, Raw, class_groups, mean_and_stderr
@@ -36,7 +38,7 @@ def log_unit_ball(d: int, metric: str) -> float:
     """log volume of the unit ball: Euclidean pi^(d/2)/Gamma(d/2+1), max norm 2^d."""
     if metric == "chebyshev":
         return d * np.log(2.0)
-    return d / 2 * np.log(np.pi) - gammaln(d / 2 + 1)
+    return d / 2 * np.log(np.pi) - math.lgamma(d / 2 + 1)
 
 
 def bsy_weights(k: int, d: int, *, first_neighbour_low_d: bool = False) -> np.ndarray:
@@ -62,6 +64,8 @@ def bsy_weights(k: int, d: int, *, first_neighbour_low_d: bool = False) -> np.nd
         raise ParameterError(
             f"weights=bsy in d={d} dimensions needs k >= {n_constraints + 1}, got k={k}"
         )
+    from scipy.special import gammaln
+
     j = np.arange(1, k + 1, dtype=np.float64)
     rows = [np.ones(k)]
     for ell in range(1, n_constraints + 1):
