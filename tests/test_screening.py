@@ -111,6 +111,16 @@ def test_rank_cli_formats(tmp_path, table):
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
     assert [r["feature"] for r in out["rows"]] == ["strong", "weak"]
+    # one spelling per idea: --json is --format json, -o takes its format from the name
+    again = runner.invoke(infocli.cli.app, ["rank", str(tmp_path / "d.csv"), "--target", "y",
+                                            "--features", "strong:weak", "--permutations", "0",
+                                            "--json", "-o", str(tmp_path / "r.csv")])
+    assert again.exit_code == 0, again.output
+    assert {**json.loads(again.stdout), "seconds": 0} == {**out, "seconds": 0}
+    assert (tmp_path / "r.csv").read_text().startswith("rank,feature,columns,mi,lo,hi")
+    clash = runner.invoke(infocli.cli.app, ["rank", str(tmp_path / "d.csv"), "--target", "y",
+                                            "--json", "--format", "csv"])
+    assert clash.exit_code == 2 and "choose one output format" in clash.stderr
     res = runner.invoke(infocli.cli.app, ["rank", str(tmp_path / "d.csv"), "--target", "zz"])
     assert res.exit_code == 2 and "--target 'zz': no such column" in res.stderr
 

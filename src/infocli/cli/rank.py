@@ -9,15 +9,16 @@ import typer
 
 from ..errors import ParameterError
 from ._app import command
-from ._common import (Check, DiscreteX, DiscreteY, Estimator, ParamOpt, Quiet, Seed, Traceback,
-                      Unit, _check_output, _check_unit, _errors, _Inputs, _params)
+from ._common import (Check, DiscreteX, DiscreteY, Estimator, Json, Output, ParamOpt, Quiet,
+                      Seed, Traceback, Unit, _check_output, _check_unit, _errors, _file_format,
+                      _Inputs, _params)
 
 _EXAMPLES = """Examples:
 
 \b
   infocli rank data.csv --target y
   infocli rank data.csv --target label --features p20:p29,age --format csv
-  infocli rank data.csv --target y --groups 'shape=w,h;colour=r:b' --format json -o ranks.json
+  infocli rank data.csv --target y --groups 'shape=w,h;colour=r:b' --json -o ranks.csv
 """
 
 RANK_FORMATS = ("table", "csv", "tsv", "json")
@@ -58,11 +59,11 @@ def rank(
     jobs: Annotated[Optional[int], typer.Option(
         "--jobs", "-j", metavar="N", help="Threads over features (default: all cores).",
         min=1)] = None,
-    fmt: Annotated[str, typer.Option(
-        "--format", "-f", metavar="FORMAT", help="table, csv, tsv or json.")] = "table",
-    output: Annotated[Optional[str], typer.Option(
-        "--output", "-o", metavar="FILE", help="Write the result to FILE in --format (json "
-        "when the format is table).")] = None,
+    fmt: Annotated[Optional[str], typer.Option(
+        "--format", "-f", metavar="FORMAT", help="Output on stdout: table (default), csv, "
+        "tsv or json.", show_default=False)] = None,
+    as_json: Json = False,
+    output: Output = None,
     quiet: Quiet = False,
     traceback: Traceback = False,
 ) -> None:
@@ -77,8 +78,11 @@ def rank(
         from ..io import select_columns
 
         _check_unit(unit)
-        if fmt not in RANK_FORMATS:
+        if fmt is not None and fmt not in RANK_FORMATS:
             raise ParameterError(f"--format {fmt!r}: expected one of {', '.join(RANK_FORMATS)}")
+        if as_json and fmt not in (None, "json"):
+            raise ParameterError(f"--format {fmt} and --json: choose one output format")
+        fmt = "json" if as_json else (fmt or "table")
         _check_output(output)
         if groups is not None and features is not None:
             raise ParameterError("give --features or --groups, not both")
@@ -111,7 +115,8 @@ def rank(
         if output:
             from ..io import write_atomic
 
-            text = format_rank(result, "json" if fmt == "table" else fmt)
+            file_fmt = _file_format(output, ("csv", "tsv"))
+            text = format_rank(result, file_fmt)
 
             def save(tmp: str) -> None:
                 with open(tmp, "w") as f:
@@ -123,10 +128,12 @@ def rank(
             for note in result.notes:
                 typer.echo(f"infocli: warning: {note}", err=True)
         else:
+            from .._display import fold_warnings
+
             sys.stdout.write(format_rank(result, fmt))
             if not quiet:
                 for note in result.notes:
                     typer.echo(f"infocli: warning: {note}", err=True)
-                for r in result.rows:
-                    for w in r["warnings"]:
-                        typer.echo(f"infocli: warning: {r['feature']}: {w}", err=True)
+                per_feature = [f"{r['feature']}: {w}" for r in result.rows for w in r["warnings"]]
+                for w in fold_warnings(per_feature):
+                    typer.echo(f"infocli: warning: {w}", err=True)
