@@ -144,7 +144,11 @@ def params_text(estimator: str, params: dict, details: dict) -> str:
     """``k=3, seed=0``; for auto, the parameters of the candidate that was chosen
     (a kNN parameter is named as the unused candidate's when it was not)."""
     chosen = (details.get("auto") or {}).get("chosen") if isinstance(details, dict) else None
-    if estimator == "auto" and chosen and not chosen.startswith("ksg"):
+    ran_k = re.search(r"\(k=(\d+)\)", chosen or "")
+    if estimator == "auto" and ran_k and "k" in params and int(ran_k.group(1)) != params["k"]:
+        # a route with its own minimum k (labels: Ross needs k >= 3) ran with another k
+        params = {**params, "k": f"{ran_k.group(1)} (raised from {params['k']})"}
+    if estimator == "auto" and chosen and not chosen.startswith(("ksg", "mixed_ksg")):
         used = {k: v for k, v in params.items() if k not in _AUTO_KNN_PARAMS}
         unused = {k: v for k, v in params.items() if k in _AUTO_KNN_PARAMS}
         text = ", ".join(f"{k}={v}" for k, v in used.items())
