@@ -788,17 +788,9 @@ def _margin_decomposition(job: _Job, f: _Findings, *, always: bool) -> None:
 
 def _rank_gauss(a: np.ndarray) -> np.ndarray:
     """Each column mapped to normal scores: Phi^-1((rank - 1/2) / n), average ranks."""
-    from ._special import ndtri  # scipy.special's values without its import
+    from ._special import average_ranks, ndtri  # scipy's values without its import
 
-    out = np.empty(a.shape, dtype=np.float64)
-    cols = a.reshape(len(a), -1)
-    flat = out.reshape(len(a), -1)
-    for j in range(cols.shape[1]):
-        # average ranks of tied values (scipy.stats is avoided: its import is slow)
-        _, inverse, counts = np.unique(cols[:, j], return_inverse=True, return_counts=True)
-        avg = np.cumsum(counts) - (counts - 1) / 2.0
-        flat[:, j] = avg[inverse.ravel()]
-    return ndtri((out - 0.5) / a.shape[0])
+    return ndtri((average_ranks(a) - 0.5) / a.shape[0])
 
 
 def _skew_kurtosis(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
