@@ -1091,7 +1091,7 @@ def _copula_variance(c, count: int = _PAIRS) -> dict[str, Any] | None:
     heteroscedasticity test, narrowed to the pair) over the first ``count`` pairs,
     both ways: ``z`` Bonferroni-adjusted, ``r2`` the largest share of the squared
     residual's variance explained; None when the rows are too few."""
-    from scipy.special import fdtrc, ndtri
+    from ._special import fdtrc, ndtri  # scipy.special's values without its import
 
     n = c.n
     if n < 100:
