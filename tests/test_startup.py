@@ -42,15 +42,19 @@ def test_help_imports_no_heavy_library(args):
     assert not loaded & {*HEAVY, "scipy", "numpy", "rich"}, sorted(loaded & {*HEAVY, "scipy"})
 
 
-def test_small_ksg_estimate_needs_neither_scipy_nor_numba(tmp_path):
+@pytest.mark.parametrize("extra", [["-e", "ksg", "--check", "off"], []],
+                         ids=["ksg-check-off", "default-auto-check-fast"])
+def test_small_estimate_needs_neither_scipy_nor_numba(tmp_path, extra):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(200, 2))
     y = x[:, :1] + rng.normal(size=(200, 1))
     np.save(tmp_path / "x.npy", x)
     np.save(tmp_path / "y.npy", y)
     loaded = _loaded(_cli(["mi", str(tmp_path / "x.npy"), str(tmp_path / "y.npy"),
-                           "-e", "ksg", "--check", "off", "--value"]))
+                           *extra, "--value"]))
     assert "infocli.estimators.knn" in loaded  # the estimate did run
+    if not extra:  # the default ran auto and its check (the copula tests among them)
+        assert {"infocli.estimators.auto", "infocli.diagnostics"} <= loaded
     assert not loaded & {*HEAVY, "scipy", "rich", "pydantic"}, sorted(
         loaded & {*HEAVY, "scipy", "rich", "pydantic"})
 
