@@ -509,6 +509,16 @@ def _short(text: Any, limit: int = 120) -> str:
     return clip(str(text), limit)
 
 
+def write_text_atomic(path: str, option: str, text: str) -> None:
+    """:func:`write_atomic` of a text."""
+
+    def save(tmp: str) -> None:
+        with open(tmp, "w") as f:
+            f.write(text)
+
+    write_atomic(path, option, save)
+
+
 def write_atomic(path: str, option: str, write) -> None:
     """Write ``path`` without ever leaving it half-written, or replacing what is not
     a regular file.

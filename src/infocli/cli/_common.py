@@ -409,17 +409,11 @@ def _emit(result, as_json: bool, output: str | None, *, fmt: str | None = None,
     fmt = fmt or ("json" if as_json else "table")
     if output:
         from .._render import format_estimate
-        from ..io import write_atomic
+        from ..io import write_text_atomic
 
         file_fmt = _file_format(output)
-        text = (result.to_json() + "\n" if file_fmt == "json"
-                else format_estimate(result, file_fmt))
-
-        def save(tmp: str) -> None:
-            with open(tmp, "w") as f:
-                f.write(text)
-
-        write_atomic(output, "--output", save)
+        write_text_atomic(output, "--output", result.to_json() + "\n" if file_fmt == "json"
+                          else format_estimate(result, file_fmt))
     if fmt == "table":
         from .._render import render_estimate
 

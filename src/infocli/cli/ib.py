@@ -103,7 +103,7 @@ def ib(
                 device=device, progress=progress)
         if plot:
             ib_lib.plot_information_plane(plane, plot)
-        from ..io import write_atomic
+        from ..io import write_atomic, write_text_atomic
 
         if csv_out:
             import pandas as pd
@@ -113,13 +113,8 @@ def ib(
         text = json.dumps(plane.to_dict(), indent=2)
         if output:
             file_fmt = _file_format(output)
-            file_text = text + "\n" if file_fmt == "json" else _plane_rows(plane, file_fmt)
-
-            def save(tmp: str) -> None:
-                with open(tmp, "w") as f:
-                    f.write(file_text)
-
-            write_atomic(output, "--output", save)
+            write_text_atomic(output, "--output", text + "\n" if file_fmt == "json"
+                              else _plane_rows(plane, file_fmt))
         if out_format == "table":
             from .._render import render_plane
 

@@ -150,16 +150,10 @@ def _matrix_text(result, fmt: str) -> str:
 
 
 def _write_matrix(result, path: str, fmt: str, option: str) -> None:
-    from ..io import write_atomic
+    from ..io import write_atomic, write_text_atomic
 
     if fmt == "parquet":
         tidy = result.to_frame()
         write_atomic(path, option, lambda tmp: tidy.to_parquet(tmp, index=False))
         return
-    text = _matrix_text(result, fmt)
-
-    def save(tmp: str) -> None:
-        with open(tmp, "w") as f:
-            f.write(text)
-
-    write_atomic(path, option, save)
+    write_text_atomic(path, option, _matrix_text(result, fmt))

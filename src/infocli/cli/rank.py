@@ -113,16 +113,10 @@ def rank(
         from .._render import format_rank, render_rank
 
         if output:
-            from ..io import write_atomic
+            from ..io import write_text_atomic
 
-            file_fmt = _file_format(output, ("csv", "tsv"))
-            text = format_rank(result, file_fmt)
-
-            def save(tmp: str) -> None:
-                with open(tmp, "w") as f:
-                    f.write(text)
-
-            write_atomic(output, "--output", save)
+            write_text_atomic(output, "--output",
+                              format_rank(result, _file_format(output, ("csv", "tsv"))))
         if fmt == "table":
             render_rank(result)
             for note in result.notes:
