@@ -14,7 +14,10 @@ Each is trained without (beta = 0) and with the regulariser (beta > 0, the
 two-optimiser ``KNIFEMI`` pattern of ``infocli.torch``, default posterior
 form, codes standardised per batch inside the regulariser; ``--raw`` turns
 that off, ``--kernel-steps`` gives the kernels several updates per network
-update). On held-out rows it prints:
+update, ``--kernels`` sets the kernels per density, ``--epoch-fit N`` adds N
+kernel updates on all training codes at the start of each epoch,
+``--no-baseline`` skips the beta = 0 runs). On held-out rows it prints
+(``--train-leak``: also I(Z;S) and the probe on the training rows):
 
 * ``I(Z;S)``: infocli's default estimator (``auto``, discrete S) with its 95 %
   interval and verdict;
@@ -71,10 +74,11 @@ def encoder_for(kind: str) -> nn.Module:
 
 
 def train(kind: str, beta: float, x, c, s, *, epochs: int, batch: int, seed: int,
-          standardize: bool = True, kernel_steps: int = 1):
+          standardize: bool = True, kernel_steps: int = 1, kernels: int = 16,
+          epoch_fit: int = 0):
     torch.manual_seed(seed)
     encoder, head = encoder_for(kind), nn.Linear(4, 2)
-    mi = KNIFEMI(4, n_classes=2, n_kernels=16, init_samples=encoder(x[:500]).detach(),
+    mi = KNIFEMI(4, n_classes=2, n_kernels=kernels, init_samples=encoder(x[:500]).detach(),
                  init_labels=s[:500], standardize=standardize)
     opt_net = torch.optim.Adam([*encoder.parameters(), *head.parameters()], lr=3e-3)
     opt_mi = torch.optim.Adam(mi.parameters(), lr=1e-2)
@@ -82,6 +86,10 @@ def train(kind: str, beta: float, x, c, s, *, epochs: int, batch: int, seed: int
     terms_by_epoch = []
     for _ in range(epochs):
         terms = []
+        if beta > 0 and epoch_fit:
+            with torch.no_grad():
+                z_all = encoder(x)
+            mi.fit_kernels(z_all, s, opt_mi, steps=epoch_fit)
         for idx in torch.randperm(len(x), generator=g).split(batch):
             z = encoder(x[idx])
             loss = nn.functional.cross_entropy(head(z), c[idx])
@@ -129,6 +137,13 @@ def main() -> None:
                     help="KNIFEMI(standardize=False): the densities see the raw code")
     ap.add_argument("--kernel-steps", type=int, default=3,
                     help="kernel updates per network update")
+    ap.add_argument("--kernels", type=int, default=16, help="KNIFE kernels per density")
+    ap.add_argument("--train-leak", action="store_true",
+                    help="also print I(Z;S) and the probe on the training rows")
+    ap.add_argument("--epoch-fit", type=int, default=0,
+                    help="kernel updates on all training codes at the start of each epoch")
+    ap.add_argument("--no-baseline", action="store_true",
+                    help="skip the beta = 0 run of each encoder")
     args = ap.parse_args()
     torch.set_num_threads(1)
     print(f"{'encoder':9s} {'seed':>4s} {'beta':>4s} {'I(Z;S) auto [95% interval]':>34s} "
@@ -138,12 +153,16 @@ def main() -> None:
         rng = np.random.default_rng(seed)
         tr, te = make_data(args.n_train, rng), make_data(args.n_test, rng)
         for kind in args.encoders:
-            for beta in (0.0, args.beta):
+            for beta in ((args.beta,) if args.no_baseline else (0.0, args.beta)):
                 start = time.perf_counter()
                 enc, head, terms = train(kind, beta, *tr, epochs=args.epochs, batch=args.batch,
                                          seed=seed, standardize=not args.raw,
-                                         kernel_steps=args.kernel_steps)
+                                         kernel_steps=args.kernel_steps,
+                                         kernels=args.kernels, epoch_fit=args.epoch_fit)
                 task, est, acc, chance = evaluate(enc, head, *te, seed=seed)
+                if args.train_leak:
+                    _, est_tr, acc_tr, _ = evaluate(enc, head, *tr, seed=seed)
+                    print(f"  training rows: I(Z;S) {est_tr.value:.4f}, probe {acc_tr:.3f}")
                 lo, hi = est.interval
                 term = f"{min(terms):+.3f}/{terms[-1]:+.3f}" if terms else "-"
                 verdict = "reliable" if est.reliable else "unreliable"
