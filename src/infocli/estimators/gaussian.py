@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 from .._special import digamma
 
-from ..errors import InputError
+from ..errors import Hint, InputError
 from ._common import Context, Raw, class_groups, finite
 
 LOG_2PIE = float(np.log(2 * np.pi * np.e))
@@ -84,7 +84,8 @@ def _span(ctx: Context, a: np.ndarray, var: str) -> np.ndarray:
     if keep.all():
         return xs
     if not keep.any():
-        raise InputError(f"{ctx.name(var)}: every column is constant; it carries no information")
+        raise InputError(f"{ctx.name(var)}: every column is constant; it carries no information",
+                         hint=Hint("drop_constant", var))
     ctx.warn(f"{ctx.name(var)}: {int((~keep).sum())} of {len(keep)} directions have zero "
              "variance (constant or linearly dependent columns) and carry no information; "
              "the Gaussian model was fitted on the other "
