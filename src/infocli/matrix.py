@@ -364,7 +364,8 @@ def mi_matrix(
             names = [str(c) for c in columns]
         variables = [(c, [list(data.columns).index(c)]) for c in names]
     notes: list[str] = []
-    variables = _without_constants(data, variables, drop_constant, notes)
+    if drop_constant:
+        variables = _without_constants(data, variables, True, notes)
     used = sorted({j for _, cols in variables for j in cols})
     remap = {j: k for k, j in enumerate(used)}
     data = data.iloc[:, used]
@@ -380,6 +381,8 @@ def mi_matrix(
                          f"{'entries' if measure == 'entropy' else 'pairs'}, more than "
                          f"max_pairs={max_pairs:,} (--max-pairs); select fewer columns "
                          "(--cols, --groups) or raise the limit")
+    if not drop_constant:  # after the size check, which needs no pass over the data
+        _without_constants(data, variables, False, notes)
     pairs: list[tuple[int, int | None]] = (
         [(i, None) for i in range(len(variables))] if measure == "entropy"
         else [(i, j) for i in range(len(variables)) for j in range(i + 1, len(variables))])
