@@ -47,7 +47,14 @@ def _logdet(a: np.ndarray, cols: np.ndarray, *, bias_correction: bool, what: str
         raise InputError(f"{what} has {n} rows; a covariance of {m} columns needs more than {m} "
                          "(for wide variables -e auto estimates on principal components "
                          "chosen from the data)")
-    s = np.atleast_2d(np.cov(a[:, cols], rowvar=False))
+    return _logdet_of_cov(np.atleast_2d(np.cov(a[:, cols], rowvar=False)), n,
+                          bias_correction=bias_correction, what=what)
+
+
+def _logdet_of_cov(s: np.ndarray, n: int, *, bias_correction: bool, what: str) -> float:
+    """log det of a sample covariance ``s`` of ``n`` rows (Bayesian-unbiased with
+    ``bias_correction``), refusing a singular one."""
+    m = s.shape[0]
     eig = np.linalg.eigvalsh(s)
     if _singular_eig(eig):
         raise InputError(
@@ -114,6 +121,35 @@ def _run(ctx: Context, stat, n: int, jackknife_groups: int) -> Raw:
     return finite(Raw(value, se, f"delete-a-group jackknife ({min(jackknife_groups, n)} groups)"))
 
 
+def _run_cov(ctx: Context, a: np.ndarray, stat_cov, jackknife_groups: int) -> Raw:
+    """:func:`_run` for a statistic of the sample covariance alone, ``stat_cov(cov, n)``:
+    the delete-a-group covariances come from the group sums and cross-products
+    (O(n d^2) once, not one pass over the rows per group); the groups are drawn as
+    :func:`_jackknife` draws them, so values and stderrs equal its to rounding."""
+    n = len(a)
+    value = stat_cov(np.atleast_2d(np.cov(a, rowvar=False)), n)
+    g = min(jackknife_groups, n)
+    se = None
+    if g >= 2:
+        assign = ctx.rng.permutation(n) % g
+        total, cross = a.sum(axis=0), a.T @ a
+        try:
+            vals = []
+            for j in range(g):
+                part = a[assign == j]
+                m = n - len(part)
+                if m <= a.shape[1]:
+                    raise InputError(f"a jackknife group of {m} rows")
+                s = total - part.sum(axis=0)
+                cov = (cross - part.T @ part - np.outer(s, s) / m) / (m - 1)
+                vals.append(stat_cov(cov, m))
+            vals = np.array(vals)
+            se = float(np.sqrt((g - 1) / g * ((vals - vals.mean()) ** 2).sum()))
+        except InputError:
+            ctx.warn("jackknife groups too small for the covariance; stderr not available")
+    return finite(Raw(value, se, f"delete-a-group jackknife ({g} groups)"))
+
+
 def _entropy_of(a, rows, cols, log_scale, *, bias_correction, what):
     m = len(cols)
     return 0.5 * (m * LOG_2PIE + _logdet(a[rows], cols, bias_correction=bias_correction,
@@ -178,11 +214,16 @@ def gaussian_mi(ctx: Context, x, y, *, bias_correction, jackknife_groups) -> Raw
     blocks = [np.arange(dx), np.arange(dx, a.shape[1]), np.arange(a.shape[1])]
     whats = [ctx.name("x"), ctx.name("y"), f"{ctx.name('x')} with {ctx.name('y')}"]
 
-    def stat(r):
-        lx, ly, lxy = (_logdet(a[r], c, bias_correction=bias_correction, what=w)
+    for c, w in zip(blocks, whats):
+        if len(a) <= len(c):
+            _logdet(a, c, bias_correction=bias_correction, what=w)  # its error message
+
+    def stat(cov, n_rows):
+        lx, ly, lxy = (_logdet_of_cov(cov[np.ix_(c, c)], n_rows,
+                                      bias_correction=bias_correction, what=w)
                        for c, w in zip(blocks, whats))
         return 0.5 * (lx + ly - lxy)
-    return _run(ctx, stat, len(a), jackknife_groups)
+    return _run_cov(ctx, a, stat, jackknife_groups)
 
 
 def gaussian_cmi(ctx: Context, x, y, z, *, bias_correction, jackknife_groups) -> Raw:
