@@ -160,3 +160,18 @@ def test_batch_job_fields(numeric_header, tmp_path):
                           "drop_constant": "yes"})
     rec = batch.run([job], workers=0)[0]
     assert rec.get("error") is None and rec["dims"] == {"x": 1, "y": 1}, rec
+
+
+def test_drop_constant_keeps_a_discrete_mask_on_the_right_columns():
+    rng = np.random.default_rng(4)
+    grade = rng.integers(0, 3, 500)
+    x = np.c_[np.ones(500), grade, rng.normal(size=500)]
+    y = grade + rng.normal(size=500)
+    # the mask and the indices name the columns as given; after dropping column 0 they
+    # must still mark 'grade' (now column 0), not the normal column
+    for spec in ([False, True, False], [1]):
+        est = infocli.mutual_information(x, y, discrete_x=spec, drop_constant=True,
+                                         check="off")
+        ref = infocli.mutual_information(x[:, 1:], y, discrete_x=[0], check="off")
+        assert est.value == ref.value and est.details["auto"]["chosen"] == \
+            ref.details["auto"]["chosen"]

@@ -212,7 +212,15 @@ def _estimate(measure, estimator, raw_arrays, discrete_flags, unit, seed, device
     if drop_constant:
         from ._validation import describe_constants, drop_constant as _drop_constant
 
+        before = raw_arrays
         raw_arrays, constants = _drop_constant(raw_arrays, names)
+        for var, found in constants.items():  # a mask or indices refer to the columns given
+            flag = discrete_flags.get(var)
+            if flag is not None and not isinstance(flag, (bool, np.bool_)):
+                mask = discrete_mask(flag, before[var], names[var], _KEYWORDS[var])
+                gone = {j for j, _, _ in found}
+                discrete_flags = {**discrete_flags,
+                                  var: [bool(m) for j, m in enumerate(mask) if j not in gone]}
         if constants:
             total = sum(len(f) for f in constants.values())
             notes.append((f"left out {total} constant column(s): " + "; ".join(
