@@ -272,7 +272,8 @@ def test_each_file_is_read_once_per_process(data_dir, monkeypatch):
 
     calls = []
     real = infocli.io.read_table
-    monkeypatch.setattr(infocli.io, "read_table", lambda spec: calls.append(spec) or real(spec))
+    monkeypatch.setattr(infocli.io, "read_table",
+                        lambda spec, **kw: calls.append(spec) or real(spec, **kw))
     batch._CACHE.clear()
     batch._CACHE_BYTES[0] = 0
     batch.run(_jobs(data_dir, 4), workers=0)

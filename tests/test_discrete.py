@@ -221,3 +221,117 @@ def test_auto_keeps_many_integer_columns_continuous_when_their_joint_values_are_
     # a well-populated integer column (10 values, 30 rows each) is still counted
     small = infocli.mutual_information(x[:, :1], y, seed=0, check="off")
     assert any("treated as discrete" in w for w in small.warnings)
+
+
+# --------------------------------------------------------------------------- NSB
+
+
+@pytest.mark.parametrize("counts, value, sd", [
+    # ndd's README (simomarsili/ndd, v1.6-1.7), k = 100: published values of its NSB
+    ([4, 12, 4, 5, 3, 1, 5, 1, 2, 2, 2, 2, 11, 3, 4, 12, 12, 1, 2], 2.8060922529931225,
+     0.11945501149743358),
+    ([12, 4, 12, 4, 5, 3, 1, 5, 1, 2, 2, 2, 2, 11, 3, 4, 12, 12, 1, 2], 2.840012048914245,
+     None),
+])
+def test_nsb_matches_ndd_published_values(counts, value, sd):
+    post = discrete.nsb_entropy(np.array(counts), 100)
+    assert post["value"] == pytest.approx(value, abs=2e-5)
+    if sd is not None:
+        assert post["sd"] == pytest.approx(sd, abs=1e-4)
+
+
+def test_nsb_against_an_independent_integral():
+    # the same posterior mean by another route: quad over beta, the evidence from
+    # scipy's Dirichlet-multinomial, the prior d xi / d beta by a finite difference of
+    # xi(beta) = psi(K beta + 1) - psi(beta + 1), E[H | beta] summed class by class
+    from scipy import integrate, special, stats
+
+    K = 30
+    counts = np.array([7, 3, 3, 2, 1, 1, 1, 1])
+    full = np.concatenate([counts, np.zeros(K - counts.size)])
+    n = int(counts.sum())
+
+    def xi(b):
+        return special.digamma(K * b + 1) - special.digamma(b + 1)
+
+    def weight(b):
+        dxi = (xi(b * (1 + 1e-6)) - xi(b * (1 - 1e-6))) / (2e-6 * b)
+        return dxi * np.exp(stats.dirichlet_multinomial.logpmf(full, np.full(K, b), n))
+
+    def cond_mean(b):
+        a = full + b
+        A = a.sum()
+        return special.digamma(A + 1) - sum(ai / A * special.digamma(ai + 1) for ai in a)
+
+    z = integrate.quad(weight, 0, np.inf, limit=400)[0]
+    mean = integrate.quad(lambda b: weight(b) * cond_mean(b), 0, np.inf, limit=400)[0] / z
+    assert discrete.nsb_entropy(counts, K)["value"] == pytest.approx(mean, abs=1e-6)
+
+
+def test_nsb_conditional_moments_against_dirichlet_samples():
+    # E[H | beta] and E[H^2 | beta] of the closed forms against 200,000 Dirichlet draws
+    counts = np.array([5.0, 2.0, 1.0, 0.0, 0.0])
+    beta = 0.7
+    values, mult = np.array([0.0, 1.0, 2.0, 5.0]), np.array([2.0, 1.0, 1.0, 1.0])
+    _, mean, second = discrete._nsb_grid_terms(np.array([np.log(beta)]), values, mult, 5.0,
+                                               8.0, moments=True)
+    p = np.random.default_rng(0).dirichlet(counts + beta, size=200_000)
+    h = -(p * np.log(p)).sum(axis=1)
+    assert mean[0] == pytest.approx(h.mean(), abs=3e-3)
+    assert second[0] - mean[0] ** 2 == pytest.approx(h.var(), rel=0.03)
+
+
+def test_nsb_less_biased_than_miller_madow_when_undersampled():
+    # 1,000 equiprobable classes, n = 100 and 300: H = log 1000, most classes unseen
+    truth = np.log(1000)
+    for n, nsb_bias in ((100, 0.35), (300, 0.15)):
+        errs = {"plugin": [], "miller_madow": [], "nsb": []}
+        inside = 0
+        for seed in range(12):
+            x = np.random.default_rng([26, n, seed]).integers(0, 1000, n)
+            for m in errs:
+                est = infocli.entropy(x, estimator="discrete", discrete_x=True, method=m,
+                                      check="off", **({"alphabet_size": 1000} if m == "nsb"
+                                                      else {}))
+                errs[m].append(est.value - truth)
+                if m == "nsb":
+                    lo, hi = est.details["discrete"]["interval"]
+                    inside += lo <= truth <= hi
+                    # mean - 1.96 posterior sd (the upper end may be capped at log K)
+                    assert lo == pytest.approx(est.value - 1.959964 * est.stderr, abs=1e-6)
+                    assert hi <= np.log(1000) + 1e-12
+        bias = {m: np.mean(v) for m, v in errs.items()}
+        assert bias["plugin"] < bias["miller_madow"] < -0.9  # both far below the truth
+        assert abs(bias["nsb"]) < nsb_bias
+        assert inside >= 10
+
+
+def test_nsb_mi_and_parameters():
+    rng = np.random.default_rng(5)
+    x = rng.integers(0, 4, 20_000)
+    y = np.where(rng.random(20_000) < 0.7, x, rng.integers(0, 4, 20_000))
+    pxy = np.full((4, 4), 0.3 / 16)
+    pxy[np.diag_indices(4)] += 0.7 / 4
+    truth = _h(pxy.sum(1)) + _h(pxy.sum(0)) - _h(pxy.ravel())
+    est = infocli.mutual_information(x, y, estimator="discrete", discrete_x=True,
+                                     discrete_y=True, method="nsb", check="off")
+    assert est.value == pytest.approx(truth, abs=0.01)
+    # NSB's alphabet: as given, never below the classes seen; only for nsb and entropy
+    with pytest.raises(infocli.InfocliError, match="smaller than the 4 classes seen"):
+        infocli.entropy(x, estimator="discrete", discrete_x=True, method="nsb", alphabet_size=3)
+    with pytest.raises(infocli.InfocliError, match="only method=nsb"):
+        infocli.entropy(x, estimator="discrete", discrete_x=True, alphabet_size=9)
+    with pytest.raises(infocli.InfocliError, match="for entropy only"):
+        infocli.mutual_information(x, y, estimator="discrete", discrete_x=True,
+                                   discrete_y=True, method="nsb", alphabet_size=9)
+    # without the alphabet size and with classes seen once, a warning names the parameter
+    few = np.random.default_rng(1).integers(0, 1000, 200)
+    est = infocli.entropy(few, estimator="discrete", discrete_x=True, method="nsb")
+    assert any("alphabet_size" in w for w in est.warnings)
+    # a well-sampled alphabet: NSB, Miller-Madow and the truth agree
+    p = np.array([0.5, 0.3, 0.2])
+    big = np.random.default_rng(2).choice(3, 50_000, p=p)
+    nsb = infocli.entropy(big, estimator="discrete", discrete_x=True, method="nsb", check="off")
+    assert nsb.value == pytest.approx(_h(p), abs=0.01)
+    assert nsb.stderr == pytest.approx(np.sqrt(discrete._delta_variance(np.bincount(big))),
+                                       rel=0.05)

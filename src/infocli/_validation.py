@@ -395,3 +395,68 @@ def as_mixed(a: Any, mask: np.ndarray, name: str, var: str = "x") -> np.ndarray:
         else:
             out[:, j] = as_continuous(col, label, var=var)[:, 0]
     return out
+
+
+def constant_columns(a: Any) -> list[tuple[int, str, Any]]:
+    """(index, label, value) of every column of ``a`` that holds one value in every row.
+
+    Labels are the DataFrame's column names, else ``column j``; a column of text or
+    objects counts too."""
+    arr, cols = _to_numpy(a)
+    arr = arr.reshape(len(arr), -1) if arr.ndim else arr.reshape(1, 1)
+    out = []
+    for j in range(arr.shape[1]):
+        col = arr[:, j]
+        try:
+            same = len(col) > 0 and bool((col == col[0]).all())
+        except (TypeError, ValueError):
+            same = False
+        if same:
+            out.append((j, cols[j] if cols is not None else f"column {j}", col[0]))
+    return out
+
+
+def describe_constants(found: list[tuple[int, str, Any]], limit: int = 20) -> str:
+    """``'a' (= 1), 'b' (= 0)``: the columns of :func:`constant_columns`, by name."""
+    def value(v):
+        try:
+            return f"{float(v):g}"
+        except (TypeError, ValueError):
+            return repr(v)
+
+    shown = ", ".join(f"{label if label.startswith('column ') else repr(label)} (= {value(v)})"
+                      for _, label, v in found[:limit])
+    return shown + (", ..." if len(found) > limit else "")
+
+
+def keep_columns(a: Any, keep: list[int]) -> Any:
+    """``a`` with only the columns ``keep`` (a DataFrame stays one, with its names)."""
+    if hasattr(a, "iloc") and hasattr(a, "columns"):
+        return a.iloc[:, keep]
+    if type(a).__module__.startswith("torch"):
+        return a.reshape(len(a), -1)[:, keep]
+    arr = np.asarray(a)
+    return arr.reshape(len(arr), -1)[:, keep]
+
+
+def drop_constant(arrays: dict[str, Any], names: dict[str, str]) -> tuple[dict[str, Any], dict]:
+    """Leave out the constant columns of every variable; (arrays, {var: [labels]}).
+
+    A variable whose columns are all constant is refused (it would be empty)."""
+    from .errors import InputError
+
+    out, dropped = dict(arrays), {}
+    for var, a in arrays.items():
+        if a is None:
+            continue
+        found = constant_columns(a)
+        if not found:
+            continue
+        n_cols = int(np.asarray(_to_numpy(a)[0]).reshape(len(a), -1).shape[1])
+        if len(found) == n_cols:
+            raise InputError(f"{names[var]}: every column is constant: {describe_constants(found)}"
+                             "; nothing is left to estimate after dropping constant columns")
+        gone = {j for j, _, _ in found}
+        out[var] = keep_columns(a, [j for j in range(n_cols) if j not in gone])
+        dropped[var] = found
+    return out, dropped

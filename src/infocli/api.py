@@ -38,6 +38,7 @@ def entropy(
     progress: ProgressFn | None = None,
     names: dict[str, str] | None = None,
     dropna: bool = False,
+    drop_constant: bool = False,
     check: str | None = None,
     transform: str = "none",
     **kwargs: Any,
@@ -73,6 +74,12 @@ def entropy(
         Drop the rows with NaN/inf (or a missing label) in any variable,
         jointly, instead of refusing them; the warnings and
         ``details["dropped_rows"]`` say how many were dropped.
+    drop_constant : bool
+        Leave out the columns that hold one value in every row (in any
+        variable), named in one warning and ``details["dropped_constant"]``;
+        a variable left with no column is refused. By default a constant
+        column is refused by the estimator, in one error naming every constant
+        column of that variable.
     check : {"off", "fast", "full"}, optional
         Reliability check level (:mod:`infocli.diagnostics`): the result's
         ``interval`` and ``reliable`` verdict. Default ``"fast"`` (kNN and
@@ -90,11 +97,11 @@ def entropy(
     if given is None:
         return _estimate("entropy", estimator, {"x": x}, {"x": discrete_x}, unit, seed, device,
                          {**(params or {}), **kwargs}, progress, names, dropna=dropna,
-                         check=check, transform=transform)
+                         drop_constant=drop_constant, check=check, transform=transform)
     return _estimate("conditional_entropy", estimator, {"x": x, "z": given},
                      {"x": discrete_x, "z": discrete_given}, unit, seed, device, {**(params or {}), **kwargs},
                      progress, names, dropna=dropna,
-                     check=check, transform=transform)
+                     drop_constant=drop_constant, check=check, transform=transform)
 
 
 def mutual_information(
@@ -112,6 +119,7 @@ def mutual_information(
     progress: ProgressFn | None = None,
     names: dict[str, str] | None = None,
     dropna: bool = False,
+    drop_constant: bool = False,
     check: str | None = None,
     transform: str = "none",
     **kwargs: Any,
@@ -139,7 +147,8 @@ def mutual_information(
     return _estimate("mutual_information", estimator, {"x": x, "y": y},
                      {"x": discrete_x, "y": discrete_y},
                      unit, seed, device, {**(params or {}), **kwargs}, progress, names,
-                     permutations=permutations, dropna=dropna, check=check, transform=transform)
+                     permutations=permutations, dropna=dropna, drop_constant=drop_constant,
+                     check=check, transform=transform)
 
 
 def conditional_mutual_information(
@@ -156,6 +165,7 @@ def conditional_mutual_information(
     progress: ProgressFn | None = None,
     names: dict[str, str] | None = None,
     dropna: bool = False,
+    drop_constant: bool = False,
     check: str | None = None,
     transform: str = "none",
     **kwargs: Any,
@@ -167,12 +177,12 @@ def conditional_mutual_information(
     return _estimate("conditional_mutual_information", estimator, {"x": x, "y": y, "z": z},
                      {"z": discrete_given}, unit, seed, device,
                      {**(params or {}), **kwargs}, progress, names, dropna=dropna,
-                     check=check, transform=transform)
+                     drop_constant=drop_constant, check=check, transform=transform)
 
 
 def _estimate(measure, estimator, raw_arrays, discrete_flags, unit, seed, device, params,
               progress, names, permutations=0, artifacts=None, dropna=False,
-              check=None, transform="none") -> Estimate:
+              check=None, transform="none", drop_constant=False) -> Estimate:
     start = time.perf_counter()
     check = diagnostics.resolve_level(check)
     transforms.check(transform)
@@ -198,6 +208,23 @@ def _estimate(measure, estimator, raw_arrays, discrete_flags, unit, seed, device
                           "infinite values (" + ", ".join(
                               f"{names[v]}: {c}" for v, c in dropped["by_variable"].items())
                           + ")", None))
+    constants = None
+    if drop_constant:
+        from ._validation import describe_constants, drop_constant as _drop_constant
+
+        before = raw_arrays
+        raw_arrays, constants = _drop_constant(raw_arrays, names)
+        for var, found in constants.items():  # a mask or indices refer to the columns given
+            flag = discrete_flags.get(var)
+            if flag is not None and not isinstance(flag, (bool, np.bool_)):
+                mask = discrete_mask(flag, before[var], names[var], _KEYWORDS[var])
+                gone = {j for j, _, _ in found}
+                discrete_flags = {**discrete_flags,
+                                  var: [bool(m) for j, m in enumerate(mask) if j not in gone]}
+        if constants:
+            total = sum(len(f) for f in constants.values())
+            notes.append((f"left out {total} constant column(s): " + "; ".join(
+                f"{names[v]}: {describe_constants(f)}" for v, f in constants.items()), None))
 
     arrays: dict[str, np.ndarray] = {}
     columns: dict[str, list[str]] = {}
@@ -258,6 +285,9 @@ def _estimate(measure, estimator, raw_arrays, discrete_flags, unit, seed, device
         ctx.warn(message, hint=hint)
     if dropped is not None:
         ctx.details["dropped_rows"] = dropped
+    if constants:
+        ctx.details["dropped_constant"] = {v: [label for _, label, _ in f]
+                                           for v, f in constants.items()}
     if artifacts is not None:
         ctx.artifacts = artifacts
     arrays, impl = transforms.apply(transform, measure, arrays, impl, ctx, effective)
@@ -443,7 +473,7 @@ def dsmi(z: Any, y: Any, *, sigma: float | str = "auto", t: float = 1.0, repeats
 def dse_spectrum(z: Any, *, sigma: float | str = "auto", t: float = 1.0, max_n: int = 10000,
                  unit: str = "nats", seed: int = 0, device: str = "auto",
                  progress: ProgressFn | None = None, names: dict[str, str] | None = None,
-                 dropna: bool = False, check: str | None = None,
+                 dropna: bool = False, check: str | None = None, drop_constant: bool = False,
                  **params: Any) -> tuple[Estimate, np.ndarray]:
     """:func:`dse` and the eigenvalues it used (ascending, float64), for plotting.
 
@@ -456,7 +486,8 @@ def dse_spectrum(z: Any, *, sigma: float | str = "auto", t: float = 1.0, max_n: 
     kept: dict[str, Any] = {}
     est = _estimate("entropy", "dse", {"x": z}, {}, unit, seed, device,
                     {**params, "sigma": str(sigma), "t": t, "max_n": max_n, "approx": False},
-                    progress, names, artifacts=kept, dropna=dropna, check=check)
+                    progress, names, artifacts=kept, dropna=dropna, check=check,
+                    drop_constant=drop_constant)
     return est, kept["eigenvalues"]
 
 

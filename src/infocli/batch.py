@@ -46,7 +46,8 @@ MEASURES = {"entropy": "entropy", "h": "entropy", "conditional_entropy": "entrop
             "mi": "mi", "mutual_information": "mi",
             "cmi": "cmi", "conditional_mutual_information": "cmi"}
 _FIELDS = ("id", "measure", "x", "y", "given", "x_cols", "y_cols", "given_cols", "estimator",
-           "params", "seed", "unit", "device", "permutations", "discrete_y", "discrete_given")
+           "params", "seed", "unit", "device", "permutations", "discrete_y", "discrete_given",
+           "input_header", "drop_constant")
 _TRUE = {"true", "1", "yes", "on", "y"}
 _FALSE = {"false", "0", "no", "off", "n", ""}
 
@@ -84,6 +85,10 @@ class Job:
     permutations: int = 0
     discrete_y: bool = False
     discrete_given: bool = False
+    #: CSV/TSV inputs: the first row names the columns (True), is data (False), or is
+    #: detected (None), as --input-header/--no-input-header
+    input_header: bool | None = None
+    drop_constant: bool = False
     base: str | None = None
     line: int | None = None  # manifest line, for messages
 
@@ -94,7 +99,8 @@ class Job:
             if f.name in ("id", "base", "line"):
                 continue
             value = getattr(self, f.name)
-            if value is None or (f.name in ("discrete_y", "discrete_given", "permutations")
+            if value is None or (f.name in ("discrete_y", "discrete_given", "permutations",
+                                            "drop_constant")
                                  and not value) or (f.name == "device" and value == "auto"):
                 continue
             out[f.name] = value
@@ -214,6 +220,9 @@ def make_job(raw: dict[str, Any], *, base: str | None = None, line: int | None =
     discrete_y = _as_bool(get.get("discrete_y"), "discrete_y")
     discrete_given = _as_bool(get.get("discrete_given"), "discrete_given")
     permutations = _as_int(get.get("permutations"), "permutations", 0)
+    input_header = (None if get.get("input_header") is None
+                    else _as_bool(get.get("input_header"), "input_header"))
+    drop_constant = _as_bool(get.get("drop_constant"), "drop_constant")
     from .api import check_permutations
 
     check_permutations(permutations)
@@ -254,7 +263,8 @@ def make_job(raw: dict[str, Any], *, base: str | None = None, line: int | None =
     job = Job(id="", measure=measure, x=x, estimator=estimator, y=y, given=given, x_cols=x_cols,
               y_cols=y_cols, given_cols=given_cols, params=params, seed=seed, unit=unit,
               device=device, permutations=permutations, discrete_y=discrete_y,
-              discrete_given=discrete_given, base=base, line=line)
+              discrete_given=discrete_given, input_header=input_header,
+              drop_constant=drop_constant, base=base, line=line)
     given_id = get.get("id")
     if given_id is not None and not isinstance(given_id, (str, int)):
         raise ParameterError(f"id {quote(given_id)}: expected a string")
@@ -517,7 +527,7 @@ def _nbytes(table) -> int:
     return 0 if isinstance(data, np.memmap) else int(data.nbytes)  # a memmap is not resident
 
 
-def load_table(spec: str):
+def load_table(spec: str, header: bool | None = None):
     """:func:`infocli.io.read_table` with a per-process LRU cache (bounded by
     ``INFOCLI_BATCH_CACHE_MB``, default 1024): each file is read once per worker,
     again only when its size or modification time changes."""
@@ -526,13 +536,13 @@ def load_table(spec: str):
     path, _ = _split_key(spec)
     try:
         st = os.stat(path)
-        key = (os.path.abspath(spec), st.st_mtime_ns, st.st_size)
+        key = (os.path.abspath(spec), st.st_mtime_ns, st.st_size, header)
     except OSError:
-        return read_table(spec)  # raises the InputError that names the problem
+        return read_table(spec, header=header)  # raises the InputError that names the problem
     if key in _CACHE:
         _CACHE.move_to_end(key)
         return _CACHE[key][0]
-    table = read_table(spec)
+    table = read_table(spec, header=header)
     size = _nbytes(table)
     _CACHE[key] = (table, size)
     _CACHE_BYTES[0] += size
@@ -545,7 +555,7 @@ def load_table(spec: str):
 def _variable(job: Job, spec: str, cols: str | None, option: str, exclude=None):
     from .io import select_columns
 
-    table = load_table(job.path(spec))
+    table = load_table(job.path(spec), job.input_header)
     data, idx = select_columns(table, cols, exclude=exclude, option=option)
     label = spec
     if cols is not None or exclude:
@@ -559,7 +569,7 @@ def _estimate(job: Job):
 
     names: dict[str, str] = {}
     common = dict(estimator=job.estimator, unit=job.unit, seed=job.seed, device=job.device,
-                  params=dict(job.params))
+                  params=dict(job.params), **({"drop_constant": True} if job.drop_constant else {}))
     if job.measure == "entropy":
         z, exclude = None, None
         if job.given is not None or job.given_cols is not None:

@@ -325,19 +325,25 @@ _DISCRETE = "infocli.estimators.discrete"
 register(EstimatorSpec(
     name="discrete",
     summary="entropy and MI of discrete variables (integer or text labels) by the plug-in "
-            "with a bias correction (Miller-Madow, or Chao-Shen for undersampled alphabets); "
-            "delta-method interval",
+            "with a bias correction (Miller-Madow, or Chao-Shen for undersampled alphabets) "
+            "or NSB's Bayesian estimate; delta-method (NSB: posterior) interval",
     implementations={
         "entropy": f"{_DISCRETE}:discrete_entropy",
         "mutual_information": f"{_DISCRETE}:discrete_mi",
     },
     params=(
         Param("method", str, "miller_madow",
-              "plugin, miller_madow (adds (K-1)/2n) or chao_shen (coverage-adjusted "
-              "Horvitz-Thompson, for many classes seen once)",
-              choices=("plugin", "miller_madow", "chao_shen")),
+              "plugin, miller_madow (adds (K-1)/2n), chao_shen (coverage-adjusted "
+              "Horvitz-Thompson, for many classes seen once) or nsb (Bayesian posterior "
+              "mean of Nemenman-Shafee-Bialek, for undersampled alphabets; interval from "
+              "the posterior sd)",
+              choices=("plugin", "miller_madow", "chao_shen", "nsb")),
+        Param("alphabet_size", int, 0,
+              "method=nsb, entropy: the number of possible classes K, seen or not (0: the "
+              "classes seen)", low=0),
     ),
-    reference="Miller 1955; Chao & Shen, Environ. Ecol. Stat. 2003; Basharin 1959 (variance)",
+    reference="Miller 1955; Chao & Shen, Environ. Ecol. Stat. 2003; Nemenman, Shafee & "
+              "Bialek, NIPS 2002 (NSB); Basharin 1959 (variance)",
     discrete=("mutual_information",),
     discrete_x=("entropy", "mutual_information"),
 ))

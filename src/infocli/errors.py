@@ -42,7 +42,8 @@ class Hint:
       numeric columns (``column`` names the offending one);
     * ``"continuous"``: ``var`` was detected as discrete; how to treat it as
       continuous instead;
-    * ``"dropna"``: drop the rows with NaN/inf instead of failing.
+    * ``"dropna"``: drop the rows with NaN/inf instead of failing;
+    * ``"drop_constant"``: leave out constant columns instead of failing.
     """
 
     kind: str
@@ -62,6 +63,8 @@ class Hint:
                     "continuous, or a list of the discrete columns")
         if self.kind == "dropna":
             return "drop or impute those rows first, or pass dropna=True to drop them"
+        if self.kind == "drop_constant":
+            return "drop them, or pass drop_constant=True to leave them out"
         raise ValueError(f"unknown hint kind {self.kind!r}")
 
 

@@ -370,7 +370,7 @@ def _parse_text(source: str, raw: bytes, sep: str | None, header: bool | None = 
             shown = ",".join(first[:4]) + (",..." if len(first) > 4 else "")
             notes.append(f"{source}: the first row ({shown}) was read as column names (the "
                          "integer names pandas writes), not as data; if it is data, read it "
-                         "with header=False (infocli rank --no-header)")
+                         "with header=False (on the command line: --no-input-header)")
     try:
         df = pd.read_csv(io.StringIO(text), sep=sep, header=0 if header else None,
                          skipinitialspace=True, engine="python" if len(sep) > 1 else "c")

@@ -32,7 +32,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .errors import InfocliError, InputError, ParameterError
+from .errors import Hint, InfocliError, InputError, ParameterError
 
 __all__ = ["MatrixResult", "mi_matrix", "parse_groups", "information_coefficient",
            "plot_matrix"]
@@ -66,6 +66,8 @@ class MatrixResult:
     seconds: float = 0.0
     #: where the pairs ran (``Engine.describe()``: in-process and why, or the cluster)
     executor: str = ""
+    #: notes about the whole table (constant columns left out)
+    notes: tuple[str, ...] = ()
 
     def to_frame(self):
         """The rows as a pandas DataFrame (interval split into interval_low/_high)."""
@@ -106,6 +108,7 @@ class MatrixResult:
         return {"measure": self.measure, "estimator": self.estimator, "unit": self.unit,
                 "variables": list(self.variables), "params": self.params,
                 "seconds": self.seconds, "executor": self.executor,
+                **({"notes": list(self.notes)} if self.notes else {}),
                 "rows": [dict(r) for r in self.rows]}
 
 
@@ -269,6 +272,7 @@ def mi_matrix(
     max_pairs: int = 100_000,
     pairs_per_task: int | None = None,
     progress: Callable[[str, float, float], None] | None = None,
+    drop_constant: bool = False,
 ) -> MatrixResult:
     """Pairwise MI between all columns (or column groups) of ``frame``.
 
@@ -309,6 +313,10 @@ def mi_matrix(
     pairs_per_task : int, optional
         Pairs per Dask task (default: about 8 tasks per worker thread).
     progress : callable(description, completed, total), optional
+    drop_constant : bool
+        Leave out the constant columns of the selection (a group keeps its other
+        columns; a group of constants goes), named in ``notes``. By default they are
+        refused before any work, in one error naming every one of them.
 
     Returns
     -------
@@ -355,6 +363,9 @@ def mi_matrix(
                                  + ", ".join(names))
             names = [str(c) for c in columns]
         variables = [(c, [list(data.columns).index(c)]) for c in names]
+    notes: list[str] = []
+    if drop_constant:
+        variables = _without_constants(data, variables, True, notes)
     used = sorted({j for _, cols in variables for j in cols})
     remap = {j: k for k, j in enumerate(used)}
     data = data.iloc[:, used]
@@ -370,6 +381,8 @@ def mi_matrix(
                          f"{'entries' if measure == 'entropy' else 'pairs'}, more than "
                          f"max_pairs={max_pairs:,} (--max-pairs); select fewer columns "
                          "(--cols, --groups) or raise the limit")
+    if not drop_constant:  # after the size check, which needs no pass over the data
+        _without_constants(data, variables, False, notes)
     pairs: list[tuple[int, int | None]] = (
         [(i, None) for i in range(len(variables))] if measure == "entropy"
         else [(i, j) for i in range(len(variables)) for j in range(i + 1, len(variables))])
@@ -399,7 +412,31 @@ def mi_matrix(
                         params={**spec.resolve_params(params), "seed": int(seed),
                                 "permutations": int(permutations), "check": check,
                                 "transform": transform},
-                        seconds=time.perf_counter() - start, executor=executor)
+                        seconds=time.perf_counter() - start, executor=executor,
+                        notes=tuple(notes))
+
+
+def _without_constants(data, variables, drop: bool, notes: list[str]):
+    """``variables`` without their constant columns (``drop``), or one error naming
+    every constant column of the selection."""
+    from ._validation import constant_columns, describe_constants
+
+    used = sorted({j for _, cols in variables for j in cols})
+    found = constant_columns(data.iloc[:, used])
+    if not found:
+        return variables
+    found = [(used[j], label, v) for j, label, v in found]
+    shown = describe_constants(found)
+    if not drop:
+        raise InputError(f"{len(found)} constant column(s), which carry no information: {shown}",
+                         hint=Hint("drop_constant"))
+    gone = {j for j, _, _ in found}
+    kept = [(name, [j for j in cols if j not in gone]) for name, cols in variables]
+    emptied = [name for name, cols in kept if not cols]
+    notes.append(f"left out {len(found)} constant column(s): {shown}"
+                 + (f" (and so the group(s) {', '.join(map(repr, emptied))})"
+                    if emptied and any(len(c) > 1 for _, c in variables) else ""))
+    return [(name, cols) for name, cols in kept if cols]
 
 
 def _distributed(engine, data, variables, labels, pairs, opts, pairs_per_task, rows,

@@ -66,6 +66,13 @@ Value = Annotated[bool, typer.Option(
     "--value", help="Print only the estimate, as one number (same as --format value).")]
 NoHeader = Annotated[bool, typer.Option(
     "--no-header", help="With --format csv/tsv: no header row (to append to a file in a loop).")]
+InputHeader = Annotated[Optional[bool], typer.Option(
+    "--input-header/--no-input-header", help="CSV/TSV input: its first row names the "
+    "columns, or is data (default: detected; a first row 0,1,2,... is taken as names, with "
+    "a warning).", show_default=False)]
+DropConstant = Annotated[bool, typer.Option(
+    "--drop-constant", help="Leave out constant columns of the selected ones (named in one "
+    "warning) instead of refusing them in one error that names them all.")]
 DropNa = Annotated[bool, typer.Option(
     "--dropna", help="Drop rows with NaN/inf in any selected column (X, Y, Z jointly) instead "
     "of failing; the result says how many.")]
@@ -97,11 +104,16 @@ _CLI_HINTS: dict[str, dict[tuple[str, str], str]] = {
     },
 }
 _DROPNA_HINT = "drop or impute those rows first, or pass --dropna to drop them"
+_DROP_CONSTANT_HINT = "drop them, or pass --drop-constant to leave them out"
 
 
 def _cli_hint(hint, command: str | None) -> str | None:
     """The command's wording of a library hint, or None when it has none."""
-    if hint is None or command is None:
+    if hint is None:
+        return None
+    if hint.kind == "drop_constant":  # every command that reads columns has the option
+        return _DROP_CONSTANT_HINT
+    if command is None:
         return None
     if hint.kind == "dropna":
         return _DROPNA_HINT if command in _CLI_HINTS else "drop or impute those rows first"
@@ -114,7 +126,7 @@ def _cli_hint(hint, command: str | None) -> str | None:
 def _error_text(exc: InfocliError, command: str | None) -> str:
     hint = getattr(exc, "hint", None)
     cli = _cli_hint(hint, command)
-    if hint is not None and command is not None:
+    if hint is not None and (command is not None or hint.kind == "drop_constant"):
         # never show the Python API's wording on the command line
         return f"{exc.message}; {cli}" if cli else exc.message
     return str(exc)

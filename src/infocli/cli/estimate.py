@@ -10,7 +10,7 @@ from .. import registry
 from ..errors import ParameterError
 from ._app import command
 from ._common import (Check, Device, DiscreteGiven, DiscreteX, DiscreteY, DropNa, Estimator, Format, Given,
-                      GivenCols, Json, Model, NoHeader, Output, ParamOpt, PerSample, Quiet,
+                      GivenCols, DropConstant, InputHeader, Json, Model, NoHeader, Output, ParamOpt, PerSample, Quiet,
                       SaveModel, Seed, Traceback, Transform, Unit, Value, XCols, YCols,
                       _check_kw, _check_output, _check_unit, _emit, _errors, _Inputs,
                       _model_options, _output_format, _params, _progress, _save_npy)
@@ -67,7 +67,9 @@ def entropy(
     fmt: Format = None,
     value: Value = False,
     no_header: NoHeader = False,
+    input_header: InputHeader = None,
     dropna: DropNa = False,
+    drop_constant: DropConstant = False,
     check: Check = None,
     transform: Transform = "none",
 ) -> None:
@@ -91,7 +93,7 @@ def entropy(
             if params.get("approx"):
                 raise ParameterError("--spectrum needs the exact mode: drop approx=true")
             _check_output(spectrum, "--spectrum")
-        inputs = _Inputs()
+        inputs = _Inputs(header=input_header)
         z = None
         names = {}
         if given is not None or given_cols is not None:
@@ -108,12 +110,12 @@ def entropy(
             if spectrum is not None:
                 result, eigenvalues = api.dse_spectrum(
                     x, unit=unit, seed=seed, device=device, progress=progress, names=names,
-                    **({"dropna": True} if dropna else {}), **_check_kw(check), **params)
+                    **({"dropna": True} if dropna else {}), **_drop_kw(drop_constant), **_check_kw(check), **params)
             else:
                 result = api.entropy(x, given=z, estimator=est, **_discrete_kw(x_mask),
                                      discrete_given=True if discrete_given else None, unit=unit,
                                      seed=seed, device=device, params=params, progress=progress,
-                                     names=names, **({"dropna": True} if dropna else {}),
+                                     names=names, **({"dropna": True} if dropna else {}), **_drop_kw(drop_constant),
                                      **_check_kw(check), **_transform_kw(transform))
         if spectrum is not None:
             _save_npy(spectrum, eigenvalues)
@@ -148,7 +150,9 @@ def mi(
     fmt: Format = None,
     value: Value = False,
     no_header: NoHeader = False,
+    input_header: InputHeader = None,
     dropna: DropNa = False,
+    drop_constant: DropConstant = False,
     check: Check = None,
     transform: Transform = "none",
 ) -> None:
@@ -168,7 +172,7 @@ def mi(
         _check_output(output)
         est = estimator or ("knife" if model else registry.default_for("mutual_information"))
         params = _model_options(est, _params(est, param), save_model, model, per_sample)
-        inputs = _Inputs()
+        inputs = _Inputs(header=input_header)
         names = {}
         if y_file is None and y_cols is None:
             raise ParameterError("mi needs Y: a second file, or --y-cols to take Y from X's file")
@@ -182,7 +186,7 @@ def mi(
             result = api.mutual_information(
                 x, y, estimator=est, discrete_y=discrete_y, **_discrete_kw(x_mask),
                 permutations=permutations, unit=unit, seed=seed, device=device, params=params,
-                progress=progress, names=names, **({"dropna": True} if dropna else {}),
+                progress=progress, names=names, **({"dropna": True} if dropna else {}), **_drop_kw(drop_constant),
                 **_check_kw(check), **_transform_kw(transform))
         _emit(result, json_, output, fmt=out_format, header=not no_header, quiet=quiet,
               command="mi")
@@ -210,7 +214,9 @@ def cmi(
     fmt: Format = None,
     value: Value = False,
     no_header: NoHeader = False,
+    input_header: InputHeader = None,
     dropna: DropNa = False,
+    drop_constant: DropConstant = False,
     check: Check = None,
     transform: Transform = "none",
 ) -> None:
@@ -228,7 +234,7 @@ def cmi(
         _check_output(output)
         est = estimator or registry.default_for("conditional_mutual_information")
         params = _params(est, param)
-        inputs = _Inputs()
+        inputs = _Inputs(header=input_header)
         names = {}
         if y_file is None and y_cols is None:
             raise ParameterError("cmi needs Y: a second file, or --y-cols to take Y from X's file")
@@ -244,7 +250,7 @@ def cmi(
             result = api.conditional_mutual_information(
                 x, y, z, estimator=est, discrete_given=True if discrete_given else None,
                 unit=unit, seed=seed, device=device, params=params, progress=progress,
-                names=names, **({"dropna": True} if dropna else {}),
+                names=names, **({"dropna": True} if dropna else {}), **_drop_kw(drop_constant),
                 **_check_kw(check), **_transform_kw(transform))
         _emit(result, json_, output, fmt=out_format, header=not no_header, quiet=quiet,
               command="cmi")
@@ -255,6 +261,11 @@ def _transform_kw(transform: str) -> dict:
     from ..transforms import check
 
     return {"transform": check(transform)} if transform != "none" else {}
+
+
+def _drop_kw(drop_constant: bool) -> dict:
+    """``drop_constant=True`` for the library call, only when --drop-constant was given."""
+    return {"drop_constant": True} if drop_constant else {}
 
 
 def _discrete_kw(mask) -> dict:

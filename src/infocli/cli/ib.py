@@ -10,7 +10,7 @@ import typer
 
 from ..errors import ParameterError
 from ._app import command
-from ._common import (Device, Json, NoHeader, Quiet, Seed, Traceback, Unit, _check_output,
+from ._common import (Device, InputHeader, Json, NoHeader, Quiet, Seed, Traceback, Unit, _check_output,
                       _check_unit, _deprecated, _errors, _file_format, _Inputs, _output_format,
                       _progress)
 
@@ -69,6 +69,7 @@ def ib(
         "--format", "-f", metavar="FORMAT", help="Output on stdout: table (default), json, "
         "jsonl, csv or tsv (one row per epoch and layer).")] = None,
     no_header: NoHeader = False,
+    input_header: InputHeader = None,
 ) -> None:
     """Information plane: I(X;T) and I(T;Y) per layer and epoch, with error bars.
 
@@ -90,7 +91,7 @@ def ib(
                                      ("--inner", inner, ("wkl", "ksg", "knife"))):
             if value not in choices:
                 raise ParameterError(f"{name} {value!r}: expected one of {', '.join(choices)}")
-        inputs = _Inputs()
+        inputs = _Inputs(header=input_header, quiet=quiet)
         x, _, _ = inputs.variable(x_file, x_cols, "--x-cols")
         y, _, _ = inputs.variable(y_file, y_cols, "--y-cols")
         inputs.check_outputs((output, "--output"), (csv_out, "--csv"), (plot, "--plot"),

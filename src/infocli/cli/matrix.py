@@ -10,7 +10,8 @@ import typer
 
 from ..errors import ParameterError
 from ._app import app
-from ._common import (Device, Estimator, Json, ParamOpt, Quiet, Seed, Traceback, Transform,
+from ._common import (Device, DropConstant, Estimator, InputHeader, Json, ParamOpt, Quiet, Seed,
+                      Traceback, Transform,
                       Unit, _check_output, _check_unit, _deprecated, _errors, _file_format,
                       _Inputs, _params, _progress)
 from .batch import MemoryLimit, Scheduler, TlsCa, TlsCert, TlsKey, Workers, _tls
@@ -62,6 +63,8 @@ def matrix(
     tls_ca_file: TlsCa = None,
     tls_cert: TlsCert = None,
     tls_key: TlsKey = None,
+    input_header: InputHeader = None,
+    drop_constant: DropConstant = False,
     quiet: Quiet = False,
     traceback: Traceback = False,
 ) -> None:
@@ -81,7 +84,7 @@ def matrix(
         _check_output(plot, "--plot")
         est = estimator or ("kl" if measure == "entropy" else "ksg")
         params = _params(est, param)
-        inputs = _Inputs()
+        inputs = _Inputs(header=input_header, quiet=quiet)
         table = inputs.table(data)
         frame, idx, _ = inputs.variable(data, cols, "--cols")
         inputs.check_outputs(*[(path, option) for path, _, option in files], (plot, "--plot"))
@@ -95,7 +98,10 @@ def matrix(
                 permutations=permutations, unit=unit, seed=seed, device=device, params=params,
                 check=check, transform=transform, workers=workers, scheduler=scheduler, memory_limit=memory_limit,
                 tls=_tls(tls_ca_file, tls_cert, tls_key), max_pairs=max_pairs,
-                progress=progress)
+                progress=progress, drop_constant=drop_constant)
+        if not quiet:
+            for note in result.notes:
+                typer.echo(f"infocli: warning: {note}", err=True)
         for path, file_fmt, option in files:
             _write_matrix(result, path, file_fmt, option)
         if plot:

@@ -9,9 +9,9 @@ import typer
 
 from ..errors import ParameterError
 from ._app import command
-from ._common import (Check, DiscreteX, DiscreteY, Estimator, Json, Output, ParamOpt, Quiet,
-                      Seed, Traceback, Unit, _check_output, _check_unit, _errors, _file_format,
-                      _Inputs, _params)
+from ._common import (Check, DiscreteX, DiscreteY, DropConstant, Estimator, InputHeader, Json,
+                      Output, ParamOpt, Quiet, Seed, Traceback, Unit, _check_output,
+                      _check_unit, _deprecated, _errors, _file_format, _Inputs, _params)
 
 _EXAMPLES = """Examples:
 
@@ -49,13 +49,11 @@ def rank(
     check: Check = None,
     unit: Unit = "nats",
     seed: Seed = 0,
-    header: Annotated[Optional[bool], typer.Option(
-        "--header/--no-header", help="CSV/TSV input: the first row names the columns, or is "
-        "data (default: detected; a first row 0,1,2,... is taken as names, with a warning).",
-        show_default=False)] = None,
-    drop_constant: Annotated[bool, typer.Option(
-        "--drop-constant", help="Leave out constant feature columns (listed in a warning) "
-        "instead of refusing them.")] = False,
+    input_header: InputHeader = None,
+    old_header: Annotated[Optional[bool], typer.Option(
+        "--header/--no-header", hidden=True,
+        help="Deprecated: --input-header/--no-input-header.")] = None,
+    drop_constant: DropConstant = False,
     jobs: Annotated[Optional[int], typer.Option(
         "--jobs", "-j", metavar="N", help="Threads over features (default: all cores).",
         min=1)] = None,
@@ -88,7 +86,15 @@ def rank(
             raise ParameterError("give --features or --groups, not both")
         est = estimator or "auto"
         params = _params(est, param)
-        inputs = _Inputs(header=header, quiet=quiet)
+        if old_header is not None:
+            old = "--header" if old_header else "--no-header"
+            _deprecated(f"{old} (the input's first row)",
+                        "--input-header" if old_header else "--no-input-header")
+            if input_header is not None and input_header != old_header:
+                raise ParameterError(f"{old} and --{'' if input_header else 'no-'}input-header "
+                                     "disagree; give --input-header/--no-input-header only")
+            input_header = old_header
+        inputs = _Inputs(header=input_header, quiet=quiet)
         table = inputs.table(data)
         y, y_idx, y_label = inputs.variable(data, target, "--target")
         if len(y_idx) != 1:

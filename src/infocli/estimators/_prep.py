@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import Hint, InputError
 from ._common import Context
 
 
@@ -42,15 +42,15 @@ def prepare(
         j = int(const[0])
         raise InputError(
             f"{name}: {ctx.column(var, j)} is constant ({float(x[0, j]):g} in every row); a constant "
-            "has no differential entropy - drop the column"
+            "has no differential entropy", hint=Hint("drop_constant", var)
         )
     if const.size:  # every one of them in one message, by name
         shown = ", ".join(f"{ctx.column(var, int(j)).removeprefix('column ')} "
                           f"(= {float(x[0, j]):g})" for j in const[:20])
         raise InputError(
             f"{name}: {const.size} constant columns: {shown}"
-            f"{', ...' if const.size > 20 else ''}; a constant has no differential entropy "
-            "- drop the columns"
+            f"{', ...' if const.size > 20 else ''}; a constant has no differential entropy",
+            hint=Hint("drop_constant", var)
         )
     log_scale = 0.0
     scale = np.ones(x.shape[1])

@@ -15,8 +15,21 @@ Entropy of counts n_1..n_K (n = sum n_i, p_i = n_i / n, K observed classes):
   p~_i = C p_i, H = -sum p~_i log p~_i / (1 - (1 - p~_i)^n) (Chao & Shen 2003,
   Environ. Ecol. Stat. 10, 429, eq. 2.8): for undersampled alphabets (many
   classes seen once).
+* ``nsb``: Nemenman, Shafee & Bialek (NIPS 2002, "Entropy and inference,
+  revisited"): the Bayesian posterior mean of H under a mixture of symmetric
+  Dirichlet priors Dir(beta) over an alphabet of K classes, mixed with weight
+  d xi / d beta, xi(beta) = E[H | beta] = psi(K beta + 1) - psi(beta + 1) (their
+  eq. 11), so that the prior on H is nearly flat. Given beta, the posterior is
+  Dir(n_i + beta) and its first two moments of H are closed-form (Wolpert & Wolf
+  1995; NSB eq. 9); the beta-posterior
+  P(beta | n) ~ (d xi / d beta) Gamma(K beta) / Gamma(n + K beta)
+  prod_i Gamma(n_i + beta) / Gamma(beta) is integrated numerically on a grid in
+  log beta (:func:`nsb_entropy`). Value: the posterior mean; ``stderr``: the
+  posterior sd; interval: mean +- 1.96 sd clipped to [0, log K]. K is the
+  ``alphabet_size`` parameter, or the number of classes seen (then NSB cannot
+  credit unseen classes, and says so when the sample coverage is low).
 
-Interval (``details["discrete"]``): the delta-method (analytic) variance
+Interval (other methods) (``details["discrete"]``): the delta-method (analytic) variance
 Var(H) = (sum p_i log^2 p_i - H^2) / n (Basharin 1959), widened by the gap
 between the two bias corrections (Miller-Madow and Chao-Shen): where the
 alphabet is well sampled they agree to O(1/n^2), and where it is undersampled
@@ -24,7 +37,9 @@ their gap is the size of the bias neither removes. No bootstrap: the analytic
 variance costs nothing and the permutation p-value covers the null.
 
 MI of two discrete variables: I = H(X) + H(Y) - H(X,Y) with each entropy by the
-same method; for Miller-Madow, I = I_plugin - (K_x + K_y - K_xy - 1) / (2n).
+same method (``nsb``: K_x and K_y the classes seen of each side, K_xy = K_x K_y, the
+alphabet of the pairs; its interval is the delta-method/G-test one below, since the
+three posteriors are not independent); for Miller-Madow, I = I_plugin - (K_x + K_y - K_xy - 1) / (2n).
 Its delta-method variance is Var(log p(x,y) / (p(x) p(y))) / n, which vanishes
 at independence, where 2n I_plugin is chi-square with (K_x - 1)(K_y - 1)
 degrees of freedom (the G-test): the noise stderr adds that law's sd,
@@ -46,10 +61,10 @@ from __future__ import annotations
 import numpy as np
 from .._special import digamma  # scipy.special's values without its import (~0.3 s)
 
-from ..errors import InputError
+from ..errors import InputError, ParameterError
 from ._common import Context, Raw, finite
 
-METHODS = ("plugin", "miller_madow", "chao_shen")
+METHODS = ("plugin", "miller_madow", "chao_shen", "nsb")
 Z95 = 1.959963984540054
 #: distance between two codes of a discrete column in mixed_ksg (continuous columns
 #: have unit variance): larger than any within-class neighbour distance
@@ -65,8 +80,10 @@ def counts_of(labels: np.ndarray) -> np.ndarray:
     return c[c > 0]
 
 
-def entropy_from_counts(counts: np.ndarray, method: str = "miller_madow") -> float:
-    """Entropy in nats of the distribution behind ``counts`` (observed classes)."""
+def entropy_from_counts(counts: np.ndarray, method: str = "miller_madow",
+                        alphabet_size: int | None = None) -> float:
+    """Entropy in nats of the distribution behind ``counts`` (observed classes);
+    ``alphabet_size`` (K, for ``nsb`` only) defaults to the classes seen."""
     counts = np.asarray(counts, dtype=np.float64)
     counts = counts[counts > 0]
     n = counts.sum()
@@ -82,7 +99,91 @@ def entropy_from_counts(counts: np.ndarray, method: str = "miller_madow") -> flo
             f1 = n - 1
         pa = (1 - f1 / n) * p
         return float(-(pa * np.log(pa) / (1 - (1 - pa) ** n)).sum())
+    if method == "nsb":
+        return nsb_entropy(counts, alphabet_size)["value"]
     raise ValueError(f"unknown method {method!r}; expected one of {METHODS}")
+
+
+# --------------------------------------------------------------------------- NSB
+
+#: grid of the beta integral: points on the coarse search, and on the fine grid over the
+#: region where the log posterior is within NSB_SPAN of its peak
+NSB_COARSE, NSB_FINE, NSB_SPAN = 400, 2000, 40.0
+
+
+def _nsb_grid_terms(t: np.ndarray, values: np.ndarray, mult: np.ndarray, K: float,
+                    n: float, moments: bool):
+    """log posterior weight of beta = exp(t) (with the Jacobian d beta / dt), and with
+    ``moments`` the posterior E[H | beta] and E[H^2 | beta] of Dir(n_i + beta).
+
+    ``values``/``mult``: the distinct counts (0 included for unseen classes) and how
+    many classes have each, so the sums over K classes cost O(distinct counts)."""
+    from scipy.special import gammaln, polygamma, psi
+
+    beta = np.exp(t)[:, None]
+    A = n + K * beta  # (g, 1)
+    a = values[None, :] + beta  # (g, c)
+    # Dirichlet-multinomial evidence (the multinomial coefficient is constant in beta)
+    log_like = (gammaln(K * beta) - gammaln(A)).ravel() + (
+        mult * (gammaln(a) - gammaln(beta))).sum(axis=1)
+    # NSB's prior d xi / d beta, xi = psi(K beta + 1) - psi(beta + 1) (NSB eq. 11)
+    prior = (K * polygamma(1, K * beta + 1) - polygamma(1, beta + 1)).ravel()
+    log_w = log_like + np.log(np.maximum(prior, 1e-300)) + t
+    if not moments:
+        return log_w, None, None
+    A1 = A.ravel()
+    psi_a1 = psi(a + 1)
+    # E[H | n, beta] = psi(A + 1) - sum_i a_i / A psi(a_i + 1)
+    mean = psi(A1 + 1) - (mult * a * psi_a1).sum(axis=1) / A1
+    # E[H^2 | n, beta] (Wolpert & Wolf 1995): over pairs i != j and over i = j
+    psi_A2, tri_A2 = psi(A1 + 2)[:, None], polygamma(1, A1 + 2)[:, None]
+    u = a * (psi_a1 - psi_A2)
+    su, su2 = (mult * u).sum(axis=1), (mult * u * u).sum(axis=1)
+    sa2 = (mult * a * a).sum(axis=1)
+    cross = su * su - su2 - (A1 * A1 - sa2) * tri_A2.ravel()
+    diag = (mult * a * (a + 1) * ((psi(a + 2) - psi_A2) ** 2 + polygamma(1, a + 2)
+                                  - tri_A2)).sum(axis=1)
+    second = (cross + diag) / (A1 * (A1 + 1))
+    return log_w, mean, second
+
+
+def nsb_entropy(counts: np.ndarray, alphabet_size: int | None = None) -> dict:
+    """NSB posterior mean and sd of H (nats) from the counts of the observed classes.
+
+    ``alphabet_size`` K >= the classes seen (None or 0: the classes seen). The
+    integral over beta runs on a grid in t = log beta: a coarse pass finds the
+    posterior's peak, a fine pass (NSB_FINE points) covers where the log posterior
+    is within NSB_SPAN of it; trapezoidal weights."""
+    counts = np.asarray(counts, dtype=np.float64)
+    counts = counts[counts > 0]
+    seen = counts.size
+    K = float(seen if not alphabet_size else alphabet_size)
+    if K < seen:
+        raise InputError(f"alphabet_size={alphabet_size}: smaller than the {seen} classes seen")
+    n = float(counts.sum())
+    if K == 1:
+        return {"value": 0.0, "sd": 0.0, "alphabet_size": 1, "beta_map": None}
+    values, mult = np.unique(counts, return_counts=True)
+    if K > seen:
+        values, mult = np.append(values, 0.0), np.append(mult, K - seen)
+    mult = mult.astype(np.float64)
+    # beta from ~1e-6/K (xi ~ 1e-6 nats) to ~1e6 (xi within 1e-6 of log K) covers every
+    # posterior peak
+    lo, hi = np.log(1e-6 / K), np.log(1e6)
+    coarse = np.linspace(lo, hi, NSB_COARSE)
+    log_w, _, _ = _nsb_grid_terms(coarse, values, mult, K, n, moments=False)
+    keep = np.flatnonzero(log_w > log_w.max() - NSB_SPAN)
+    step = coarse[1] - coarse[0]
+    t = np.linspace(coarse[keep[0]] - step, coarse[keep[-1]] + step, NSB_FINE)
+    log_w, mean, second = _nsb_grid_terms(t, values, mult, K, n, moments=True)
+    w = np.exp(log_w - log_w.max())
+    w[0] *= 0.5
+    w[-1] *= 0.5
+    w /= w.sum()
+    value = float(w @ mean)
+    sd = float(np.sqrt(max(float(w @ second) - value * value, 0.0)))
+    return {"value": value, "sd": sd, "alphabet_size": int(K),
+            "beta_map": float(np.exp(t[np.argmax(log_w)]))}
 
 
 def _delta_variance(counts: np.ndarray) -> float:
@@ -94,8 +195,19 @@ def _delta_variance(counts: np.ndarray) -> float:
     return float(max((p * lp * lp).sum() - (p * lp).sum() ** 2, 0.0) / n)
 
 
-def entropy_interval(counts: np.ndarray, method: str) -> dict:
+def entropy_interval(counts: np.ndarray, method: str, alphabet_size: int | None = None) -> dict:
     """Value, noise stderr and 95 % interval of the entropy of ``counts``."""
+    if method == "nsb":
+        post = nsb_entropy(counts, alphabet_size)
+        K = post["alphabet_size"]
+        value, sd = post["value"], post["sd"]
+        return {"value": value, "stderr": sd,
+                "interval": [max(value - Z95 * sd, 0.0), min(value + Z95 * sd, float(np.log(K)))],
+                "classes_seen": int(np.count_nonzero(counts)),
+                "singletons": int(np.count_nonzero(np.asarray(counts) == 1)),
+                "alphabet_size": K, "beta_map": post["beta_map"]}
+    if alphabet_size:
+        raise ParameterError(f"alphabet_size={alphabet_size}: only method=nsb uses it")
     value = entropy_from_counts(counts, method)
     se = float(np.sqrt(_delta_variance(counts)))
     mm, cs = entropy_from_counts(counts, "miller_madow"), entropy_from_counts(counts, "chao_shen")
@@ -108,14 +220,23 @@ def entropy_interval(counts: np.ndarray, method: str) -> dict:
             "corrections": {"miller_madow": mm, "chao_shen": cs}}
 
 
-def discrete_entropy(ctx: Context, x, *, method) -> Raw:
+def discrete_entropy(ctx: Context, x, *, method, alphabet_size=0) -> Raw:
     """H(X) of label codes ``x`` (shape (n,)) by ``method`` (see the module doc)."""
     if not ctx.discrete.get("x"):
         raise InputError(f"{ctx.name('x')}: the discrete estimator needs discrete data; pass "
                          "discrete_x=True (integer or text labels), or use auto or kl for "
                          "continuous data")
-    info = entropy_interval(counts_of(x), method)
+    counts = counts_of(x)
+    info = entropy_interval(counts, method, alphabet_size)
     ctx.details["discrete"] = {"method": method, **info}
+    if method == "nsb":
+        coverage = 1 - np.count_nonzero(counts == 1) / counts.sum()
+        if not alphabet_size and coverage < 0.99:
+            ctx.warn(f"{ctx.name('x')}: NSB with the alphabet size taken as the {counts.size} "
+                     f"classes seen, but the sample coverage is {coverage:.2f} (classes seen "
+                     "once): unseen classes are likely and the entropy reads low; pass "
+                     "alphabet_size=K")
+        return finite(Raw(info["value"], info["stderr"], "NSB posterior sd"))
     return finite(Raw(info["value"], info["stderr"],
                       "delta method: sqrt((sum p log^2 p - H^2) / n)"))
 
@@ -131,9 +252,11 @@ def mi_value(x: np.ndarray, y: np.ndarray, method: str = "miller_madow") -> floa
     """I(X;Y) of label codes by ``method``, nothing else (permutation nulls)."""
     x = np.asarray(x, dtype=np.int64).ravel()
     y = np.asarray(y, dtype=np.int64).ravel()
-    return (entropy_from_counts(np.bincount(x), method)
-            + entropy_from_counts(np.bincount(y), method)
-            - entropy_from_counts(np.bincount(_joint_codes(x, y)), method))
+    cx, cy = np.bincount(x), np.bincount(y)
+    kx, ky = (np.count_nonzero(cx), np.count_nonzero(cy)) if method == "nsb" else (None, None)
+    return (entropy_from_counts(cx, method, kx) + entropy_from_counts(cy, method, ky)
+            - entropy_from_counts(np.bincount(_joint_codes(x, y)), method,
+                                  kx * ky if method == "nsb" else None))
 
 
 def mi_interval(x: np.ndarray, y: np.ndarray, method: str) -> dict:
@@ -144,12 +267,14 @@ def mi_interval(x: np.ndarray, y: np.ndarray, method: str) -> dict:
     cx, cy = np.bincount(x), np.bincount(y)
     xy = _joint_codes(x, y)
     cxy = np.bincount(xy)
-    hx, hy, hxy = (entropy_from_counts(c, method) for c in (cx, cy, cxy))
+    kx, ky = np.count_nonzero(cx), np.count_nonzero(cy)
+    # NSB: each side's alphabet is its classes seen, the pairs' alphabet their product
+    hx, hy, hxy = (entropy_from_counts(c, method, K if method == "nsb" else None)
+                   for c, K in ((cx, kx), (cy, ky), (cxy, kx * ky)))
     value = hx + hy - hxy
     # first-order influence terms of the plug-in MI, row by row
     phi = np.log(cxy[xy] * n / (cx[x] * cy[y]))
     var_delta = float(phi.var() / n)
-    kx, ky = np.count_nonzero(cx), np.count_nonzero(cy)
     df = max((kx - 1) * (ky - 1), 1)
     se = float(np.sqrt(var_delta + df / (2.0 * n * n)))
     # at independence 2n I_plugin ~ chi2(df): the G-test's 95 % critical value, less the
@@ -167,8 +292,11 @@ def mi_interval(x: np.ndarray, y: np.ndarray, method: str) -> dict:
             "entropies": {"x": hx, "y": hy, "joint": hxy}}
 
 
-def discrete_mi(ctx: Context, x, y, *, method) -> Raw:
+def discrete_mi(ctx: Context, x, y, *, method, alphabet_size=0) -> Raw:
     """I(X;Y) of two discrete variables (label codes) by ``method``."""
+    if alphabet_size:
+        raise ParameterError(f"alphabet_size={alphabet_size}: for entropy only; MI by nsb "
+                             "takes each side's classes seen and their product for the pairs")
     for var in ("x", "y"):
         if not ctx.discrete.get(var):
             raise InputError(

@@ -19,10 +19,12 @@ seeded random groups of rows.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from .._special import digamma
 
-from ..errors import InputError
+from ..errors import Hint, InputError
 from ._common import Context, Raw, class_groups, finite
 
 LOG_2PIE = float(np.log(2 * np.pi * np.e))
@@ -47,7 +49,14 @@ def _logdet(a: np.ndarray, cols: np.ndarray, *, bias_correction: bool, what: str
         raise InputError(f"{what} has {n} rows; a covariance of {m} columns needs more than {m} "
                          "(for wide variables -e auto estimates on principal components "
                          "chosen from the data)")
-    s = np.atleast_2d(np.cov(a[:, cols], rowvar=False))
+    return _logdet_of_cov(np.atleast_2d(np.cov(a[:, cols], rowvar=False)), n,
+                          bias_correction=bias_correction, what=what)
+
+
+def _logdet_of_cov(s: np.ndarray, n: int, *, bias_correction: bool, what: str) -> float:
+    """log det of a sample covariance ``s`` of ``n`` rows (Bayesian-unbiased with
+    ``bias_correction``), refusing a singular one."""
+    m = s.shape[0]
     eig = np.linalg.eigvalsh(s)
     if _singular_eig(eig):
         raise InputError(
@@ -56,9 +65,16 @@ def _logdet(a: np.ndarray, cols: np.ndarray, *, bias_correction: bool, what: str
         )
     logdet = np.log(eig).sum()
     if bias_correction:
-        i = np.arange(1, m + 1)
-        logdet -= m * np.log(2.0 / (n - 1)) + digamma((n - i) / 2).sum()
+        logdet -= _bias_term(int(n), int(m))
     return float(logdet)
+
+
+@functools.lru_cache(maxsize=256)
+def _bias_term(n: int, m: int) -> float:
+    """m log(2/(n-1)) + sum_i psi((n-i)/2): the bias of the plug-in log det of m
+    columns and n rows (cached: a jackknife asks for the same few (n, m) many times)."""
+    i = np.arange(1, m + 1)
+    return float(m * np.log(2.0 / (n - 1)) + digamma((n - i) / 2).sum())
 
 
 def _standardise(a: np.ndarray) -> tuple[np.ndarray, float]:
@@ -84,7 +100,8 @@ def _span(ctx: Context, a: np.ndarray, var: str) -> np.ndarray:
     if keep.all():
         return xs
     if not keep.any():
-        raise InputError(f"{ctx.name(var)}: every column is constant; it carries no information")
+        raise InputError(f"{ctx.name(var)}: every column is constant; it carries no information",
+                         hint=Hint("drop_constant", var))
     ctx.warn(f"{ctx.name(var)}: {int((~keep).sum())} of {len(keep)} directions have zero "
              "variance (constant or linearly dependent columns) and carry no information; "
              "the Gaussian model was fitted on the other "
@@ -111,6 +128,35 @@ def _run(ctx: Context, stat, n: int, jackknife_groups: int) -> Raw:
         se = None  # a group too small for its covariance: no error bar rather than a wrong one
         ctx.warn("jackknife groups too small for the covariance; stderr not available")
     return finite(Raw(value, se, f"delete-a-group jackknife ({min(jackknife_groups, n)} groups)"))
+
+
+def _run_cov(ctx: Context, a: np.ndarray, stat_cov, jackknife_groups: int) -> Raw:
+    """:func:`_run` for a statistic of the sample covariance alone, ``stat_cov(cov, n)``:
+    the delete-a-group covariances come from the group sums and cross-products
+    (O(n d^2) once, not one pass over the rows per group); the groups are drawn as
+    :func:`_jackknife` draws them, so values and stderrs equal its to rounding."""
+    n = len(a)
+    value = stat_cov(np.atleast_2d(np.cov(a, rowvar=False)), n)
+    g = min(jackknife_groups, n)
+    se = None
+    if g >= 2:
+        assign = ctx.rng.permutation(n) % g
+        total, cross = a.sum(axis=0), a.T @ a
+        try:
+            vals = []
+            for j in range(g):
+                part = a[assign == j]
+                m = n - len(part)
+                if m <= a.shape[1]:
+                    raise InputError(f"a jackknife group of {m} rows")
+                s = total - part.sum(axis=0)
+                cov = (cross - part.T @ part - np.outer(s, s) / m) / (m - 1)
+                vals.append(stat_cov(cov, m))
+            vals = np.array(vals)
+            se = float(np.sqrt((g - 1) / g * ((vals - vals.mean()) ** 2).sum()))
+        except InputError:
+            ctx.warn("jackknife groups too small for the covariance; stderr not available")
+    return finite(Raw(value, se, f"delete-a-group jackknife ({g} groups)"))
 
 
 def _entropy_of(a, rows, cols, log_scale, *, bias_correction, what):
@@ -177,11 +223,16 @@ def gaussian_mi(ctx: Context, x, y, *, bias_correction, jackknife_groups) -> Raw
     blocks = [np.arange(dx), np.arange(dx, a.shape[1]), np.arange(a.shape[1])]
     whats = [ctx.name("x"), ctx.name("y"), f"{ctx.name('x')} with {ctx.name('y')}"]
 
-    def stat(r):
-        lx, ly, lxy = (_logdet(a[r], c, bias_correction=bias_correction, what=w)
+    for c, w in zip(blocks, whats):
+        if len(a) <= len(c):
+            _logdet(a, c, bias_correction=bias_correction, what=w)  # its error message
+
+    def stat(cov, n_rows):
+        lx, ly, lxy = (_logdet_of_cov(cov[np.ix_(c, c)], n_rows,
+                                      bias_correction=bias_correction, what=w)
                        for c, w in zip(blocks, whats))
         return 0.5 * (lx + ly - lxy)
-    return _run(ctx, stat, len(a), jackknife_groups)
+    return _run_cov(ctx, a, stat, jackknife_groups)
 
 
 def gaussian_cmi(ctx: Context, x, y, z, *, bias_correction, jackknife_groups) -> Raw:
