@@ -185,13 +185,15 @@ def _nearest_correlation(s: np.ndarray, floor: float = 1e-4) -> np.ndarray:
     return s / np.outer(dg, dg)
 
 
-def fit(x: np.ndarray, y: np.ndarray, seed: int) -> dict:
+def fit(x: np.ndarray, y: np.ndarray, seed: int, *, value_only: bool = False) -> dict:
     """Fit a t copula to normal scores x (n, dx), y (n, dy) and its MI.
 
     Returns ``value``, ``stderr`` (nats), ``nu`` and its 95 % profile range, the
     likelihood ratio ``lr`` against the Gaussian copula with the same dispersion,
     ``gof_z`` of the shared-scale check, ``gaussian_part``, ``scale_part`` and
-    ``bias`` (removed), and ``usable``: lr > LR_MIN and |gof_z| <= GOF_Z."""
+    ``bias`` (removed), and ``usable``: lr > LR_MIN and |gof_z| <= GOF_Z.
+    ``value_only`` (the reliability check's parts, which use only the value): no
+    jackknife and no shared-scale check; the value is the same."""
     from scipy.stats import kendalltau
 
     rng = np.random.default_rng(seed)
@@ -219,6 +221,8 @@ def fit(x: np.ndarray, y: np.ndarray, seed: int) -> dict:
     gauss = 0.5 * (_logdet(sigma[:dx, :dx]) + _logdet(sigma[dx:, dx:]) - logdet)
     c = scale_term(dx, dy, nu)
     value = gauss - bias + c
+    if value_only:
+        return {"value": float(value), "stderr": None, "nu": nu, "lr": float(lr)}
     # stderr: delete-a-group jackknife of the whole fit; each group's taus from the
     # influences (tau without the group ~ tau - sum of its influences / rows left), its
     # pseudo-observations re-ranked on the rows left, nu refitted near the full fit

@@ -25,6 +25,13 @@ error, not on thresholds tuned to a benchmark:
      value larger -> Gaussian, unless the RESET linearity test rejects the
      Gaussian model *and* the data's intrinsic dimension (TwoNN) is low enough
      for kNN to be accurate.
+   * Shared heavy tails: when the tails of x and y move together beyond what a
+     Gaussian copula allows (a NumPy gate on the normal scores), a Student-t
+     copula is fitted (:mod:`._tcopula`); when it fits better than the Gaussian
+     copula (likelihood ratio) and reproduces the co-movement of the two sides'
+     radii, ``t+copula`` takes the Gaussian candidate's place in the rule (its
+     own checks replace RESET there). ``details["auto"]["tcopula"]`` records the
+     gate, the fit and why it was or was not used.
    * Wide variables (a side with at least 32 columns): the Gaussian candidate
      runs on principal components of the standardised columns, their number
      chosen by the information they keep on held-out rows
@@ -65,8 +72,9 @@ from ._common import Context, Raw
 
 RULE_MI = ("copula (normal scores), then gaussian and ksg(k=1): agreeing within noise, the "
            "more precise; disagreeing, the larger - unless the Gaussian model is rejected "
-           "(RESET) where kNN is accurate (low intrinsic dimension); wide variables: gaussian "
-           "on principal components chosen by held-out information")
+           "(RESET) where kNN is accurate (low intrinsic dimension); a Student-t copula in "
+           "the Gaussian's place when the tails of x and y move together as a t's; wide "
+           "variables: gaussian on principal components chosen by held-out information")
 RULE_H = ("copula marginal decomposition h = sum h(X_i) + h(Z) - d/2 log(2 pi e), joint "
           "term min(gaussian, kl) on the normal scores: the Gaussian entropy is an upper "
           "bound, KL is consistent")
@@ -503,14 +511,14 @@ def _tcopula_candidate(ctx: Context, arrays: tuple, only: str | None) -> Raw | N
             ctx.details["auto_tcopula"] = record
             return None
     try:
-        fit = _tcopula.fit(x, y, _draw(ctx))
+        fit = _tcopula.fit(x, y, _draw(ctx), value_only=only is not None)
     except (np.linalg.LinAlgError, ValueError, FloatingPointError) as err:
         record.update(used=False, why=f"the t-copula fit failed ({err})")
         if only is None:
             ctx.details["auto_tcopula"] = record
         return None
-    if only is not None:
-        return Raw(fit["value"], fit["stderr"], "delete-a-group jackknife of the t-copula fit")
+    if only is not None:  # the check's parts: their values only
+        return Raw(fit["value"], None, None)
     keep = ("nu", "nu_range", "lr", "gof_z", "tail_tau", "gaussian_part", "scale_part", "bias")
     record.update({k: fit[k] for k in keep}, value=fit["value"], stderr=fit["stderr"],
                   used=fit["usable"])
