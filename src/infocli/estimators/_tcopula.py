@@ -188,7 +188,7 @@ def _nearest_correlation(s: np.ndarray, floor: float = 1e-4) -> np.ndarray:
 def fit(x: np.ndarray, y: np.ndarray, seed: int, *, value_only: bool = False) -> dict:
     """Fit a t copula to normal scores x (n, dx), y (n, dy) and its MI.
 
-    Returns ``value``, ``stderr`` (nats), ``nu`` and its 95 % profile range, the
+    Returns ``value``, ``stderr`` (nats), ``nu`` and a 95 % range (jackknife), the
     likelihood ratio ``lr`` against the Gaussian copula with the same dispersion,
     ``gof_z`` of the shared-scale check, ``gaussian_part``, ``scale_part`` and
     ``bias`` (removed), and ``usable``: lr > LR_MIN and |gof_z| <= GOF_Z.
@@ -255,7 +255,8 @@ def fit(x: np.ndarray, y: np.ndarray, seed: int, *, value_only: bool = False) ->
     sd_tau = math.sqrt(2 * 2 * (2 * n + 5) / (9 * n * (n - 1)))  # two samples, null var
     gof_z = float((obs - mod) / sd_tau)
     return {"value": float(value), "stderr": stderr, "nu": nu,
-            "nu_range": [nu * math.exp(-1.96 * nu_se), nu * math.exp(1.96 * nu_se)], "lr": float(lr), "gof_z": gof_z,
+            "nu_range": [nu * math.exp(-1.96 * nu_se), nu * math.exp(1.96 * nu_se)],
+            "lr": float(lr), "gof_z": gof_z,
             "tail_tau": {"data": float(obs), "model": float(mod)},
             "gaussian_part": float(gauss), "scale_part": float(c), "bias": float(bias),
             "usable": bool(lr > LR_MIN and abs(gof_z) <= GOF_Z)}
