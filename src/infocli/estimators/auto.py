@@ -25,6 +25,13 @@ error, not on thresholds tuned to a benchmark:
      value larger -> Gaussian, unless the RESET linearity test rejects the
      Gaussian model *and* the data's intrinsic dimension (TwoNN) is low enough
      for kNN to be accurate.
+   * Shared heavy tails: when the tails of x and y move together beyond what a
+     Gaussian copula allows (a NumPy gate on the normal scores), a Student-t
+     copula is fitted (:mod:`._tcopula`); when it fits better than the Gaussian
+     copula (likelihood ratio) and reproduces the co-movement of the two sides'
+     radii, ``t+copula`` takes the Gaussian candidate's place in the rule (its
+     own checks replace RESET there). ``details["auto"]["tcopula"]`` records the
+     gate, the fit and why it was or was not used.
    * Wide variables (a side with at least 32 columns): the Gaussian candidate
      runs on principal components of the standardised columns, their number
      chosen by the information they keep on held-out rows
@@ -65,8 +72,9 @@ from ._common import Context, Raw
 
 RULE_MI = ("copula (normal scores), then gaussian and ksg(k=1): agreeing within noise, the "
            "more precise; disagreeing, the larger - unless the Gaussian model is rejected "
-           "(RESET) where kNN is accurate (low intrinsic dimension); wide variables: gaussian "
-           "on principal components chosen by held-out information")
+           "(RESET) where kNN is accurate (low intrinsic dimension); a Student-t copula in "
+           "the Gaussian's place when the tails of x and y move together as a t's; wide "
+           "variables: gaussian on principal components chosen by held-out information")
 RULE_H = ("copula marginal decomposition h = sum h(X_i) + h(Z) - d/2 log(2 pi e), joint "
           "term min(gaussian, kl) on the normal scores: the Gaussian entropy is an upper "
           "bound, KL is consistent")
@@ -264,6 +272,11 @@ def _choose_two(ctx: Context, results: dict[str, Raw], gauss: str | None, knn_la
     if diff < 0:
         return knn_label, (f"{knn_label} is {-diff:.3g} nats above {gauss} ({z:.1f} sd): the "
                            "Gaussian model misses nonlinear dependence")
+    if gauss == TCOPULA:  # its own checks passed (LR, shared scale); RESET's F test
+        # assumes residuals of constant variance, which a shared scale rules out
+        return gauss, (f"{gauss} is {diff:.3g} nats above {knn_label} ({z:.1f} sd) and the t "
+                       "copula fits (likelihood ratio, shared-scale check): the kNN "
+                       "candidate is biased low on dependence through shared heavy tails")
     test = model_check()
     if test is not None:
         ctx.details["auto_choice"].update(linearity_z=test["z"], linearity_gain=test["gain"])
@@ -442,6 +455,11 @@ def auto_mi(ctx: Context, x, y, *, k, ties, only: str | None = None) -> Raw:
             candidates = {gauss: lambda c, a, b: gaussian.gaussian_mi(c, a, b, **_GAUSS_KW),
                           **candidates}
             model_check = lambda: _linearity(arrays[0], arrays[1], _draw(ctx))  # noqa: E731
+            fitted = _tcopula_candidate(ctx, arrays, only)
+            if fitted is not None:  # the t copula takes the Gaussian copula's place
+                candidates = {TCOPULA: lambda c, a, b: fitted,
+                              **{k: v for k, v in candidates.items() if k != gauss}}
+                gauss = TCOPULA
     results = _run_candidates(ctx, candidates, arrays, only)
     if labels:  # I(X;Y) <= H(Y): clipped and recorded, never silently
         from .discrete import bound_by_entropy
@@ -454,10 +472,69 @@ def auto_mi(ctx: Context, x, y, *, k, ties, only: str | None = None) -> Raw:
     if learned is not None and learned_report and "auto_route" in ctx.details:
         ctx.details["auto_route"]["learned_codes"] = learned_report
     raw = _record(ctx, results, chosen, RULE_MI, why, excluded)
-    for key in ("auto_choice", "auto_route"):
+    for key in ("auto_choice", "auto_route", "auto_tcopula"):
         if key in ctx.details:
             ctx.details["auto"][key.removeprefix("auto_")] = ctx.details.pop(key)
     return raw
+
+
+#: the label of the Student-t copula candidate
+TCOPULA = "t+copula"
+
+
+def _tcopula_candidate(ctx: Context, arrays: tuple, only: str | None) -> Raw | None:
+    """The t-copula candidate (:mod:`._tcopula`) when it replaces the Gaussian copula,
+    else None; what was tested is recorded in ``details["auto_tcopula"]``.
+
+    The tail gate (NumPy) runs first; only when the tails of x and y move together
+    beyond a Gaussian copula (z > ``GATE_Z``) is the t copula fitted (SciPy), and it
+    replaces the Gaussian copula when the likelihood ratio favours a finite nu
+    (> ``LR_MIN``) and the fitted copula reproduces the co-movement of the two sides'
+    radii (|z| <= ``GOF_Z``). The check's re-runs of this candidate (``only``) fit it
+    without the gate."""
+    from . import _tcopula
+
+    if only is not None and only != TCOPULA:
+        return None
+    x, y = arrays
+    n, d = len(x), x.shape[1] + y.shape[1]
+    if n < _tcopula.MIN_ROWS or d > _tcopula.MAX_DIM:
+        return None
+    record: dict[str, Any] = {}
+    if only is None:
+        gate = _tcopula.tail_gate(x, y)
+        record["gate_z"] = gate["z"]
+        if not gate["z"] > _tcopula.GATE_Z:
+            record["used"] = False
+            record["why"] = (f"tails of x and y move together as a Gaussian copula allows "
+                             f"(gate z {gate['z']:.1f} <= {_tcopula.GATE_Z:g}): not fitted")
+            ctx.details["auto_tcopula"] = record
+            return None
+    try:
+        fit = _tcopula.fit(x, y, _draw(ctx), value_only=only is not None)
+    except (np.linalg.LinAlgError, ValueError, FloatingPointError) as err:
+        record.update(used=False, why=f"the t-copula fit failed ({err})")
+        if only is None:
+            ctx.details["auto_tcopula"] = record
+        return None
+    if only is not None:  # the check's parts: their values only
+        return Raw(fit["value"], None, None)
+    keep = ("nu", "nu_range", "lr", "gof_z", "tail_tau", "gaussian_part", "scale_part", "bias")
+    record.update({k: fit[k] for k in keep}, value=fit["value"], stderr=fit["stderr"],
+                  used=fit["usable"])
+    if not fit["usable"]:
+        record["why"] = (f"not used: likelihood ratio {fit['lr']:.1f} against the Gaussian "
+                         f"copula (needs > {_tcopula.LR_MIN:g}), shared-scale check "
+                         f"z {fit['gof_z']:.1f} (needs |z| <= {_tcopula.GOF_Z:g})")
+        ctx.details["auto_tcopula"] = record
+        return None
+    record["why"] = (f"the tails of x and y move together beyond a Gaussian copula (gate z "
+                     f"{record['gate_z']:.1f}); a t copula with nu = {fit['nu']:.2f} fits "
+                     f"better (likelihood ratio {fit['lr']:.0f}) and reproduces the "
+                     f"co-movement of the radii (z {fit['gof_z']:.1f}): it replaces the "
+                     "Gaussian copula")
+    ctx.details["auto_tcopula"] = record
+    return Raw(fit["value"], fit["stderr"], "delete-a-group jackknife of the t-copula fit")
 
 
 #: neighbours of Ross's estimator when it is auto's only candidate (labels)
