@@ -91,3 +91,15 @@ def test_knife_rank_check_is_silent_on_gaussian_margins_and_on_a_student_t():
     r = api.mutual_information(d["x"], d["y"], estimator="knife", seed=0)
     assert "value_rank" in r.details["reliability"]
     assert "rank_sensitive" not in r.details["diagnostics"], r.warnings
+
+
+def test_knife_rank_check_ignores_a_normal_score_refit_that_reads_less():
+    # bmi v2's asinh Student-t 1 x 1 (I = 0.224): KNIFE on the raw columns is right,
+    # its refit on normal scores can learn nothing (0 +- 0); that is no evidence
+    t = tasks.get("asinh-student-identity-1-1-1")
+    d = t.sample(5000, 0)
+    r = api.mutual_information(d["x"], d["y"], estimator="knife", seed=0)
+    rel = r.details["reliability"]
+    assert "value_rank" in rel
+    if rel["value_rank"] < r.value:
+        assert "rank_sensitive" not in r.details["diagnostics"], r.warnings
