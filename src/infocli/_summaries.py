@@ -110,8 +110,9 @@ def _ksg(u: np.ndarray, v: np.ndarray, seed: int) -> tuple[float, float] | None:
 
 
 #: largest joint dimension in which :func:`joint_mi` runs KSG on the variables
-#: themselves: KSG's bias there is small and downward on smooth dependence (a
-#: 2 x 2 normal of correlation 0.5: 0.29 nats read 0.28-0.29 at 1,000 rows)
+#: themselves: KSG's bias there is small and downward on smooth dependence (bmi's
+#: 2 x 2 normal of correlation 0.5, I = 0.294: 0.24-0.34 over three seeds at 1,000
+#: rows, noise 0.03)
 JOINT_DIM = 4
 
 

@@ -1338,8 +1338,9 @@ def _knife_rank_invariance(job: _Job, f: _Findings, *, always: bool) -> None:
     MI is unchanged by monotone maps of each column, but a mixture of Gaussian kernels
     fitted to skewed or heavy-tailed columns is not: the kernels chase the tails and
     the fit can stop at its first epoch having learned no dependence (a 2 x 2
-    t-copula of 3 dof with exp and cubed margins, I = 0.56: 0.00 +- 0.005 on four
-    draws of five; on normal scores 0.44-0.51 +- 0.03). As for kNN
+    t-copula of 3 dof with exp and cubed margins, I = 0.56: -0.20 to 0.005 on four
+    draws of five at 5,000 rows, -2.3 or -1.7e5 at 2,000; on normal scores 0.44-0.51
+    +- 0.03). As for kNN
     (:func:`_rank_invariance`), the refit on normal scores runs when a column is
     skewed (|skewness| > 0.5) or heavy-tailed (excess kurtosis > 1), always at
     ``full``. KNIFE's joint-form MI errs low (see :func:`_knife_flags`), so only a
@@ -1352,7 +1353,7 @@ def _knife_rank_invariance(job: _Job, f: _Findings, *, always: bool) -> None:
     0.02 nats it marks ``rank_sensitive``. So does a raw-column stderr above 3 times
     the normal-score one with a normal-score value above it by 10 % + 0.02 nats: the
     same rows and estimator, only the margins changed, and a few rows with extreme
-    log-densities dominate the raw mean (-2.3 +- 1, -1.7e5 nats for 0.56 on the
+    log-densities dominate the raw mean (-2.3, -1.7e5 nats for 0.56 on the
     t-copula). Marked, the interval becomes "at least" the lower end of the two
     noise intervals."""
     if "mutual_information" not in job.measure or job.params.get("model") \
@@ -1377,8 +1378,8 @@ def _knife_rank_invariance(job: _Job, f: _Findings, *, always: bool) -> None:
     missed = gap > max(3 * math.hypot(sigma, se_rank), tol)
     # the same estimator on the same rows, only the margins changed, is far less noisy
     # and reads more: a few rows dominate the held-out log-density terms on the raw
-    # columns, and their mean, with its stderr, says little (-2.3 +- 1 or -1.7e5 nats
-    # for 0.56 above). Not the other way: a refit that learned nothing reads 0 +- 0
+    # columns, and their mean, with its stderr, says little (-2.3 or -1.7e5 nats for
+    # 0.56 above). Not the other way: a refit that learned nothing reads 0 +- 0
     # (bmi v2's asinh Student-t 1 x 1: 0.20-0.28 raw, the truth 0.22, and 0.000 on
     # normal scores)
     erratic = sigma > 3 * se_rank and gap > tol
