@@ -180,6 +180,72 @@ def _gamma_copula(d: int, rho: float, shape: float):
     return sampler, float(d * h_margin + 0.5 * np.linalg.slogdet(corr)[1])
 
 
+def _t_copula(rho_x: float, rho_xy: float, dof: float):
+    """A 2 x 2 Student-t copula with non-identity dispersion (within-side correlation
+    rho_x, x_i-y_i correlation rho_xy), margins made skewed (exp on x) and heavy
+    (cube on y), which leave MI unchanged: I = the Gaussian MI of the dispersion + the
+    Student-t term of the 2 x 2 split."""
+    disp = np.eye(4)
+    disp[0, 1] = disp[1, 0] = disp[2, 3] = disp[3, 2] = rho_x
+    disp[0, 2] = disp[2, 0] = disp[1, 3] = disp[3, 1] = rho_xy
+    disp[0, 3] = disp[3, 0] = disp[1, 2] = disp[2, 1] = rho_x * rho_xy
+    chol = np.linalg.cholesky(disp)
+
+    def sampler(n, rng):
+        z = rng.standard_normal((n, 4)) @ chol.T
+        z *= np.sqrt(dof / rng.chisquare(dof, size=(n, 1)))
+        return {"x": np.exp(z[:, :2]), "y": z[:, 2:] ** 3}
+    gauss = 0.5 * (np.linalg.slogdet(disp[:2, :2])[1] + np.linalg.slogdet(disp[2:, 2:])[1]
+                   - np.linalg.slogdet(disp)[1])
+    return sampler, float(gauss + _t_term(dof, (2, 2)))
+
+
+def _gmm_2x2():
+    """Three Gaussian components in 2 x 2 with different means and opposite
+    correlations (not a bmi v2 mixture); truth: Monte Carlo of the pointwise MI
+    (200,000 draws, standard error ~0.002 nats)."""
+    from infocli.tasks import bmi2
+
+    c1 = np.array([[1, .2, .7, 0], [.2, 1, 0, .5], [.7, 0, 1, .2], [0, .5, .2, 1]])
+    c2 = np.array([[1, 0, -.7, 0], [0, 1, 0, -.5], [-.7, 0, 1, 0], [0, -.5, 0, 1]])
+    c3 = np.eye(4) * 0.5
+    means = [[0, 0, 0, 0], [2, -1, 1, 2], [-2, 2, -2, 0]]
+    m = bmi2._mixture([0.4, 0.4, 0.2], means, [c1, c2, c3], 2)
+    truth = bmi2.monte_carlo_mi(m, 200_000, seed=30)[0]
+
+    def sampler(n, rng):
+        xy = m.sample(n, rng)
+        return {"x": xy[:, :2], "y": xy[:, 2:]}
+    return sampler, float(truth)
+
+
+def _laplace_noise(d: int, b: float):
+    """X ~ N(0, I_d), Y = X + Laplace(b) noise per column: I = d (h(Y_1) - h(Laplace)),
+    h(Y_1) by quadrature of the normal-Laplace density (a closed-form convolution)."""
+    def pdf(y):
+        # N(0,1) * Laplace(b): (1/4b) sum_s exp(1/2b^2 - s y/b) erfc((1/b - s y)/sqrt 2)
+        return sum(np.exp(0.5 / b ** 2 - s * y / b) * special.erfc((1 / b - s * y) / math.sqrt(2))
+                   for s in (1, -1)) / (4 * b)
+    hy = integrate.quad(lambda y: -pdf(y) * np.log(pdf(y)), -12, 12, limit=400)[0]
+
+    def sampler(n, rng):
+        x = rng.standard_normal((n, d))
+        return {"x": x, "y": x + rng.laplace(scale=b, size=(n, d))}
+    return sampler, float(d * (hy - 1 - math.log(2 * b)))
+
+
+def offsuite_cases() -> list[Case]:
+    """Families of issue 30's second round that no suite holds: a t-copula with
+    non-identity dispersion and skewed/heavy margins, a three-component Gaussian
+    mixture that is not a bmi v2 task, and additive Laplace noise."""
+    t_sampler, t_truth = _t_copula(0.5, 0.6, 3.0)
+    g_sampler, g_truth = _gmm_2x2()
+    l_sampler, l_truth = _laplace_noise(3, 0.5)
+    return [Case("offsuite-tcopula-2x2-df3", "mutual_information", t_truth, t_sampler, dims=4),
+            Case("offsuite-gmm3-2x2", "mutual_information", g_truth, g_sampler, dims=4),
+            Case("offsuite-laplace-noise-3x3", "mutual_information", l_truth, l_sampler, dims=6)]
+
+
 def holdout_cases() -> list[Case]:
     """Known-truth families that the checks were not designed on (no bmi task has
     their shape): a triangular map, Student-t at other sizes, Laplace and
@@ -468,7 +534,7 @@ def main(argv=None) -> None:
           f"seeds={args.seeds}")
     if not args.speed_only:
         cases = ([] if args.no_builtin else builtin_cases() + holdout_cases()
-                 + entropy_law_cases()) + registry_cases(args.n)
+                 + entropy_law_cases() + offsuite_cases()) + registry_cases(args.n)
         for c in cases:
             if c.n == 5000:
                 object.__setattr__(c, "n", args.n)
