@@ -707,6 +707,17 @@ def _heavy_margins(job: _Job) -> tuple[float, float]:
     return max(skews), max(kurts)
 
 
+def _heavy_scores(job: _Job, f: _Findings, *, always: bool) -> dict | None:
+    """The arrays with each continuous column replaced by its normal scores, when a
+    margin is skewed or heavy-tailed (|skewness| >= 0.5 or excess kurtosis >= 1) or
+    ``always``; else None. Records the two margin statistics in ``f.numbers``."""
+    sk, ku = _heavy_margins(job)
+    f.numbers.update(max_abs_skewness=sk, max_excess_kurtosis=ku)
+    if not always and sk < 0.5 and ku < 1.0:
+        return None
+    return {v: (a if job.discrete.get(v) else _rank_gauss(a)) for v, a in job.arrays.items()}
+
+
 def _rank_invariance(job: _Job, f: _Findings, *, always: bool) -> None:
     """MI is unchanged by monotone maps of each column: compare with the estimate
     on normal scores when the margins are skewed or heavy-tailed (or always, full).
@@ -714,11 +725,9 @@ def _rank_invariance(job: _Job, f: _Findings, *, always: bool) -> None:
     Heavy tails slow kNN estimators down (most points crowd in the centre after
     standardising); the normal-score estimate converges much faster there.
     """
-    sk, ku = _heavy_margins(job)
-    f.numbers.update(max_abs_skewness=sk, max_excess_kurtosis=ku)
-    if not always and sk < 0.5 and ku < 1.0:
+    gauss = _heavy_scores(job, f, always=always)
+    if gauss is None:
         return
-    gauss = {v: (a if job.discrete.get(v) else _rank_gauss(a)) for v, a in job.arrays.items()}
     try:
         v_rank = job.run(gauss, (4,))
     except InfocliError:
@@ -1400,11 +1409,9 @@ def _knife_rank_invariance(job: _Job, f: _Findings, *, always: bool) -> None:
     if "mutual_information" not in job.measure or job.params.get("model") \
             or "degenerate_density" in f.codes:
         return
-    sk, ku = _heavy_margins(job)
-    f.numbers.update(max_abs_skewness=sk, max_excess_kurtosis=ku)
-    if not always and sk < 0.5 and ku < 1.0:
+    gauss = _heavy_scores(job, f, always=always)
+    if gauss is None:
         return
-    gauss = {v: (a if job.discrete.get(v) else _rank_gauss(a)) for v, a in job.arrays.items()}
     try:
         raw = job.raw(gauss, (4,))
     except InfocliError:
