@@ -33,7 +33,7 @@ import warnings
 
 import numpy as np
 
-from bmi_crosscheck import gaussian_copula_mi, ks_min_p
+from bmi_crosscheck import compare_samples
 
 
 def v2_tasks():
@@ -128,17 +128,9 @@ def main(argv=None) -> int:
         else:
             worst_closed = max(worst_closed, abs(diff))
             se_s, z_s = f"{'exact':>7s}", f"{'':>7s}"
-        xb, yb = (np.asarray(a, dtype=np.float64) for a in bt.sample(args.n, args.seed))
-        d = ours.sample(args.n, args.seed, standardize=False)
-        xo, yo = d["x"], d["y"]
-        assert xo.shape == xb.shape and yo.shape == yb.shape, bt.id
-        p_cols = ks_min_p(np.hstack([xb, yb]), np.hstack([xo, yo]))
-        dirs = rng.standard_normal((xb.shape[1] + yb.shape[1], 4))
-        dirs /= np.linalg.norm(dirs, axis=0)
-        p_proj = ks_min_p(np.hstack([xb, yb]) @ dirs, np.hstack([xo, yo]) @ dirs)
-        gb, go = gaussian_copula_mi(xb, yb), gaussian_copula_mi(xo, yo)
-        gb1 = gaussian_copula_mi(*(np.asarray(a, dtype=np.float64)
-                                   for a in bt.sample(args.n, args.seed + 1)))
+        c = compare_samples(bt, ours, args.n, args.seed, rng)
+        xb, yb, xo, yo = c["xb"], c["yb"], c["xo"], c["yo"]
+        p_cols, p_proj, gb, go, gb1 = c["p_cols"], c["p_proj"], c["gb"], c["go"], c["gb1"]
         if min(p_cols, p_proj) < 1e-3:
             low_p.append(bt.id)
         dims = f"{xb.shape[1]}x{yb.shape[1]}"

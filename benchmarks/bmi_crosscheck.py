@@ -65,6 +65,24 @@ def ks_min_p(a: np.ndarray, b: np.ndarray) -> float:
     return min(1.0, min(p) * len(p))
 
 
+def compare_samples(bt, ours, n: int, seed: int, rng: np.random.Generator) -> dict:
+    """bmi's and infocli's samples of one task (``n`` rows, ``seed``) side by side: the
+    samples, the smallest Bonferroni KS p-value over the columns (``p_cols``) and over
+    four random projections (``p_proj``), the Gaussian-copula MI of each (``gb``,
+    ``go``) and of bmi's next seed (``gb1``, the seed-to-seed yardstick)."""
+    xb, yb = (np.asarray(a, dtype=np.float64) for a in bt.sample(n, seed))
+    d = ours.sample(n, seed, standardize=False)
+    xo, yo = d["x"], d["y"]
+    assert xo.shape == xb.shape and yo.shape == yb.shape, bt.id
+    p_cols = ks_min_p(np.hstack([xb, yb]), np.hstack([xo, yo]))
+    dirs = rng.standard_normal((xb.shape[1] + yb.shape[1], 4))
+    dirs /= np.linalg.norm(dirs, axis=0)
+    p_proj = ks_min_p(np.hstack([xb, yb]) @ dirs, np.hstack([xo, yo]) @ dirs)
+    gb1 = gaussian_copula_mi(*(np.asarray(a, dtype=np.float64) for a in bt.sample(n, seed + 1)))
+    return dict(xb=xb, yb=yb, xo=xo, yo=yo, p_cols=p_cols, p_proj=p_proj,
+                gb=gaussian_copula_mi(xb, yb), go=gaussian_copula_mi(xo, yo), gb1=gb1)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=20_000, help="samples per side (default 20000)")
@@ -101,17 +119,9 @@ def main(argv=None) -> int:
         truth_bmi = float(bt.mutual_information)
         diff = abs(truth_bmi - ours.truth)
         worst = max(worst, diff)
-        xb, yb = (np.asarray(a, dtype=np.float64) for a in bt.sample(args.n, args.seed))
-        d = ours.sample(args.n, args.seed, standardize=False)
-        xo, yo = d["x"], d["y"]
-        assert xo.shape == xb.shape and yo.shape == yb.shape, bt.id
-        p_cols = ks_min_p(np.hstack([xb, yb]), np.hstack([xo, yo]))
-        dirs = rng.standard_normal((xb.shape[1] + yb.shape[1], 4))
-        dirs /= np.linalg.norm(dirs, axis=0)
-        p_proj = ks_min_p(np.hstack([xb, yb]) @ dirs, np.hstack([xo, yo]) @ dirs)
-        gb, go = gaussian_copula_mi(xb, yb), gaussian_copula_mi(xo, yo)
-        gb1 = gaussian_copula_mi(*(np.asarray(a, dtype=np.float64)
-                                   for a in bt.sample(args.n, args.seed + 1)))
+        c = compare_samples(bt, ours, args.n, args.seed, rng)
+        xb, yb, xo, yo = c["xb"], c["yb"], c["xo"], c["yo"]
+        p_cols, p_proj, gb, go, gb1 = c["p_cols"], c["p_proj"], c["gb"], c["go"], c["gb1"]
         if min(p_cols, p_proj) < 1e-3:
             low_p.append(bt.id)
         dims = f"{xb.shape[1]}x{yb.shape[1]}"
