@@ -130,7 +130,11 @@ def render_plane(plane, console: Console | None = None) -> None:
     for p in plane.points:
         table.add_row(str(p.epoch), p.layer, fmt(p.i_xt, p.i_xt_stderr), fmt(p.i_ty, p.i_ty_stderr))
     console.print(table)
-    console.print(f"x compression: {_mapping_text(plane.x_quality)}", highlight=False)
+    if plane.x_quality:
+        console.print(f"x compression: {_mapping_text(plane.x_quality)}", highlight=False)
+    else:
+        console.print(f"from records: I(X;T) = {plane.params.get('x_measure')}, I(T;Y) = "
+                      f"{plane.params.get('y_measure')}", highlight=False)
     console.print(f"time: {plane.seconds:.1f} s", highlight=False)
     for w in plane.warnings:
         console.print(f"[yellow]warning:[/yellow] {w}", highlight=False)

@@ -171,6 +171,30 @@ register(EstimatorSpec(
     devices=("cpu", "cuda"),
 ))
 
+register(EstimatorSpec(
+    name="noisy",
+    summary="information through a Gaussian noise channel T+eps, X uniform over the rows: "
+            "H(T+eps) (= H(eps) + I(X;T+eps)) and I(T+eps;Y) with labels; exact mixture "
+            "densities, Monte Carlo over the noise (the information plane of noisy layers)",
+    implementations={"entropy": "infocli.estimators.noisy:noisy_entropy",
+                     "mutual_information": "infocli.estimators.noisy:noisy_mi"},
+    params=(
+        Param("sigma", str, "auto",
+              "noise SD, in the data's units, or 'auto' = noise x the RMS column SD (blind "
+              "to the overall scale, unlike a fixed sigma)"),
+        Param("noise", float, 1.0, "with sigma=auto: the noise SD as a multiple of the RMS "
+              "column SD", low=0.0, low_exclusive=True),
+        Param("draws", int, 1, "noise draws per query row", low=1),
+        Param("queries", int, 0, "Monte Carlo query rows: a seeded subset of the rows, each "
+              "against all rows (0 = every row)", low=0),
+    ),
+    reference="Saxe et al., On the information bottleneck theory of deep learning, ICLR "
+              "2018; Goldfeld et al., Estimating information flow in deep neural networks, "
+              "ICML 2019",
+    discrete=("mutual_information",),
+    devices=("cpu", "cuda"),
+))
+
 _KNIFE = "infocli.estimators.knife"
 
 register(EstimatorSpec(

@@ -381,6 +381,11 @@ def _dispatch(job: _Job, f: _Findings, level: str, progress) -> None:
         f.numbers["scope"] = ("bounds only: the value is a property of the sample and of "
                               "sigma, not an estimate of a population quantity with a known "
                               "bias")
+    elif name == "noisy":
+        # exact mixture densities: the Monte Carlo over the noise is the only error
+        f.numbers["scope"] = ("Monte Carlo error only: the value is a property of the rows "
+                              "(X uniform over them) and of the noise sigma, with exact "
+                              "mixture densities")
     else:  # an estimator the check does not know: the generic ladder
         _ladder(job, f, (2, 3, 4) if full else (2,), min_rows=50, required=True,
                 progress=progress, first=True)
@@ -1514,6 +1519,12 @@ def _bounds(job: _Job, f: _Findings) -> None:
     for side in ("x", "y"):
         if job.measure == "mutual_information" and job.discrete.get(side):
             _label_bound(job, f, side, sigma)
+    if job.estimator == "noisy" and job.measure == "entropy":
+        # H(T+eps) = H(eps) + I(X; T+eps), the latter in [0, log n]
+        low = float(job.details["noisy"]["noise_entropy"])
+        top = low + float(job.details["noisy"]["ceiling_log_n"])
+        f.lo = max(low, f.value - Z95 * sigma) if f.lo is None else max(low, f.lo)
+        f.hi = min(top, f.value + Z95 * sigma) if f.hi is None else min(top, f.hi)
     if job.estimator == "dse" and job.measure == "entropy":
         n_used = int(job.details.get("n_used") or job.n)
         top = math.log(n_used)

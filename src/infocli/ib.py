@@ -202,6 +202,128 @@ def information_plane(
         seconds=time.perf_counter() - start, warnings=tuple(dict.fromkeys(warnings)))
 
 
+#: Record columns a tracker file must hold to be read as an information plane.
+RECORD_COLUMNS = ("epoch", "layer", "measure", "value", "stderr", "unit")
+
+
+def is_records_file(path: str) -> bool:
+    """Whether ``path`` is a file of :class:`infocli.torch.Tracker` records (JSON
+    lines, or a CSV whose header has a ``measure`` column) rather than a manifest."""
+    if not os.path.isfile(path):
+        return False
+    if path.lower().endswith((".jsonl", ".json")):
+        return True
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            header = next(csv.reader(fh), [])
+    except (OSError, UnicodeDecodeError):
+        return False
+    return "measure" in header and "path" not in header
+
+
+def load_records(path: str) -> list[dict[str, Any]]:
+    """The records of a tracker file (``.jsonl``/``.json`` lines or ``.csv``)."""
+    import json
+
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            if path.lower().endswith((".jsonl", ".json")):
+                rows = []
+                for i, line in enumerate(fh, 1):
+                    if not line.strip():
+                        continue
+                    try:
+                        rows.append(json.loads(line))
+                    except json.JSONDecodeError as exc:
+                        raise InputError(f"{path}: line {i} is not JSON ({exc.msg}); expected "
+                                         "one tracker record per line") from None
+            else:
+                rows = list(csv.DictReader(fh))
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not UTF-8 text; expected tracker records") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    for i, row in enumerate(rows, 1):
+        missing = [c for c in RECORD_COLUMNS if c not in row]
+        if missing:
+            raise InputError(f"{path}: record {i} has no {', '.join(missing)}; expected the "
+                             f"tracker's columns ({', '.join(RECORD_COLUMNS)}, ...)")
+    return rows
+
+
+def _number(value: Any, path: str, what: str) -> float | None:
+    if value is None or value == "":
+        return None
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{path}: {what} {quote(value)} is not a number") from None
+    return out
+
+
+def plane_from_records(records: str | list[dict[str, Any]], *, x_measure: str = "mi_x_noisy",
+                       y_measure: str = "mi_y_noisy", unit: str = "nats",
+                       smoothing: int = 1) -> InformationPlane:
+    """The information plane of a tracker's records: I(X;T) from the ``x_measure``
+    records and I(T;Y) from the ``y_measure`` records of each (epoch, layer),
+    with their standard errors; ``records`` is a file (``.jsonl``/``.csv``, as
+    :class:`infocli.torch.Tracker` writes them) or the records themselves.
+    Records whose verdict is unreliable are named in the warnings."""
+    start = time.perf_counter()
+    if unit not in ("nats", "bits"):
+        raise ParameterError(f"unit {unit!r}: expected nats or bits")
+    if smoothing < 1:
+        raise ParameterError(f"smoothing={smoothing}: expected a positive number of epochs")
+    source = records if isinstance(records, str) else "records"
+    rows = load_records(records) if isinstance(records, str) else list(records)
+    found: dict[tuple[int, str], dict[str, dict[str, Any]]] = {}
+    measures = set()
+    for row in rows:
+        measures.add(row["measure"])
+        if row["measure"] in (x_measure, y_measure):
+            epoch = _number(row["epoch"], source, "epoch")
+            found.setdefault((int(epoch), str(row["layer"])), {})[row["measure"]] = row
+    if not found:
+        raise InputError(f"{source}: no {x_measure} or {y_measure} records (it holds "
+                         f"{', '.join(sorted(measures)) or 'none'}); pick the measures with "
+                         "x_measure / y_measure (--x-measure / --y-measure)")
+    warnings: list[str] = []
+    raw = []
+    for (epoch, layer), pair in sorted(found.items()):
+        if x_measure not in pair or y_measure not in pair:
+            gone = y_measure if x_measure in pair else x_measure
+            warnings.append(f"epoch {epoch} layer {layer!r}: no {gone} record; left out")
+            continue
+        values = []
+        for m in (x_measure, y_measure):
+            r = pair[m]
+            v = _number(r["value"], source, f"{m} value")
+            if v is None:
+                raise InputError(f"{source}: epoch {epoch} layer {layer!r}: {m} has no value")
+            se = _number(r["stderr"], source, f"{m} stderr")
+            scale = 1.0
+            if r["unit"] != unit:
+                scale = LN2 if r["unit"] == "bits" else 1.0 / LN2
+            values.append(_Est(v * scale, None if se is None else se * scale))
+            if str(r.get("reliable")).lower() in ("false", "0"):
+                warnings.append(f"epoch {epoch} layer {layer!r}: {m} is marked unreliable"
+                                + (f" ({r['warnings']})" if r.get("warnings") else ""))
+        raw.append((epoch, layer, values[0], values[1], {}))
+    points = _smooth(raw, smoothing, 1.0)
+    return InformationPlane(
+        points=tuple(points), unit=unit,
+        params={"source": "records", "x_measure": x_measure, "y_measure": y_measure,
+                "smoothing": smoothing},
+        x_quality={}, seconds=time.perf_counter() - start,
+        warnings=tuple(dict.fromkeys(warnings)))
+
+
+@dataclass(frozen=True)
+class _Est:
+    value: float
+    stderr: float | None
+
+
 def _smooth(raw, window: int, scale: float) -> list[PlanePoint]:
     by_layer: dict[str, list] = {}
     for item in raw:

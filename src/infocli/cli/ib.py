@@ -20,6 +20,7 @@ _EXAMPLES = """Examples:
   infocli ib runs/activations --x inputs.npy --y labels.npy
   infocli ib manifest.csv --x inputs.npy --y labels.npy --plot plane.png
   infocli ib runs/activations --x inputs.npy --y labels.npy --format csv > plane.csv
+  infocli ib runs/records.jsonl --plot plane.png      # a Tracker's records
 """
 
 
@@ -27,11 +28,19 @@ _EXAMPLES = """Examples:
          epilog=_EXAMPLES)
 def ib(
     activations: Annotated[str, typer.Argument(
-        metavar="ACTIVATIONS", help="Directory of epoch_<e>/<layer>.npy files, or a manifest CSV (epoch,layer,path).")],
-    x_file: Annotated[str, typer.Option("--x", metavar="FILE",
-                                        help="Network inputs X (one row per sample).")],
-    y_file: Annotated[str, typer.Option("--y", metavar="FILE",
-                                        help="Class labels Y (one row per sample).")],
+        metavar="ACTIVATIONS", help="Directory of epoch_<e>/<layer>.npy files, a manifest "
+        "CSV (epoch,layer,path), or a file of infocli.torch.Tracker records (.jsonl, or .csv "
+        "with a measure column: plotted as they are, no --x/--y).")],
+    x_file: Annotated[Optional[str], typer.Option(
+        "--x", metavar="FILE", help="Network inputs X (one row per sample); needed for "
+        "activations.")] = None,
+    y_file: Annotated[Optional[str], typer.Option(
+        "--y", metavar="FILE", help="Class labels Y (one row per sample); needed for "
+        "activations.")] = None,
+    x_measure: Annotated[str, typer.Option(
+        metavar="NAME", help="Tracker records: the measure read as I(X;T).")] = "mi_x_noisy",
+    y_measure: Annotated[str, typer.Option(
+        metavar="NAME", help="Tracker records: the measure read as I(T;Y).")] = "mi_y_noisy",
     x_cols: Annotated[Optional[str], typer.Option(
         "--x-cols", metavar="COLS", help="Columns of X in the --x file: names, indices or "
         "ranges like 0:3 (comma-separated; default: all).")] = None,
@@ -92,16 +101,26 @@ def ib(
             if value not in choices:
                 raise ParameterError(f"{name} {value!r}: expected one of {', '.join(choices)}")
         inputs = _Inputs(header=input_header, quiet=quiet)
-        x, _, _ = inputs.variable(x_file, x_cols, "--x-cols")
-        y, _, _ = inputs.variable(y_file, y_cols, "--y-cols")
-        inputs.check_outputs((output, "--output"), (csv_out, "--csv"), (plot, "--plot"),
-                             extra=[activations])
-        acts = ib_lib.load_activations(activations)
-        with _progress(quiet) as progress:
-            plane = ib_lib.information_plane(
-                x, y, acts, x_compressor=x_compressor, t_compressor=t_compressor, x_dim=x_dim,
-                t_dim=t_dim, inner=inner, k=k, smoothing=smoothing, unit=unit, seed=seed,
-                device=device, progress=progress)
+        if ib_lib.is_records_file(activations):
+            inputs.check_outputs((output, "--output"), (csv_out, "--csv"), (plot, "--plot"),
+                                 extra=[activations])
+            plane = ib_lib.plane_from_records(activations, x_measure=x_measure,
+                                              y_measure=y_measure, unit=unit,
+                                              smoothing=smoothing)
+        else:
+            if x_file is None or y_file is None:
+                raise ParameterError(f"{activations}: activations need the network inputs and "
+                                     "the labels: pass --x FILE and --y FILE")
+            x, _, _ = inputs.variable(x_file, x_cols, "--x-cols")
+            y, _, _ = inputs.variable(y_file, y_cols, "--y-cols")
+            inputs.check_outputs((output, "--output"), (csv_out, "--csv"), (plot, "--plot"),
+                                 extra=[activations])
+            acts = ib_lib.load_activations(activations)
+            with _progress(quiet) as progress:
+                plane = ib_lib.information_plane(
+                    x, y, acts, x_compressor=x_compressor, t_compressor=t_compressor,
+                    x_dim=x_dim, t_dim=t_dim, inner=inner, k=k, smoothing=smoothing,
+                    unit=unit, seed=seed, device=device, progress=progress)
         if plot:
             ib_lib.plot_information_plane(plane, plot)
         from ..io import write_atomic, write_text_atomic

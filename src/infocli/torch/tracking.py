@@ -7,13 +7,25 @@ evaluation mode, then the model's mode is restored), flattens each layer's
 output to (rows, features) and measures it with infocli's estimators - so each
 measure comes with its standard error, interval and reliability verdict:
 
-=========  ==========================================================  =========
-``dse``    diffusion spectral entropy of the layer (:func:`infocli.dse`)  bits*
-``entropy`` differential entropy H(T) (:func:`infocli.entropy`)       nats*
-``mi_y``   I(T;Y) with the probe labels (:func:`infocli.mutual_information`) nats*
-``mi_x``   I(X;T) with the probe inputs                                 nats*
-``dsmi_y`` diffusion spectral MI with the labels (:func:`infocli.dsmi`) bits*
-=========  ==========================================================  =========
+* ``mi_x_noisy``: I(X; T+eps), X uniform over the probe rows and T+eps the
+  layer through Gaussian noise (estimator ``noisy``,
+  :mod:`infocli.estimators.noisy`);
+* ``mi_y_noisy``: I(T+eps; Y) with the probe labels, the same channel;
+* ``dse``: diffusion spectral entropy of the layer (:func:`infocli.dse`);
+* ``entropy``: differential entropy H(T) (:func:`infocli.entropy`);
+* ``mi_y``: I(T;Y) with the probe labels (:func:`infocli.mutual_information`);
+* ``mi_x``: I(X;T) with the probe inputs;
+* ``dsmi_y``: diffusion spectral MI with the labels (:func:`infocli.dsmi`).
+
+The default measures are the information plane of the noisy layers,
+``mi_x_noisy`` and ``mi_y_noisy`` (Saxe et al., ICLR 2018): both from one
+rows x rows matrix per layer, on the training device, in about a millisecond
+per layer at the default 500 probe rows - cheap enough to measure every
+epoch. Their only error is the Monte Carlo over the noise (the mixture
+densities are exact), so their intervals hold by construction; they describe
+the layer *with* that noise (see :mod:`infocli.estimators.noisy` on the noise
+scale). The others run infocli's estimators on the activations, at 0.1-1 s
+per layer and measure: use them with ``every="auto"`` or a larger ``every``.
 
 (*) in ``unit`` (nats by default; DSE and DSMI are converted from their native
 bits). One record per (epoch, layer, measure) is kept in :attr:`Tracker.records`
@@ -46,7 +58,11 @@ from ..errors import InputError, ParameterError
 __all__ = ["Tracker", "MEASURES", "RECORD_FIELDS"]
 
 #: Measures a :class:`Tracker` can take per layer.
-MEASURES = ("dse", "entropy", "mi_y", "mi_x", "dsmi_y")
+MEASURES = ("dse", "entropy", "mi_y", "mi_x", "dsmi_y", "mi_x_noisy", "mi_y_noisy")
+#: The measures of the noisy channel (one computation per layer gives both).
+NOISY = ("mi_x_noisy", "mi_y_noisy")
+#: Parameters of the noisy measures (``params={"noisy": {...}}``) and their defaults.
+NOISY_PARAMS = {"sigma": "auto", "noise": 1.0, "draws": 1, "queries": 0}
 
 #: Keys of one record (the CSV columns).
 RECORD_FIELDS = ("epoch", "layer", "measure", "estimator", "value", "stderr", "lo", "hi",
@@ -90,10 +106,13 @@ class Tracker:
         time (default 0.25). Ignored for an int ``every``.
     rows : int
         Probe set size: a seeded subset of ``rows`` rows of ``probe_x`` (all
-        rows when there are fewer), fixed for the whole run.
+        rows when there are fewer), fixed for the whole run. The default 500
+        keeps the default measures at about a millisecond per layer on a CPU
+        (the noisy channel's work grows as rows^2); the estimator-based
+        measures are more precise with more rows (e.g. ``rows=1000``).
     measures : sequence of str, optional
-        From :data:`MEASURES`; default ``("dse", "mi_y")`` with labels, else
-        ``("dse",)``.
+        From :data:`MEASURES`; default ``("mi_x_noisy", "mi_y_noisy")`` with
+        labels, else ``("mi_x_noisy",)``.
     path : str, optional
         File the records are appended to, one per (epoch, layer, measure):
         JSON lines for ``.jsonl``/``.json``, CSV for ``.csv``.
@@ -114,7 +133,12 @@ class Tracker:
         Rows per probe forward pass.
     params : dict, optional
         Extra estimator parameters, by measure name (e.g.
-        ``{"dse": {"sigma": 10.0}}``).
+        ``{"dse": {"sigma": 10.0}}``); the two noisy measures share the key
+        ``"noisy"``: ``sigma`` (noise SD, or ``"auto"``), ``noise`` (with
+        ``sigma="auto"``, the noise SD as a multiple of the layer's RMS
+        coordinate SD; default 1), ``draws`` (noise draws per query row; 1) and
+        ``queries`` (Monte Carlo query rows, a seeded subset of the probe, each
+        against all probe rows; default 0 = all).
     loggers : sequence, optional
         Where new records also go, as scalars per epoch: TensorBoard
         ``SummaryWriter``, W&B run, Lightning logger or a callable taking the
@@ -136,7 +160,7 @@ class Tracker:
 
     def __init__(self, model: nn.Module, layers: Sequence[str | nn.Module], probe_x: Any,
                  probe_y: Any = None, *, every: int | str = "auto", budget: float = 0.25,
-                 rows: int = 1000,
+                 rows: int = 500,
                  measures: Sequence[str] | None = None, path: str | os.PathLike | None = None,
                  activations_dir: str | os.PathLike | None = None,
                  discrete_y: bool | None = None, estimator: str = "auto",
@@ -152,13 +176,22 @@ class Tracker:
             raise ParameterError(f"rows and batch_size must be >= 2 and >= 1; got "
                                  f"{rows}, {batch_size}")
         if measures is None:
-            measures = ("dse", "mi_y") if probe_y is not None else ("dse",)
+            measures = NOISY if probe_y is not None else ("mi_x_noisy",)
         bad = [m for m in measures if m not in MEASURES]
         if bad:
             raise ParameterError(f"unknown measure(s) {', '.join(bad)}: expected some of "
                                  f"{', '.join(MEASURES)}")
-        if probe_y is None and any(m in ("mi_y", "dsmi_y") for m in measures):
-            raise ParameterError("measures mi_y and dsmi_y need probe_y (the labels)")
+        if probe_y is None and any(m in ("mi_y", "dsmi_y", "mi_y_noisy") for m in measures):
+            raise ParameterError("measures mi_y, dsmi_y and mi_y_noisy need probe_y (the labels)")
+        noisy = dict((params or {}).get("noisy", {}))
+        unknown = sorted(set(noisy) - set(NOISY_PARAMS))
+        if unknown:
+            raise ParameterError(f"unknown noisy parameter(s) {', '.join(unknown)}: expected "
+                                 f"some of {', '.join(NOISY_PARAMS)}")
+        self._noisy = {**NOISY_PARAMS, **noisy}
+        from ..estimators.noisy import parse_sigma
+
+        self._noisy["sigma"] = parse_sigma(self._noisy["sigma"])
         self.model = model
         self.every = every if every == "auto" else int(every)
         self.budget, self.measures = float(budget), tuple(measures)
@@ -174,6 +207,7 @@ class Tracker:
         self.path = None if path is None else os.fspath(path)
         self.activations_dir = None if activations_dir is None else os.fspath(activations_dir)
         self.records: list[dict[str, Any]] = []
+        self._noisy_rng = np.random.default_rng([self.seed, 1])
 
         x = _as_tensor(probe_x)
         n = len(x)
@@ -192,6 +226,9 @@ class Tracker:
             if discrete_y is None:
                 discrete_y = np.issubdtype(y.dtype, np.integer)
         self.discrete_y = bool(discrete_y)
+        if "mi_y_noisy" in self.measures and not self.discrete_y:
+            raise ParameterError("measure mi_y_noisy needs class labels (integer probe_y, or "
+                                 "discrete_y=True)")
 
         named = dict(model.named_modules())
         by_module = {id(m): name for name, m in named.items()}
@@ -241,6 +278,10 @@ class Tracker:
     def activations(self) -> dict[str, np.ndarray]:
         """Run the probe rows through the model and return each tracked layer's
         output as a float64 array (rows, features); no graph, model mode kept."""
+        return {name: self._flat(t) for name, t in self._probe_pass().items()}
+
+    def _probe_pass(self) -> dict[str, Tensor]:
+        """Each tracked layer's output on the probe rows, detached, on the model's device."""
         was_training = self.model.training
         device = self._device()
         self._store = {}
@@ -259,7 +300,7 @@ class Tracker:
             if not parts:
                 raise InputError(f"layer {name!r} produced no output during the probe pass "
                                  "(is it used in the model's forward?)")
-            out[name] = self._flat(torch.cat(parts))
+            out[name] = torch.cat(parts)
         self._store = {}  # drop the tensors: nothing is held between epochs
         return out
 
@@ -316,20 +357,29 @@ class Tracker:
 
     def _step(self, epoch: int) -> list[dict[str, Any]]:
         self.measured_epochs.append(int(epoch))
-        acts = self.activations()
+        tensors = self._probe_pass()
         new = []
-        for name, t in acts.items():
+        others = [m for m in self.measures if m not in NOISY]
+        for name, tensor in tensors.items():
+            if self.activations_dir is not None or others:
+                t = self._flat(tensor)
             if self.activations_dir is not None:
                 folder = os.path.join(self.activations_dir, f"epoch_{epoch}")
                 os.makedirs(folder, exist_ok=True)
                 np.save(os.path.join(folder, f"{name}.npy"), t)
-            # dead units (a ReLU that never fires on the probe) are constant columns: they
-            # carry no information, and the density-based estimators refuse them
-            varying = np.ptp(t, axis=0) > 0
-            dropped = int((~varying).sum())
+            noisy = self._noisy_records(tensor) if any(m in NOISY for m in self.measures) else {}
+            if others:
+                # dead units (a ReLU that never fires on the probe) are constant columns: they
+                # carry no information, and the density-based estimators refuse them
+                varying = np.ptp(t, axis=0) > 0
+                dropped = int((~varying).sum())
             for measure in self.measures:
                 record = {"epoch": int(epoch), "layer": name, "measure": measure,
-                          "dim": int(t.shape[1])}
+                          "dim": int(tensor[0].numel())}
+                if measure in NOISY:
+                    record.update(noisy[measure])
+                    new.append({k: record[k] for k in RECORD_FIELDS})
+                    continue
                 notes = []
                 if measure in ("dse", "dsmi_y"):
                     est = self._measure(measure, t)
@@ -357,6 +407,34 @@ class Tracker:
             for logger in self.loggers:
                 log_records(new, logger)
         return new
+
+    def _noisy_records(self, tensor: Tensor) -> dict[str, dict[str, Any]]:
+        """Both noisy measures of one layer from one Monte Carlo pass (estimator
+        ``noisy``): value, stderr, interval within the bounds [0, log n] and
+        [0, H(Y)], reliable (the Monte Carlo error is the only error, and it is in
+        the interval), a note when I(X; T+eps) is at its ceiling."""
+        from ..estimators.noisy import noisy_terms, saturation_note
+
+        opts = self._noisy
+        labels = self._y if "mi_y_noisy" in self.measures else None
+        ch = noisy_terms(tensor.reshape(len(tensor), -1), labels, sigma=opts["sigma"],
+                         noise=opts["noise"], draws=opts["draws"], queries=opts["queries"],
+                         seed=self._noisy_rng)
+        scale = 1.0 / math.log(2.0) if self.unit == "bits" else 1.0
+        mi_x = ch.mi_x()
+        note = saturation_note(mi_x["value"], mi_x["top"])
+        out = {}
+        for measure, summary in (("mi_x_noisy", mi_x),
+                                 ("mi_y_noisy", ch.mi_y() if labels is not None else None)):
+            if summary is None:
+                continue
+            warnings = [] if note is None else [note]
+            out[measure] = {
+                "estimator": "noisy", "value": summary["value"] * scale,
+                "stderr": summary["stderr"] * scale, "lo": summary["lo"] * scale,
+                "hi": summary["hi"] * scale, "reliable": True, "unit": self.unit,
+                "n_samples": ch.n, "warnings": " | ".join(warnings)}
+        return out
 
     def _constant(self, measure: str, n: int) -> dict[str, Any]:
         """A layer constant on every probe row: MI is exactly 0; entropy is -inf
