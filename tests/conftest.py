@@ -21,6 +21,28 @@ def gaussian_pair(rng, n, d, rho):
     return x, y, -0.5 * d * np.log(1 - rho**2)
 
 
+def labelled_blobs(n: int, seed: int, classes: int = 3, dims: int = 6):
+    """torch (x, y): y uniform over ``classes`` labels, x standard normal in ``dims``
+    columns with 2 added to the column of the row's class."""
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    y = torch.randint(0, classes, (n,), generator=g)
+    x = torch.randn(n, dims, generator=g) + 2.0 * torch.nn.functional.one_hot(y, dims).float()
+    return x, y
+
+
+@pytest.fixture
+def one_torch_thread():
+    """torch on one thread for the test (small models train fastest so), then as it was."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="session")
 def dask_engine():
     """A real ``distributed.LocalCluster`` on loopback for the batch and matrix

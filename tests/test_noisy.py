@@ -14,16 +14,12 @@ from scipy.special import logsumexp
 from scipy.stats import norm
 
 import infocli
+from conftest import labelled_blobs
 from infocli.estimators import noisy
 from infocli.estimators.noisy import noisy_terms
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _within(summary: dict, truth: float, k: float = 4.0) -> bool:
@@ -165,19 +161,12 @@ def test_registry_estimates_with_intervals_and_refusals():
 
 
 # -- the Tracker's default measures and the plane from records ---------------------------
-def _digits_like(n: int, seed: int):
-    g = torch.Generator().manual_seed(seed)
-    y = torch.randint(0, 4, (n,), generator=g)
-    x = torch.randn(n, 8, generator=g) + 2.0 * torch.nn.functional.one_hot(y, 8).float()
-    return x, y
-
-
 def test_tracker_defaults_are_the_noisy_plane_and_agree_with_the_estimator(tmp_path):
     from infocli.ib import plane_from_records
     from infocli.torch import Tracker
 
     torch.manual_seed(0)
-    x, y = _digits_like(400, 0)
+    x, y = labelled_blobs(400, 0, classes=4, dims=8)
     model = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Linear(16, 4))
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
     path = tmp_path / "records.jsonl"

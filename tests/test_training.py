@@ -12,15 +12,11 @@ import torch
 
 import infocli
 import infocli.torch as B
+from conftest import labelled_blobs
 from infocli.torch import KNIFEMI
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 # -- KNIFE MI regulariser -------------------------------------------------------------
@@ -322,10 +318,7 @@ def test_the_wing_imports_no_cli_batch_bench_or_dispatch():
 
 # -- layer tracking -----------------------------------------------------------------------
 def _labelled(n: int, seed: int):
-    g = torch.Generator().manual_seed(seed)
-    y = torch.randint(0, 3, (n,), generator=g)
-    x = torch.randn(n, 6, generator=g) + 2.0 * torch.nn.functional.one_hot(y, 6).float()
-    return x, y
+    return labelled_blobs(n, seed)
 
 
 def test_tracker_records_two_layers_for_two_epochs(tmp_path):
