@@ -51,6 +51,7 @@ from ..errors import ParameterError
 from ._common import Context, Raw, finite
 
 Z95 = 1.959963984540054
+LOG2E = 1.4426950408889634
 #: float32 is used while sigma^2 is at least this fraction of the rows' mean squared
 #: distance from their centre (the exponents' rounding error stays below ~1e-3)
 FLOAT32_SIGMA2 = 1e-4
@@ -220,13 +221,13 @@ def _exp_exponents(q, eps, cen, csq, sigma: float):
 
     u = q + eps
     # one product: [u / s^2, r_i, 1] . [t_j, 1, c_j] = b_ij with r_i = (|eps_i|^2 - |u_i|^2)
-    # / 2s^2 and c_j = -|t_j|^2 / 2s^2
-    inv = 1.0 / (sigma * sigma)
+    # / 2s^2 and c_j = -|t_j|^2 / 2s^2, all times log2(e): exp2 is cheaper than exp on CPUs
+    inv = LOG2E / (sigma * sigma)
     r = ((eps * eps).sum(1) - (u * u).sum(1)) * (0.5 * inv)
     left = torch.cat([u * inv, r[:, None], torch.ones_like(r)[:, None]], 1)
     right = torch.cat([cen, torch.ones_like(csq)[:, None], (-0.5 * inv) * csq[:, None]], 1)
     b = left @ right.T
-    return b.clamp_(min=-80.0).exp_()
+    return b.clamp_(min=-80.0 * LOG2E).exp2_()
 
 
 def _exp_exponents_shifted(q, eps, cen, sigma: float):
