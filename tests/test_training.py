@@ -504,6 +504,11 @@ def test_tracker_leaves_dead_units_out_of_density_estimates():
         t = model_x(xc).double().numpy()
     assert mix["value"] == pytest.approx(infocli.mutual_information(
         x.double().numpy(), t, check="off").value)
+    # DSMI with the inputs: k-means clusters of the (non-constant) inputs
+    with Tracker(model_x, ["0"], xc, y, rows=200, measures=("dsmi_x",), check="off") as tr:
+        (dsx,) = tr.step(0)
+    direct = infocli.dsmi(t, x.double().numpy(), discrete_y=False, check="off")
+    assert dsx["value"] == pytest.approx(direct.value) and dsx["estimator"] == "dsmi"
     with torch.no_grad():
         model[0].bias[:] = -100.0  # a dead layer: I(T;Y) = 0 exactly
     with Tracker(model, ["1"], x, y, rows=50, measures=("mi_y",), check="off") as tr:

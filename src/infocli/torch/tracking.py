@@ -15,7 +15,9 @@ measure comes with its standard error, interval and reliability verdict:
 * ``entropy``: differential entropy H(T) (:func:`infocli.entropy`);
 * ``mi_y``: I(T;Y) with the probe labels (:func:`infocli.mutual_information`);
 * ``mi_x``: I(X;T) with the probe inputs;
-* ``dsmi_y``: diffusion spectral MI with the labels (:func:`infocli.dsmi`).
+* ``dsmi_y``: diffusion spectral MI with the labels (:func:`infocli.dsmi`);
+* ``dsmi_x``: diffusion spectral MI with the probe inputs (k-means clusters of
+  the inputs, ``n_clusters`` of them, as :func:`infocli.dsmi` does for a vector).
 
 The default measures are the information plane of the noisy layers,
 ``mi_x_noisy`` and ``mi_y_noisy`` (Saxe et al., ICLR 2018): both from one
@@ -58,7 +60,7 @@ from ..errors import InputError, ParameterError
 __all__ = ["Tracker", "MEASURES", "RECORD_FIELDS"]
 
 #: Measures a :class:`Tracker` can take per layer.
-MEASURES = ("dse", "entropy", "mi_y", "mi_x", "dsmi_y", "mi_x_noisy", "mi_y_noisy")
+MEASURES = ("dse", "entropy", "mi_y", "mi_x", "dsmi_y", "dsmi_x", "mi_x_noisy", "mi_y_noisy")
 #: The measures of the noisy channel (one computation per layer gives both).
 NOISY = ("mi_x_noisy", "mi_y_noisy")
 #: Parameters of the noisy measures (``params={"noisy": {...}}``) and their defaults.
@@ -314,16 +316,22 @@ class Tracker:
             return infocli.dse(t, **common, **extra)
         if measure == "dsmi_y":
             return infocli.dsmi(t, self._y, discrete_y=self.discrete_y, **common, **extra)
+        if measure == "dsmi_x":
+            return infocli.dsmi(t, self._inputs(), discrete_y=False, **common, **extra)
         if measure == "entropy":
             return infocli.entropy(t, estimator=self.estimator, params=extra, **common)
         if measure == "mi_y":
             return infocli.mutual_information(t, self._y, estimator=self.estimator,
                                               discrete_y=self.discrete_y, params=extra,
                                               **common)
+        return infocli.mutual_information(self._inputs(), t, estimator=self.estimator,
+                                          params=extra, **common)
+
+    def _inputs(self) -> np.ndarray:
+        """The probe inputs, flat, without constant columns (digits' border pixels
+        carry nothing, and the density-based estimators refuse them)."""
         x = self._flat(self._x)
-        x = x[:, np.ptp(x, axis=0) > 0]  # constant inputs (digits' border pixels) carry nothing
-        return infocli.mutual_information(x, t, estimator=self.estimator, params=extra,
-                                          **common)
+        return x[:, np.ptp(x, axis=0) > 0]
 
     @property
     def training_seconds(self) -> float:
@@ -381,7 +389,7 @@ class Tracker:
                     new.append({k: record[k] for k in RECORD_FIELDS})
                     continue
                 notes = []
-                if measure in ("dse", "dsmi_y"):
+                if measure in ("dse", "dsmi_y", "dsmi_x"):
                     est = self._measure(measure, t)
                 elif not varying.any():
                     record.update(self._constant(measure, len(t)))
