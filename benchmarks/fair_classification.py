@@ -19,8 +19,12 @@ kernel updates on all training codes at the start of each epoch,
 ``--cross-fit`` evaluates the term before the kernels fit the batch,
 ``--no-baseline`` skips the beta = 0 runs). ``--regularizer batch-kde``
 replaces KNIFEMI by ``batch_kde_mi``: a leave-one-out KDE on the batch's own
-standardised codes, no kernels to fit (``--factors`` sets its bandwidth
-multiples, ``--permutations N`` subtracts its mean value for N label permutations). On held-out rows it prints
+whitened codes, no kernels to fit (``--factors`` sets its bandwidth multiples,
+``--bandwidth`` / ``--k`` its rule, ``--permutations N`` subtracts its mean
+value for N label permutations, ``--kde-rows R`` adds kernels at R other
+training rows, ``--per-coordinate`` standardises instead of whitening; the
+recommended setting is ``--regularizer batch-kde --permutations 4``). On
+held-out rows it prints
 (``--train-leak``: also I(Z;S) and the probe on the training rows):
 
 * ``I(Z;S)``: infocli's default estimator (``auto``, discrete S) with its 95 %
@@ -205,8 +209,8 @@ def main() -> None:
         for kind in args.encoders:
             for beta in ((args.beta,) if args.no_baseline else (0.0, args.beta)):
                 start = time.perf_counter()
-                enc, head, terms, raws = train(kind, beta, *tr, epochs=args.epochs, batch=args.batch,
-                                         seed=seed, standardize=not args.raw,
+                enc, head, terms, raws = train(kind, beta, *tr, epochs=args.epochs,
+                                         batch=args.batch, seed=seed, standardize=not args.raw,
                                          kernel_steps=args.kernel_steps,
                                          kernels=args.kernels, epoch_fit=args.epoch_fit,
                                          cross_fit=args.cross_fit,
