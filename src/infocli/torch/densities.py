@@ -682,11 +682,10 @@ def batch_kde_mi(x: Tensor, y: Tensor, *, reference: tuple[Tensor, Tensor] | Non
     else:
         h = float(bandwidth)
     onehot = F.one_hot(labels).to(rows.dtype)  # (m, C)
-    value = _kde_posterior_kl(sq, self_mask, onehot, h, factors)
-    for _ in range(permutations):
-        perm = torch.randperm(m, generator=generator).to(x.device)
-        value = value - _kde_posterior_kl(sq, self_mask, onehot[perm], h, factors) / permutations
-    return value
+    perms = [torch.randperm(m, generator=generator).to(x.device) for _ in range(permutations)]
+    values = _kde_posterior_kl(sq, self_mask, torch.stack([onehot, *(onehot[p] for p in perms)]),
+                               h, factors)
+    return values[0] - values[1:].mean() if permutations else values[0]
 
 
 def _check_labelled(x: Tensor, y: Tensor, x_name: str, y_name: str,
@@ -717,24 +716,26 @@ def _whiten(x: Tensor) -> Tensor:
 
 def _kde_posterior_kl(sq: Tensor, self_mask: Tensor, onehot: Tensor, h: float | Tensor,
                       factors: tuple[float, ...]) -> Tensor:
-    """Mean over ``factors`` and query rows i of KL(q(.|x_i) || p_i).
+    """Mean over ``factors`` and query rows i of KL(q(.|x_i) || p_i), for each of
+    several labellings at once.
 
     ``sq`` (n, m): squared distances from the n query rows to all m kernel rows
     (the queries are the first n of them; ``self_mask`` marks each query's own
-    row); ``onehot`` (m, C) the kernel rows' classes.
+    row); ``onehot`` (L, m, C): L labellings of the kernel rows. Returns (L,).
+    The kernel weights do not depend on the labels, so they are computed once.
     """
     n, m = sq.shape
-    counts = onehot.sum(0)
+    counts = onehot.sum(1, keepdim=True)  # (L, 1, C)
     # the leave-one-out prior: the posterior of infinitely wide kernels
-    prior = (counts[None, :] - onehot[:n]) / (m - 1)  # (n, C)
+    prior = (counts - onehot[:, :n]) / (m - 1)  # (L, n, C)
     log_prior = prior.clamp_min(1e-30).log()
-    total = sq.new_zeros(())
+    total = sq.new_zeros(len(onehot))
     for f in factors:
         log_k = (-sq / (2.0 * (f * h) ** 2)).masked_fill(self_mask, -math.inf)
-        q = torch.softmax(log_k, dim=1) @ onehot  # (n, C)
+        q = torch.softmax(log_k, dim=1) @ onehot  # (L, n, C)
         # clamped logs: a class without weight has q = 0 and adds exactly 0,
         # with finite gradients (0 * log 0 would give nan)
-        total = total + (q * (q.clamp_min(1e-30).log() - log_prior)).sum(1).mean()
+        total = total + (q * (q.clamp_min(1e-30).log() - log_prior)).sum(2).mean(1)
     return total / len(factors)
 
 
