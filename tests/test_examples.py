@@ -44,13 +44,18 @@ def test_neural_mi_example(tmp_path):
     assert h1 > h0 and abs(h1 - math.log(2 * math.pi * math.e)) < 0.3
 
 
-def test_knife_regularizer_example_never_pays_a_negative_term(tmp_path):
+def test_knife_regularizer_example_never_pays_a_clearly_negative_term(tmp_path):
     out = run_example("knife_regularizer.py", tmp_path)
-    assert "beta = 0.0:" in out and "beta = 1.0:" in out
+    assert "beta = 0.0:" in out and "beta = 3.0:" in out
     lowest = float(re.search(r"lowest epoch average ([-\d.]+)", out).group(1))
-    assert lowest >= 0.0  # the posterior form is >= 0 by construction
-    for value in re.findall(r"I\(Z;S\) = ([-\d.]+)", out):
-        assert 0.0 <= float(value) <= math.log(2) + 0.05  # I(Z;S) <= H(S)
+    # batch_kde_mi debiased by permutations: 0 in expectation at independence, never
+    # far below it (issue 28's target: epoch averages >= -0.05)
+    assert lowest >= -0.05
+    for value, stderr in re.findall(r"I\(Z;S\) = ([-\d.]+) ± ([\d.]+)", out):
+        # I(Z;S) <= H(S); near 0 the knife estimate's noise may take it below 0
+        assert -3 * float(stderr) <= float(value) <= math.log(2) + 0.05
+    ksg = [float(v) for v in re.findall(r"\(ksg ([-\d.]+)", out)]
+    assert len(ksg) == 2 and ksg[1] < 0.5 * ksg[0]  # the regulariser removes most of it
 
 
 def test_track_digits_example_writes_records_for_both_runs(tmp_path):
