@@ -5,16 +5,19 @@ epochs, three tracked layers, default measures (the noisy channel's
 ``mi_x_noisy`` and ``mi_y_noisy``) and default probe size (500 rows). In one
 process, for each torch thread count, it times:
 
-* ``train``: training alone (the floor), ``--repeats`` times (the median is
-  the floor; the spread says how steady the machine was);
+* ``train``: training alone (the floor);
 * ``every=1``: the tracker measuring every epoch;
 * ``auto``: the default ``every="auto"`` (overhead budget 0.25);
 * with ``--estimators``: ``est/1``, the estimator-based measures of earlier
   releases (``dse`` and ``mi_y`` with ``auto``, 1,000 probe rows) every epoch;
 
-and prints the wall time, the overhead as a ratio to the floor of the same
-run, the epochs measured, and the tracker's own cost per measured epoch.
-Timings vary with the machine's load: compare ratios within one run.
+``--repeats`` times, interleaved (floor, then each setting), and prints the
+median wall time, the median over repeats of the overhead against the floor
+of the same repeat (and every repeat's), the epochs measured, the tracker's
+own cost per measured epoch, and its own share: the tracker's time over the
+training time of the same run (median), the quantity ``every="auto"`` budgets
+and the least noisy of these figures. Timings vary with the machine's load:
+compare ratios within one run.
 
     python benchmarks/tracker.py [--epochs 30] [--threads 1 2] [--rows 500] [--estimators]
 """
@@ -55,10 +58,10 @@ def run(epochs: int, tracker_kw: dict | None, seed: int = 0):
             tracker.step(epoch)
     wall = time.perf_counter() - start
     if tracker is None:
-        return wall, 0, 0.0
+        return wall, 0, 0.0, 0.0
     tracker.close()
     n = len(tracker.measured_epochs)
-    return wall, n, tracker.seconds / max(n, 1)
+    return wall, n, tracker.seconds / max(n, 1), tracker.seconds / (wall - tracker.seconds)
 
 
 def main() -> None:
@@ -74,22 +77,35 @@ def main() -> None:
     run(1, {"every": 1, **extra})  # warm-up: imports, numba compilation
     print(f"load average at start: {os.getloadavg()[0]:.2f}")
     print(f"{'threads':>7s} {'setting':>8s} {'wall s':>8s} {'overhead':>9s} "
-          f"{'epochs measured':>16s} {'s per measured epoch':>21s}")
+          f"{'epochs measured':>16s} {'s per measured epoch':>21s} {'own share':>10s}")
     for threads in args.threads:
         torch.set_num_threads(threads)
-        floors = sorted(run(args.epochs, None)[0] for _ in range(args.repeats))
-        floor = floors[len(floors) // 2]
-        print(f"{threads:7d} {'train':>8s} {floor:8.2f} {'-':>9s} {'-':>16s} {'-':>21s}"
-              f"   (runs {', '.join(f'{f:.2f}' for f in floors)})")
         settings = [("every=1", {"every": 1, **extra}), ("auto", extra)]
         if args.estimators:
             settings.append(("est/1", {"every": 1, "rows": 1000, "measures": ("dse", "mi_y")}))
-        for name, kw in settings:
-            runs = sorted((run(args.epochs, kw) for _ in range(
-                args.repeats if name != "est/1" else 1)), key=lambda r: r[0])
-            wall, n, per = runs[len(runs) // 2]
-            print(f"{threads:7d} {name:>8s} {wall:8.2f} {100 * (wall / floor - 1):8.0f}% "
-                  f"{n:>10d} / {args.epochs:<3d} {per:21.3f}", flush=True)
+        # interleaved: each repeat times the floor and then every setting, so a slow
+        # spell of the machine hits a floor and its settings alike; the overhead is the
+        # median over repeats of (setting / floor of the same repeat) - 1
+        floors, results = [], {name: [] for name, _ in settings}
+        for rep in range(args.repeats):
+            floor = run(args.epochs, None)[0]
+            floors.append(floor)
+            for name, kw in settings:
+                if name == "est/1" and rep:
+                    continue  # one run: it takes a minute
+                results[name].append((run(args.epochs, kw), floor))
+        mid = sorted(floors)[len(floors) // 2]
+        print(f"{threads:7d} {'train':>8s} {mid:8.2f} {'-':>9s} {'-':>16s} {'-':>21s}"
+              f"   (runs {', '.join(f'{f:.2f}' for f in floors)})")
+        for name, _ in settings:
+            ratios = sorted(r[0][0] / r[1] - 1 for r in results[name])
+            wall = sorted(r[0][0] for r in results[name])[len(results[name]) // 2]
+            (_, n, per, _), _ = results[name][0]
+            own = sorted(r[0][3] for r in results[name])[len(results[name]) // 2]
+            print(f"{threads:7d} {name:>8s} {wall:8.2f} {100 * ratios[len(ratios) // 2]:8.0f}% "
+                  f"{n:>10d} / {args.epochs:<3d} {per:21.3f} {100 * own:9.0f}%"
+                  + (f"   (overheads {', '.join(f'{100 * q:.0f}%' for q in ratios)})"
+                     if len(ratios) > 1 else ""), flush=True)
     print(f"load average at end: {os.getloadavg()[0]:.2f}")
 
 

@@ -4,7 +4,7 @@
 Trains the same MLP 64-32-16-10 twice, once on the digits' labels and once on
 a seeded permutation of them (the network can only memorise), and tracks its
 two hidden layers and logits with ``infocli.torch.Tracker`` at its defaults,
-every epoch: on a fixed probe set of 500 training images, the information
+every epoch: on a fixed probe set of 300 training images, the information
 plane of each layer through Gaussian noise (``mi_x_noisy`` = I(X; T+eps) and
 ``mi_y_noisy`` = I(T+eps; Y) with the labels the network is trained on, each
 with its 95 % interval; I(T+eps; Y) is at most H(Y) = log 10 = 2.30 nats). On
@@ -13,7 +13,7 @@ the class. On shuffled labels the logits' I(T;Y) starts near 0 and rises only
 as fast as the network memorises the random pairing. The first hidden layer
 reads high on shuffled labels too: with X uniform over the probe rows each
 label is a function of its row, so a layer that resolves the rows through the
-noise (I(X;T) near log 500 = 6.2) carries their labels, whatever they are -
+noise (I(X;T) near log 300 = 5.7) carries their labels, whatever they are -
 I(T;Y) <= I(X;T) is the plane's own bound, and it is not a held-out measure.
 
 Records go to ``OUT/<run>/records.jsonl`` (one per epoch, layer, measure) and

@@ -124,12 +124,34 @@ def test_seeds_queries_shuffles_and_the_overflow_fallback(monkeypatch):
         one, two = getattr(a, key)(), getattr(shuffled, key)()
         assert abs(one["value"] - two["value"]) < 4 * math.hypot(one["stderr"], two["stderr"])
     # an overflowing exponent makes the rows be redone shifted in float64: same answer
-    real = noisy._exp_exponents
-    monkeypatch.setattr(noisy, "_exp_exponents",
-                        lambda *args: real(*args).mul_(float("inf")))
+    real = noisy._exponents
+
+    def overflowing(q, eps, cen, sigma, out):
+        real(q, eps, cen, sigma, out=out)
+        out[:5].add_(1000.0)  # exp2 of these rows overflows float32
+
+    monkeypatch.setattr(noisy, "_exponents", overflowing)
     fallback = noisy_terms(t, y, seed=11)
     np.testing.assert_allclose(fallback.term_x, a.term_x, atol=1e-4)
     np.testing.assert_allclose(fallback.term_y, a.term_y, atol=1e-4)
+
+
+def test_several_layers_in_one_pass_match_one_at_a_time():
+    rng = np.random.default_rng(8)
+    y = rng.integers(0, 3, 300)
+    a = torch.tensor(rng.standard_normal((300, 5)) + y[:, None], dtype=torch.float32)
+    c = torch.tensor(rng.standard_normal((300, 12)), dtype=torch.float32)
+    first, const, second = noisy.noisy_terms_many([a, torch.ones(300, 2), c], y, seed=3)
+    alone = noisy_terms(a, y, seed=3)  # the first layer draws its noise first
+    np.testing.assert_allclose(first.term_x, alone.term_x, atol=1e-6)
+    np.testing.assert_allclose(first.term_y, alone.term_y, atol=1e-6)
+    assert not const.term_x.any() and not const.term_y.any()
+    other = noisy_terms(c, y, seed=4)
+    for key in ("mi_x", "mi_y"):
+        one, two = getattr(second, key)(), getattr(other, key)()
+        assert abs(one["value"] - two["value"]) < 4 * math.hypot(one["stderr"], two["stderr"])
+    with pytest.raises(infocli.ParameterError, match="the same rows"):
+        noisy.noisy_terms_many([a, c[:10]], None)
 
 
 def test_registry_estimates_with_intervals_and_refusals():

@@ -22,7 +22,7 @@ measure comes with its standard error, interval and reliability verdict:
 The default measures are the information plane of the noisy layers,
 ``mi_x_noisy`` and ``mi_y_noisy`` (Saxe et al., ICLR 2018): both from one
 rows x rows matrix per layer, on the training device, in about a millisecond
-per layer at the default 500 probe rows - cheap enough to measure every
+per layer at the default 300 probe rows - cheap enough to measure every
 epoch. Their only error is the Monte Carlo over the noise (the mixture
 densities are exact), so their intervals hold by construction; they describe
 the layer *with* that noise (see :mod:`infocli.estimators.noisy` on the noise
@@ -108,7 +108,7 @@ class Tracker:
         time (default 0.25). Ignored for an int ``every``.
     rows : int
         Probe set size: a seeded subset of ``rows`` rows of ``probe_x`` (all
-        rows when there are fewer), fixed for the whole run. The default 500
+        rows when there are fewer), fixed for the whole run. The default 300
         keeps the default measures at about a millisecond per layer on a CPU
         (the noisy channel's work grows as rows^2); the estimator-based
         measures are more precise with more rows (e.g. ``rows=1000``).
@@ -162,7 +162,7 @@ class Tracker:
 
     def __init__(self, model: nn.Module, layers: Sequence[str | nn.Module], probe_x: Any,
                  probe_y: Any = None, *, every: int | str = "auto", budget: float = 0.25,
-                 rows: int = 500,
+                 rows: int = 300,
                  measures: Sequence[str] | None = None, path: str | os.PathLike | None = None,
                  activations_dir: str | os.PathLike | None = None,
                  discrete_y: bool | None = None, estimator: str = "auto",
@@ -368,6 +368,8 @@ class Tracker:
         tensors = self._probe_pass()
         new = []
         others = [m for m in self.measures if m not in NOISY]
+        noisy = (self._noisy_records(tensors)
+                 if any(m in NOISY for m in self.measures) else {})
         for name, tensor in tensors.items():
             if self.activations_dir is not None or others:
                 t = self._flat(tensor)
@@ -375,7 +377,6 @@ class Tracker:
                 folder = os.path.join(self.activations_dir, f"epoch_{epoch}")
                 os.makedirs(folder, exist_ok=True)
                 np.save(os.path.join(folder, f"{name}.npy"), t)
-            noisy = self._noisy_records(tensor) if any(m in NOISY for m in self.measures) else {}
             if others:
                 # dead units (a ReLU that never fires on the probe) are constant columns: they
                 # carry no information, and the density-based estimators refuse them
@@ -385,7 +386,7 @@ class Tracker:
                 record = {"epoch": int(epoch), "layer": name, "measure": measure,
                           "dim": int(tensor[0].numel())}
                 if measure in NOISY:
-                    record.update(noisy[measure])
+                    record.update(noisy[name][measure])
                     new.append({k: record[k] for k in RECORD_FIELDS})
                     continue
                 notes = []
@@ -416,32 +417,34 @@ class Tracker:
                 log_records(new, logger)
         return new
 
-    def _noisy_records(self, tensor: Tensor) -> dict[str, dict[str, Any]]:
-        """Both noisy measures of one layer from one Monte Carlo pass (estimator
-        ``noisy``): value, stderr, interval within the bounds [0, log n] and
-        [0, H(Y)], reliable (the Monte Carlo error is the only error, and it is in
-        the interval), a note when I(X; T+eps) is at its ceiling."""
-        from ..estimators.noisy import noisy_terms, saturation_note
+    def _noisy_records(self, tensors: dict[str, Tensor]) -> dict[str, dict[str, dict[str, Any]]]:
+        """Both noisy measures of every layer (by name) from one Monte Carlo pass
+        (estimator ``noisy``): value, stderr, interval within the bounds [0, log n]
+        and [0, H(Y)], reliable (the Monte Carlo error is the only error, and it is
+        in the interval), a note when I(X; T+eps) is at its ceiling."""
+        from ..estimators.noisy import noisy_terms_many, saturation_note
 
         opts = self._noisy
         labels = self._y if "mi_y_noisy" in self.measures else None
-        ch = noisy_terms(tensor.reshape(len(tensor), -1), labels, sigma=opts["sigma"],
-                         noise=opts["noise"], draws=opts["draws"], queries=opts["queries"],
-                         seed=self._noisy_rng)
+        channels = noisy_terms_many([t.reshape(len(t), -1) for t in tensors.values()], labels,
+                                    sigma=opts["sigma"], noise=opts["noise"],
+                                    draws=opts["draws"], queries=opts["queries"],
+                                    seed=self._noisy_rng)
         scale = 1.0 / math.log(2.0) if self.unit == "bits" else 1.0
-        mi_x = ch.mi_x()
-        note = saturation_note(mi_x["value"], mi_x["top"])
-        out = {}
-        for measure, summary in (("mi_x_noisy", mi_x),
-                                 ("mi_y_noisy", ch.mi_y() if labels is not None else None)):
-            if summary is None:
-                continue
-            warnings = [] if note is None else [note]
-            out[measure] = {
-                "estimator": "noisy", "value": summary["value"] * scale,
-                "stderr": summary["stderr"] * scale, "lo": summary["lo"] * scale,
-                "hi": summary["hi"] * scale, "reliable": True, "unit": self.unit,
-                "n_samples": ch.n, "warnings": " | ".join(warnings)}
+        out: dict[str, dict[str, dict[str, Any]]] = {}
+        for name, ch in zip(tensors, channels):
+            mi_x = ch.mi_x()
+            note = saturation_note(mi_x["value"], mi_x["top"])
+            out[name] = {}
+            for measure, summary in (("mi_x_noisy", mi_x),
+                                     ("mi_y_noisy", ch.mi_y() if labels is not None else None)):
+                if summary is None:
+                    continue
+                out[name][measure] = {
+                    "estimator": "noisy", "value": summary["value"] * scale,
+                    "stderr": summary["stderr"] * scale, "lo": summary["lo"] * scale,
+                    "hi": summary["hi"] * scale, "reliable": True, "unit": self.unit,
+                    "n_samples": ch.n, "warnings": "" if note is None else note}
         return out
 
     def _constant(self, measure: str, n: int) -> dict[str, Any]:
