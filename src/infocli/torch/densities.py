@@ -390,7 +390,7 @@ class KNIFEMI(nn.Module):
 
     Which to use: for class labels y, prefer :func:`batch_kde_mi` (kernels at
     the batch's own whitened codes and at reference rows, permutation-
-    debiased; nothing to fit). In issue 28's fair-classification benchmark it
+    debiased; nothing to fit). In the fair-classification benchmark it
     met every target for both a stochastic (BatchNorm + noise) and a plain
     deterministic encoder on two seeds; this module with fitted kernels met
     them only for the stochastic encoder on seed 0 (seed 1: probe 0.539 at
@@ -628,7 +628,7 @@ def batch_kde_mi(x: Tensor, y: Tensor, *, reference: tuple[Tensor, Tensor] | Non
     also rewards reshaping the codes so that the noise term shrinks; the
     debiased one does not.
 
-    For training (the setting that met issue 28's fair-classification targets
+    For training (the setting that met the fair-classification targets
     for a stochastic and a plain deterministic encoder on two seeds, beta = 3;
     docs/estimators/knife.md)::
 
