@@ -278,3 +278,18 @@ def test_constant_column_is_an_error(rng):
     x = np.c_[rng.standard_normal(100), np.ones(100)]
     with pytest.raises(InputError, match="column 1 is constant"):
         infocli.entropy(x)
+
+
+def test_knn_estimates_leave_torch_threads_as_the_caller_set_them(one_torch_thread):
+    # numba's OpenMP layer shares the runtime with torch: a parallel kd-tree query
+    # used to turn a caller's torch.set_num_threads(1) into 2
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((3000, 3))
+    y = x[:, :1] + rng.standard_normal((3000, 1))
+    import torch
+
+    assert torch.get_num_threads() == 1
+    est = infocli.mutual_information(x, y, estimator="ksg", seed=0, check="off")
+    assert est.value > 0.1
+    infocli.entropy(x, estimator="kl", seed=0, check="off")
+    assert torch.get_num_threads() == 1

@@ -10,6 +10,9 @@ are then compiled in each process, as without a cache, instead of failing.
 
 from __future__ import annotations
 
+import sys
+from contextlib import contextmanager
+
 from numba import njit as _njit
 
 
@@ -27,3 +30,20 @@ def njit(*args, **kwargs):
             return _njit(*args, **{**kwargs, "cache": False})(fn)
 
     return decorate
+
+
+@contextmanager
+def torch_threads_kept():
+    """Within: numba's parallel kernels may run; after, torch's CPU thread count is
+    what it was. numba's OpenMP threading layer and torch share one OpenMP
+    runtime, and a parallel kernel sets its thread count to numba's, which torch
+    then reads as its own: a caller's ``torch.set_num_threads(1)`` became 2
+    after one kNN estimate, and a training run after it took other (equally
+    valid, differently rounded) steps than the same run without it."""
+    torch = sys.modules.get("torch")  # not imported: nothing of the caller's to keep
+    before = torch.get_num_threads() if torch is not None else None
+    try:
+        yield
+    finally:
+        if before is not None and torch.get_num_threads() != before:
+            torch.set_num_threads(before)

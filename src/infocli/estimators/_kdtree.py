@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from ._jit import njit
+from ._jit import njit, torch_threads_kept
 
 LEAF_SIZE = 12
 
@@ -290,7 +290,8 @@ class KDTree:
         idx = np.empty((self.n, k), np.int64)
         for s in range(0, self.n, chunk):
             e = min(s + chunk, self.n)
-            dd, ii = _knn(self.xs, *self._nodes(), k, cheb, s, e)
+            with torch_threads_kept():
+                dd, ii = _knn(self.xs, *self._nodes(), k, cheb, s, e)
             rows = self.perm[s:e]
             dist[rows] = dd if cheb else np.sqrt(dd)
             idx[rows] = self.perm[ii]
@@ -304,7 +305,8 @@ class KDTree:
         out = np.empty(self.n, np.int64)
         for s in range(0, self.n, chunk):
             e = min(s + chunk, self.n)
-            out[self.perm[s:e]] = _count_box(self.xs, *self._nodes(), r, strict, s, e)
+            with torch_threads_kept():
+                out[self.perm[s:e]] = _count_box(self.xs, *self._nodes(), r, strict, s, e)
             if report is not None:
                 report(e, self.n)
         return out
