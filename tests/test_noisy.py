@@ -287,4 +287,3 @@ def test_cli_noisy_estimator_and_ib_from_records(tmp_path):
     res = _cli("ib", ".", cwd=tmp_path)  # activations need --x and --y
     assert res.returncode == 2 and "pass --x FILE and --y FILE" in res.stderr
     assert "Traceback" not in res.stderr
-
