@@ -17,7 +17,7 @@ debiased by 16 permutations of s - it keeps the target and drops the nuisance.
 instead: fitted kernels, posterior form.) I(Z;S) is then measured on held-out
 rows by the `knife` estimator (a fresh fit, independent of the regulariser),
 before and after, with `ksg` (Ross's mixed kNN estimator) as a cross-check.
-A few minutes on a 2-core CPU.
+About 30 s on a 2-core CPU (the KNIFEMI loop: 2-2.5 minutes).
 
 Why the normalisation and the noise: a deterministic encoder can escape a
 density-based penalty by inflating its scale or collapsing z onto a thin
