@@ -21,7 +21,8 @@ the plane to ``OUT/<run>/plane.png``; the command line draws the same plane:
 
     infocli ib OUT/true/records.jsonl --plot plane.png
 
-About 5 seconds on a 2-core CPU, tracking included (it prints its share);
+About 10 seconds on a 2-core CPU (imports and plots included; training and tracking
+about 1 s per run, the tracker's share printed);
 ``INFOCLI_EXAMPLE_QUICK=1`` runs 3 epochs (as CI does).
 
     python examples/track_digits.py [OUT_DIR]
