@@ -25,7 +25,7 @@ import numpy as np
 from ._validation import as_continuous, as_labels, check_rows
 from .errors import InputError, ParameterError, quote
 from .diagnostics import mi_bound_findings
-from .estimators._common import Context, ProgressFn
+from .estimators._common import Context, ProgressFn, Raw
 from .estimators._compress import fit_compressor
 from .estimators.compressed import mi_of_codes
 from .result import LN2
@@ -304,7 +304,7 @@ def plane_from_records(records: str | list[dict[str, Any]], *, x_measure: str = 
             scale = 1.0
             if r["unit"] != unit:
                 scale = LN2 if r["unit"] == "bits" else 1.0 / LN2
-            values.append(_Est(v * scale, None if se is None else se * scale))
+            values.append(Raw(v * scale, None if se is None else se * scale))
             if str(r.get("reliable")).lower() in ("false", "0"):
                 warnings.append(f"epoch {epoch} layer {layer!r}: {m} is marked unreliable"
                                 + (f" ({r['warnings']})" if r.get("warnings") else ""))
@@ -316,12 +316,6 @@ def plane_from_records(records: str | list[dict[str, Any]], *, x_measure: str = 
                 "smoothing": smoothing},
         x_quality={}, seconds=time.perf_counter() - start,
         warnings=tuple(dict.fromkeys(warnings)))
-
-
-@dataclass(frozen=True)
-class _Est:
-    value: float
-    stderr: float | None
 
 
 def _smooth(raw, window: int, scale: float) -> list[PlanePoint]:

@@ -49,25 +49,13 @@ import numpy as np
 from .._device import resolve_torch_device
 from ..errors import ParameterError
 from ._common import Context, Raw, finite
+from .discrete import Z95, entropy_from_counts
+from .dse import parse_sigma  # "auto" -> None, else a positive number
 
-Z95 = 1.959963984540054
 LOG2E = 1.4426950408889634
 #: float32 is used while sigma^2 is at least this fraction of the rows' mean squared
 #: distance from their centre (the exponents' rounding error stays below ~1e-3)
 FLOAT32_SIGMA2 = 1e-4
-
-
-def parse_sigma(value: Any) -> float | None:
-    """``"auto"`` -> None (relative to the layer's spread); a positive number -> float."""
-    if isinstance(value, str) and value.strip().lower() == "auto":
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        number = float("nan")
-    if isinstance(value, bool) or not (math.isfinite(number) and number > 0):
-        raise ParameterError(f"parameter sigma={value!r}: expected a positive number or 'auto'")
-    return number
 
 
 @dataclass(frozen=True)
@@ -99,12 +87,6 @@ class Channel:
         if self.term_y is None:
             raise ParameterError("I(T+eps;Y) needs labels")
         return self._summary(self.term_y, float(self.label_entropy))
-
-
-def _labels_entropy(codes: np.ndarray) -> float:
-    counts = np.bincount(codes)
-    p = counts[counts > 0] / codes.size
-    return float(-(p * np.log(p)).sum())
 
 
 def noisy_terms(t: Any, labels: Any = None, *, sigma: float | None = None, noise: float = 1.0,
@@ -173,7 +155,7 @@ def noisy_terms_many(ts: Sequence[Any], labels: Any = None, *, sigma: float | No
         raise ParameterError("the layers must hold the same rows: got "
                              + ", ".join(str(int(tt.shape[0])) for tt in layers))
     codes = None if labels is None else _label_codes(labels, n)
-    label_h = None if codes is None else _labels_entropy(codes)
+    label_h = None if codes is None else entropy_from_counts(np.bincount(codes), "plugin")
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
 
     # per layer: centred in the input's own precision (float32 activations stay float32),
@@ -191,7 +173,7 @@ def noisy_terms_many(ts: Sequence[Any], labels: Any = None, *, sigma: float | No
     rows = np.arange(n) if not queries or queries >= n else np.sort(
         rng.choice(n, queries, replace=False))
     blocks: list[tuple[int, int, int, int]] = []
-    order = np.arange(n)
+    order_t = None
     if codes is not None:  # sort rows and centres by class: each class is a diagonal block
         counts = np.bincount(codes)
         order = np.argsort(codes, kind="stable")
@@ -202,12 +184,12 @@ def noisy_terms_many(ts: Sequence[Any], labels: Any = None, *, sigma: float | No
         log_nc = np.log(np.maximum(counts, 1).astype(np.float64))[codes[rows]]
         blocks = [(int(q_bounds[c]), int(q_bounds[c + 1]), int(bounds[c]), int(bounds[c + 1]))
                   for c in range(counts.size) if q_bounds[c + 1] > q_bounds[c]]
-    order_t = torch.as_tensor(order, device=dev)
+        order_t = torch.as_tensor(order, device=dev)
     rows_t = None if rows.size == n else torch.as_tensor(rows, device=dev)
     cens, qs = [], []
     for i in live:
         centred, _, _ = prepared[i]
-        cen = (centred if codes is None else centred[order_t]).to(dtype)
+        cen = (centred if order_t is None else centred[order_t]).to(dtype)
         cens.append(cen)
         qs.append(cen if rows_t is None else centred[rows_t].to(dtype))  # every row: same order
     out_x: list[list[np.ndarray]] = [[] for _ in ts]
@@ -277,14 +259,14 @@ def _exponents(q, eps, cen, sigma: float, out) -> None:
 
 
 def _exp_exponents_shifted(q, eps, cen, sigma: float):
-    """exp(b_ij - max_j b_ij) in float64, and the row maxima: the overflow fallback."""
-    u64, c64 = (q + eps).double(), cen.double()
-    b64 = u64 @ c64.T
-    b64.mul_(2.0).sub_((c64 * c64).sum(1)[None, :]).add_(
-        ((eps.double() ** 2).sum(1) - (u64 * u64).sum(1))[:, None])
-    b64.mul_(0.5 / (sigma * sigma))
+    """The overflow fallback: in float64, 2^(b_ij log2(e) - its row maximum), and the
+    row maxima in nats (so that log sum_j exp(b_ij) = log(row sum) + shift)."""
+    import torch
+
+    b64 = torch.empty((len(q), len(cen)), dtype=torch.float64, device=q.device)
+    _exponents(q.double(), eps.double(), cen.double(), sigma, out=b64)
     shift = b64.max(1, keepdim=True).values
-    return b64.sub_(shift).exp_(), shift[:, 0]
+    return b64.sub_(shift).exp2_(), shift[:, 0] / LOG2E
 
 
 def _channel(ctx: Context, x: np.ndarray, labels: np.ndarray | None, sigma: Any, noise: float,
@@ -311,7 +293,7 @@ def noisy_entropy(ctx: Context, x: np.ndarray, *, sigma: Any = "auto", noise: fl
     h_eps = 0.5 * d * math.log(2 * math.pi * math.e * ch.sigma ** 2)
     summary = ch.mi_x()
     ctx.details["noisy"].update(mi_x=summary["value"], noise_entropy=h_eps)
-    _saturation(ctx, summary["value"], summary["top"], "I(X; T+eps)")
+    _saturation(ctx, summary["value"], summary["top"])
     return finite(Raw(summary["value"] + h_eps, summary["stderr"], _METHOD))
 
 
@@ -322,11 +304,9 @@ def noisy_mi(ctx: Context, x: np.ndarray, y: np.ndarray, *, sigma: Any = "auto",
         raise ParameterError("estimator 'noisy' measures I(T+eps; Y) with class labels y "
                              "(pass discrete_y=True, or --discrete-y on the command line)")
     ch = _channel(ctx, x, y, sigma, noise, draws, queries)
-    summary = ch.mi_y()
-    ctx.details["noisy"].update(mi_x=float(ch.term_x.mean()),
-                                mi_x_stderr=float(ch.term_x.std(ddof=1)
-                                                  / math.sqrt(ch.term_x.size)))
-    _saturation(ctx, float(ch.term_x.mean()), math.log(ch.n), "I(X; T+eps)")
+    summary, mi_x = ch.mi_y(), ch.mi_x()
+    ctx.details["noisy"].update(mi_x=mi_x["value"], mi_x_stderr=mi_x["stderr"])
+    _saturation(ctx, mi_x["value"], mi_x["top"])
     return finite(Raw(summary["value"], summary["stderr"], _METHOD))
 
 
@@ -339,7 +319,7 @@ def saturation_note(mi_x: float, top: float) -> str | None:
             "(sigma or noise) shows the layer's structure")
 
 
-def _saturation(ctx: Context, mi_x: float, top: float, what: str) -> None:
+def _saturation(ctx: Context, mi_x: float, top: float) -> None:
     note = saturation_note(mi_x, top)
     if note is not None:
         ctx.warn(note)

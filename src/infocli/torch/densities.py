@@ -525,7 +525,7 @@ class KNIFEMI(nn.Module):
             return x
         if len(x) < 2:
             raise InputError(f"standardize=True needs batches of >= 2 rows, got {len(x)}")
-        return (x - x.mean(0)) / (x.std(0, unbiased=False) + 1e-8)
+        return _standardized(x)
 
     def kernel_loss(self, x: Tensor, y: Tensor) -> Tensor:
         """Cross-entropy of the marginal plus that of the conditional (what the
@@ -695,7 +695,7 @@ def batch_kde_mi(x: Tensor, y: Tensor, *, reference: tuple[Tensor, Tensor] | Non
     if standardize == "whiten":
         rows = _whiten(rows)
     elif standardize:
-        rows = (rows - rows.mean(0)) / (rows.std(0, unbiased=False) + 1e-8)
+        rows = _standardized(rows)
     queries = rows[:n]
     sq = ((queries * queries).sum(1, keepdim=True) + (rows * rows).sum(1)[None, :]
           - 2.0 * queries @ rows.T).clamp_min(0.0)  # (n, m)
@@ -730,13 +730,18 @@ def _check_labelled(x: Tensor, y: Tensor, x_name: str, y_name: str,
     return x, y
 
 
+def _standardized(x: Tensor, eps: float = 1e-8) -> Tensor:
+    """x standardised per coordinate with its own mean and SD (differentiably)."""
+    return (x - x.mean(0)) / (x.std(0, unbiased=False) + eps)
+
+
 def _whiten(x: Tensor) -> Tensor:
     """x standardised per coordinate, then multiplied by the inverse Cholesky factor
     of its correlation matrix (differentiably): unit covariance, and distances
     unchanged by any invertible affine map of x (two whitenings differ by a
     rotation). The 1e-6 ridge is on the correlation matrix, so it does not
     depend on the coordinates' scales either."""
-    xs = (x - x.mean(0)) / (x.std(0, unbiased=False) + 1e-12)
+    xs = _standardized(x, 1e-12)
     corr = xs.T @ xs / len(x)
     eye = torch.eye(x.shape[1], dtype=x.dtype, device=x.device)
     chol = torch.linalg.cholesky(corr + 1e-6 * eye)

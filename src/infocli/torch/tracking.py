@@ -220,6 +220,7 @@ class Tracker:
                             else np.arange(n))
         idx = torch.as_tensor(self.probe_index, device=x.device)
         self._x = x.index_select(0, idx).detach()
+        self._flat_inputs: np.ndarray | None = None
         self._y = None
         if probe_y is not None:
             y = np.asarray(probe_y.detach().cpu() if isinstance(probe_y, torch.Tensor)
@@ -329,9 +330,11 @@ class Tracker:
 
     def _inputs(self) -> np.ndarray:
         """The probe inputs, flat, without constant columns (digits' border pixels
-        carry nothing, and the density-based estimators refuse them)."""
-        x = self._flat(self._x)
-        return x[:, np.ptp(x, axis=0) > 0]
+        carry nothing, and the density-based estimators refuse them); made once."""
+        if self._flat_inputs is None:
+            x = self._flat(self._x)
+            self._flat_inputs = x[:, np.ptp(x, axis=0) > 0]
+        return self._flat_inputs
 
     @property
     def training_seconds(self) -> float:
