@@ -249,6 +249,8 @@ def test_plane_from_records_warns_and_refuses(tmp_path):
     assert any("marked unreliable (bad fit)" in w for w in plane.warnings)
     with pytest.raises(infocli.InputError, match="no mi_x or mi_y records"):
         plane_from_records(records, x_measure="mi_x", y_measure="mi_y")
+    with pytest.raises(infocli.InputError, match="unit 'furlongs'; expected nats or bits"):
+        plane_from_records([{**r, "unit": "furlongs"} for r in records])
     bad = tmp_path / "r.jsonl"
     bad.write_text(json.dumps({"epoch": 0}) + "\n")
     with pytest.raises(infocli.InputError, match="record 1 has no layer"):
@@ -285,6 +287,8 @@ def test_cli_noisy_estimator_and_ib_from_records(tmp_path):
     lines = res.stdout.strip().splitlines()
     assert lines[0].startswith("epoch,layer,I_XT") and len(lines) == 3
     assert lines[2].split(",")[2] == "3.0"
+    res = _cli("ib", "missing.jsonl", cwd=tmp_path)
+    assert res.returncode == 2 and "missing.jsonl: no such file or directory" in res.stderr
     res = _cli("ib", ".", cwd=tmp_path)  # activations need --x and --y
     assert res.returncode == 2 and "pass --x FILE and --y FILE" in res.stderr
     assert "Traceback" not in res.stderr

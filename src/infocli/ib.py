@@ -301,6 +301,9 @@ def plane_from_records(records: str | list[dict[str, Any]], *, x_measure: str = 
             if v is None:
                 raise InputError(f"{source}: epoch {epoch} layer {layer!r}: {m} has no value")
             se = _number(r["stderr"], source, f"{m} stderr")
+            if r["unit"] not in ("nats", "bits"):
+                raise InputError(f"{source}: epoch {epoch} layer {layer!r}: {m} unit "
+                                 f"{quote(r['unit'])}; expected nats or bits")
             scale = 1.0
             if r["unit"] != unit:
                 scale = LN2 if r["unit"] == "bits" else 1.0 / LN2

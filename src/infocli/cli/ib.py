@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Annotated, Optional
 
 import typer
 
-from ..errors import ParameterError
+from ..errors import InputError, ParameterError
 from ._app import command
 from ._common import (Device, InputHeader, Json, NoHeader, Quiet, Seed, Traceback, Unit, _check_output,
                       _check_unit, _deprecated, _errors, _file_format, _Inputs, _output_format,
@@ -101,6 +102,9 @@ def ib(
             if value not in choices:
                 raise ParameterError(f"{name} {value!r}: expected one of {', '.join(choices)}")
         inputs = _Inputs(header=input_header, quiet=quiet)
+        if not os.path.exists(activations):
+            raise InputError(f"{activations}: no such file or directory; expected the "
+                             "activations (a directory or manifest) or a Tracker's records file")
         if ib_lib.is_records_file(activations):
             inputs.check_outputs((output, "--output"), (csv_out, "--csv"), (plot, "--plot"),
                                  extra=[activations])
