@@ -174,6 +174,13 @@ def test_registry_estimates_with_intervals_and_refusals():
     alone = noisy_terms(t, None, seed=np.random.default_rng(2))  # rows in their own order
     assert h.value == pytest.approx(h_eps + alone.mi_x()["value"])
     assert h_eps <= h.interval[0] <= h.value <= h.interval[1] <= h_eps + math.log(300)
+    # at the ceiling the interval of I(X; T+eps) is too narrow: marked, with the reason
+    sat = infocli.entropy(t, estimator="noisy", seed=2, params={"sigma": 1e-3})
+    assert sat.reliable is False and "saturated" in sat.details["diagnostics"]
+    assert any("too narrow" in w for w in sat.warnings)
+    sat_mi = infocli.mutual_information(t, y, estimator="noisy", discrete_y=True, seed=2,
+                                        params={"sigma": 1e-3})
+    assert sat_mi.reliable is True and any("saturated" in w for w in sat_mi.warnings)
     with pytest.raises(infocli.ParameterError, match="with class labels y"):
         infocli.mutual_information(t, t[:, :1], estimator="noisy", seed=2)
     with pytest.raises(infocli.ParameterError, match="sigma"):
@@ -224,6 +231,10 @@ def test_tracker_defaults_are_the_noisy_plane_and_agree_with_the_estimator(tmp_p
     assert point.i_xt == pytest.approx(last[("2", "mi_x_noisy")]["value"])
     in_bits = plane_from_records(tracker.records, unit="bits")
     assert in_bits.points[0].i_xt == pytest.approx(plane.points[0].i_xt / math.log(2))
+    with Tracker(model, ["1"], x, y, rows=300, params={"noisy": {"noise": 1e-3}}) as sharp:
+        by = {r["measure"]: r for r in sharp.step(0)}
+    assert by["mi_x_noisy"]["reliable"] is False and "ceiling" in by["mi_x_noisy"]["warnings"]
+    assert by["mi_y_noisy"]["reliable"] is True
     with pytest.raises(infocli.ParameterError, match="unknown noisy parameter"):
         Tracker(model, ["1"], x, y, params={"noisy": {"nose": 1}})
     with pytest.raises(infocli.ParameterError, match="needs class labels"):

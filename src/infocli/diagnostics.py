@@ -386,6 +386,13 @@ def _dispatch(job: _Job, f: _Findings, level: str, progress) -> None:
         f.numbers["scope"] = ("Monte Carlo error only: the value is a property of the rows "
                               "(X uniform over them) and of the noise sigma, with exact "
                               "mixture densities")
+        if job.measure == "entropy":  # H(T+eps) = H(eps) + I(X; T+eps)
+            from .estimators.noisy import saturation_note
+
+            noisy = job.details["noisy"]
+            note = saturation_note(noisy["mi_x"], noisy["ceiling_log_n"])
+            if note is not None:
+                f.flag("saturated", note)
     else:  # an estimator the check does not know: the generic ladder
         _ladder(job, f, (2, 3, 4) if full else (2,), min_rows=50, required=True,
                 progress=progress, first=True)

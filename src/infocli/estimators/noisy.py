@@ -311,12 +311,19 @@ def noisy_mi(ctx: Context, x: np.ndarray, y: np.ndarray, *, sigma: Any = "auto",
 
 
 def saturation_note(mi_x: float, top: float) -> str | None:
-    """A sentence when I(X; T+eps) is within 5 % of its ceiling log n."""
+    """A sentence when I(X; T+eps) is within 5 % of its ceiling log n. There the
+    Monte Carlo terms are skewed - most rows resolved, a rare noise draw landing
+    near another row pulls its term far down - and a draw that misses those
+    reads high with a small stderr: on wine and breast cancer (standardised,
+    noise 0.3) 31 of 40 intervals of I(X; T+eps) held the 400-draw value, all
+    misses above it. So I(X; T+eps) (and H(T+eps)) is marked unreliable there;
+    I(T+eps; Y) held it in 80 of 80."""
     if mi_x < 0.95 * top:
         return None
     return (f"I(X; T+eps) = {mi_x:.3g} nats is at its ceiling log n = {top:.3g}: the noise "
-            "resolves nearly every row, so the plane is saturated here; a larger noise "
-            "(sigma or noise) shows the layer's structure")
+            "resolves nearly every row, so the plane is saturated here (a larger noise, "
+            "sigma or noise, shows the layer's structure), and the interval of I(X; T+eps) "
+            "is too narrow there (rare noise draws near another row dominate its error)")
 
 
 def _saturation(ctx: Context, mi_x: float, top: float) -> None:

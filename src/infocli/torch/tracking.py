@@ -424,7 +424,8 @@ class Tracker:
         """Both noisy measures of every layer (by name) from one Monte Carlo pass
         (estimator ``noisy``): value, stderr, interval within the bounds [0, log n]
         and [0, H(Y)], reliable (the Monte Carlo error is the only error, and it is
-        in the interval), a note when I(X; T+eps) is at its ceiling."""
+        in the interval - except for I(X; T+eps) at its ceiling, where the note
+        says why it is not)."""
         from ..estimators.noisy import noisy_terms_many, saturation_note
 
         opts = self._noisy
@@ -446,7 +447,9 @@ class Tracker:
                 out[name][measure] = {
                     "estimator": "noisy", "value": summary["value"] * scale,
                     "stderr": summary["stderr"] * scale, "lo": summary["lo"] * scale,
-                    "hi": summary["hi"] * scale, "reliable": True, "unit": self.unit,
+                    "hi": summary["hi"] * scale,
+                    # near log n the interval of I(X; T+eps) is too narrow (saturation_note)
+                    "reliable": note is None or measure == "mi_y_noisy", "unit": self.unit,
                     "n_samples": ch.n, "warnings": "" if note is None else note}
         return out
 
